@@ -1,0 +1,30 @@
+//! The official Python SDK (`openai`, pinned) drives the reference server through
+//! `client.beta.assistants`, `client.beta.threads` and `client.beta.threads.messages`.
+
+use std::process::Command;
+
+use e2e::{python::sdk_python, spawn_server, workspace_root};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_suite_passes_against_the_reference_server() {
+    let python = tokio::task::spawn_blocking(sdk_python).await.expect("venv setup");
+    let server = spawn_server().await;
+    let suite = workspace_root().join("tests/sdk/python");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(&suite)
+            .env("OPENAI_BASE_URL", &server.base_url)
+            .env("OPENAI_API_KEY", "sk-python-sdk")
+            .output()
+            .map(|output| (output, server))
+    })
+    .await
+    .expect("join")
+    .expect("pytest runs");
+    let (output, _server) = output;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}{stderr}");
+    assert!(output.status.success(), "the Python SDK suite failed:\n{stdout}\n{stderr}");
+}
