@@ -1,0 +1,212 @@
+//! How the operator chooses and configures the model: the `--llm*` flags (a clap
+//! [`LlmArgs`] to `#[command(flatten)]` into the server's flags) and the upstream
+//! client's settings ([`UpstreamConfig`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::offline::OfflineModel;
+use super::retry::RetryPolicy;
+use super::upstream::UpstreamModel;
+use super::{ChatModel, LlmError};
+
+/// OpenAI's endpoint, used when no base URL is configured.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Which model answers runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LlmMode {
+    /// The built-in deterministic model: no network, every model name accepted.
+    Offline,
+    /// An OpenAI-compatible Chat Completions endpoint.
+    Upstream,
+}
+
+/// The server's model flags; flatten them into the binary's own `Parser`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LlmArgs {
+    /// Which model answers runs: `offline` (built-in, deterministic) or `upstream`.
+    #[arg(long = "llm", env = "ASSISTANTS_LLM", value_enum, default_value = "upstream")]
+    pub mode: LlmMode,
+    /// Base URL of the OpenAI-compatible upstream (`/chat/completions` is appended;
+    /// a query such as Azure's `?api-version=…` is kept).
+    #[arg(long, env = "OPENAI_BASE_URL", default_value = DEFAULT_BASE_URL)]
+    pub llm_base_url: String,
+    /// Key for the upstream; without it the caller's own key is forwarded.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// Header carrying the upstream key: `authorization` sends `Bearer KEY`, any other
+    /// name (Azure: `api-key`) sends the bare key.
+    #[arg(long, env = "ASSISTANTS_LLM_AUTH_HEADER", default_value = "authorization")]
+    pub llm_auth_header: String,
+    /// Retries after a 429, 5xx, connection error or timeout, before any output.
+    #[arg(long, default_value_t = 3)]
+    pub llm_max_retries: u32,
+    /// Longest a whole model call may take, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub llm_timeout_secs: u64,
+    /// Longest silence from the upstream (before the answer starts or between chunks), in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub llm_idle_timeout_secs: u64,
+    /// The offline model waits this long before each delta, for testing cancels and restarts.
+    #[arg(long, default_value_t = 0)]
+    pub offline_delay_ms: u64,
+    /// Let a request choose its own upstream base URL (off: such requests are refused).
+    #[arg(long)]
+    pub allow_caller_upstream_urls: bool,
+}
+
+impl LlmArgs {
+    /// The upstream settings these flags describe.
+    pub fn upstream_config(&self) -> UpstreamConfig {
+        UpstreamConfig {
+            base_url: self.llm_base_url.clone(),
+            api_key: self.llm_api_key.clone().filter(|key| !key.is_empty()),
+            auth_header: AuthHeader::from_name(&self.llm_auth_header),
+            allow_caller_base_urls: self.allow_caller_upstream_urls,
+            overall_timeout: Duration::from_secs(self.llm_timeout_secs),
+            idle_timeout: Duration::from_secs(self.llm_idle_timeout_secs),
+            retry: RetryPolicy {
+                max_retries: self.llm_max_retries,
+                ..RetryPolicy::default()
+            },
+            ..UpstreamConfig::default()
+        }
+    }
+
+    /// The model the server should use.
+    pub fn build_model(&self) -> Result<Arc<dyn ChatModel>, LlmError> {
+        Ok(match self.mode {
+            LlmMode::Offline => Arc::new(
+                OfflineModel::new().with_delay(Duration::from_millis(self.offline_delay_ms)),
+            ),
+            LlmMode::Upstream => Arc::new(UpstreamModel::new(self.upstream_config())?),
+        })
+    }
+}
+
+/// How the upstream key travels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthHeader {
+    /// `Authorization: Bearer KEY` (OpenAI and nearly everyone else).
+    Bearer,
+    /// `NAME: KEY` (Azure OpenAI uses `api-key`).
+    Named(String),
+}
+
+impl AuthHeader {
+    /// `authorization` (any case) means bearer; anything else is a header name.
+    pub fn from_name(name: &str) -> Self {
+        if name.eq_ignore_ascii_case("authorization") {
+            AuthHeader::Bearer
+        } else {
+            AuthHeader::Named(name.to_owned())
+        }
+    }
+}
+
+/// Settings of the upstream client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamConfig {
+    /// Base URL; `/chat/completions` is appended to its path.
+    pub base_url: String,
+    /// The operator's key; a request's `api-key` header overrides it.
+    pub api_key: Option<String>,
+    /// How the key is sent.
+    pub auth_header: AuthHeader,
+    /// Whether a request may name its own upstream base URL.
+    pub allow_caller_base_urls: bool,
+    /// Longest wait for a TCP/TLS connection.
+    pub connect_timeout: Duration,
+    /// Longest a whole call (all attempts, whole stream) may take.
+    pub overall_timeout: Duration,
+    /// Longest silence before the response starts or between two chunks.
+    pub idle_timeout: Duration,
+    /// Retries and backoff.
+    pub retry: RetryPolicy,
+    /// Body parameter carrying the token limit: `max_completion_tokens` (OpenAI) or
+    /// `max_tokens` for older OpenAI-compatible servers.
+    pub max_tokens_param: String,
+    /// Send `stream_options: {"include_usage": true}`; turn off for servers that reject it
+    /// (usage is then counted locally).
+    pub include_usage: bool,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            api_key: None,
+            auth_header: AuthHeader::Bearer,
+            allow_caller_base_urls: false,
+            connect_timeout: Duration::from_secs(10),
+            overall_timeout: Duration::from_secs(600),
+            idle_timeout: Duration::from_secs(120),
+            retry: RetryPolicy::default(),
+            max_tokens_param: "max_completion_tokens".to_owned(),
+            include_usage: true,
+        }
+    }
+}
+
+impl UpstreamConfig {
+    /// Settings from flags falling back to `OPENAI_BASE_URL` / `OPENAI_API_KEY`, for
+    /// callers that do not go through clap (flags win over the environment).
+    pub fn from_env_and_flags(base_url: Option<String>, api_key: Option<String>) -> Self {
+        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        Self {
+            base_url: base_url
+                .or_else(|| env("OPENAI_BASE_URL"))
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            api_key: api_key.filter(|key| !key.is_empty()).or_else(|| env("OPENAI_API_KEY")),
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        llm: LlmArgs,
+    }
+
+    #[test]
+    fn flags_flatten_and_build_upstream_settings() {
+        let flags = Flags::try_parse_from([
+            "server",
+            "--llm",
+            "offline",
+            "--llm-base-url",
+            "http://localhost:11434/v1",
+            "--llm-api-key",
+            "k",
+            "--llm-auth-header",
+            "api-key",
+            "--llm-max-retries",
+            "1",
+            "--offline-delay-ms",
+            "5",
+            "--allow-caller-upstream-urls",
+        ])
+        .unwrap();
+        assert_eq!(flags.llm.mode, LlmMode::Offline);
+        assert_eq!(flags.llm.offline_delay_ms, 5);
+        let config = flags.llm.upstream_config();
+        assert_eq!(config.base_url, "http://localhost:11434/v1");
+        assert_eq!(config.api_key.as_deref(), Some("k"));
+        assert_eq!(config.auth_header, AuthHeader::Named("api-key".into()));
+        assert_eq!(config.retry.max_retries, 1);
+        assert!(config.allow_caller_base_urls);
+        assert!(flags.llm.build_model().is_ok());
+    }
+
+    #[test]
+    fn unknown_mode_is_refused() {
+        assert!(Flags::try_parse_from(["server", "--llm", "magic"]).is_err());
+    }
+}

@@ -1,0 +1,61 @@
+//! The LLM layer: how a run asks a model for its next turn.
+//!
+//! A run engine builds a [`ChatRequest`] (the assembled prompt, tools, tool choice and
+//! sampling parameters), hands it to a [`ChatModel`] and consumes the [`ChatEvent`]s of
+//! the returned stream as the model produces them. Two models implement the trait:
+//!
+//! - [`upstream::UpstreamModel`] talks to any OpenAI-compatible `/chat/completions`
+//!   endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter, Groq),
+//!   with retries, timeouts and error mapping;
+//! - [`offline::OfflineModel`] answers deterministically without any network, so every run
+//!   path can be exercised in tests.
+//!
+//! Dropping a stream aborts the model call (for the upstream model it closes the HTTP
+//! connection), which is how cancelling a run stops the model. Errors carry an
+//! [`LlmErrorKind`] that maps one to one onto the run's `last_error.code`.
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod offline;
+pub mod request;
+pub mod retry;
+pub mod sse;
+pub mod tokens;
+pub mod upstream;
+mod wire;
+
+pub use config::{LlmArgs, LlmMode, UpstreamConfig};
+pub use error::{LlmError, LlmErrorKind};
+pub use event::{
+    collect, ChatCompletion, ChatEvent, CompletionAccumulator, FinishReason, ToolCallDelta, Usage,
+};
+pub use offline::OfflineModel;
+pub use request::{
+    ChatMessage, ChatRequest, ContentPart, FunctionTool, ResponseFormat, Role, ToolCall,
+    ToolChoice, UpstreamCredentials,
+};
+pub use upstream::UpstreamModel;
+
+use futures::stream::BoxStream;
+
+/// The events of one model turn, in the order the model produced them. A stream that
+/// ends without error has yielded exactly one [`ChatEvent::Finish`] followed by exactly
+/// one [`ChatEvent::Usage`] as its last two items.
+pub type ChatStream = BoxStream<'static, Result<ChatEvent, LlmError>>;
+
+/// A chat model a run can call: the upstream client or the offline model.
+#[async_trait::async_trait]
+pub trait ChatModel: Send + Sync {
+    /// Starts one model turn. Errors that happen before any output exists (bad request,
+    /// retries exhausted, unreachable upstream) come back as `Err`; errors after that
+    /// arrive as an `Err` item of the stream, which then ends. Dropping the stream
+    /// aborts the call.
+    async fn stream(&self, request: ChatRequest) -> Result<ChatStream, LlmError>;
+}
+
+/// Runs one model turn to its end and returns the assembled answer; for callers that
+/// do not forward deltas.
+pub async fn complete(model: &dyn ChatModel, request: ChatRequest) -> Result<ChatCompletion, LlmError> {
+    collect(model.stream(request).await?).await
+}

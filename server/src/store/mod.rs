@@ -1,0 +1,131 @@
+//! Persistence behind one trait per resource, so handlers never see SQL and a
+//! PostgreSQL backend can sit beside SQLite. Every call is scoped by [`Tenant`].
+
+pub mod page;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+use crate::models::{Assistant, Message, Thread};
+pub use page::{Order, Page, PageRequest};
+
+/// Store failures, named by meaning rather than by backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist for this tenant (or at all).
+    #[error("not found")]
+    NotFound,
+    /// The write collides with existing data (e.g. a duplicate id).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database URL names a backend this build cannot use.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Stored data could not be read back (corrupt JSON document).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The backend itself failed (I/O, locking, migrations...).
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Owner of stored objects: a SHA-256 of the API key, so keys never reach the database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tenant(String);
+
+impl Tenant {
+    /// The tenant that `api_key` stands for.
+    pub fn from_api_key(api_key: &str) -> Self {
+        let digest = Sha256::digest(api_key.as_bytes());
+        Tenant(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The hash as stored in the `tenant` column.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Assistants: plain CRUD plus a paginated list.
+#[async_trait]
+pub trait AssistantStore: Send + Sync {
+    /// Stores a new assistant.
+    async fn insert_assistant(&self, tenant: &Tenant, assistant: &Assistant) -> StoreResult<()>;
+    /// Fetches one assistant; `NotFound` if absent for this tenant.
+    async fn get_assistant(&self, tenant: &Tenant, id: &str) -> StoreResult<Assistant>;
+    /// Replaces a stored assistant; `NotFound` if absent.
+    async fn update_assistant(&self, tenant: &Tenant, assistant: &Assistant) -> StoreResult<()>;
+    /// Deletes an assistant; `NotFound` if absent.
+    async fn delete_assistant(&self, tenant: &Tenant, id: &str) -> StoreResult<()>;
+    /// One page of the tenant's assistants.
+    async fn list_assistants(
+        &self,
+        tenant: &Tenant,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Assistant>>;
+}
+
+/// Threads; creation and deletion also write their messages, atomically.
+#[async_trait]
+pub trait ThreadStore: Send + Sync {
+    /// Stores a new thread together with its initial messages, all or nothing.
+    async fn insert_thread(
+        &self,
+        tenant: &Tenant,
+        thread: &Thread,
+        messages: &[Message],
+    ) -> StoreResult<()>;
+    /// Fetches one thread; `NotFound` if absent for this tenant.
+    async fn get_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<Thread>;
+    /// Replaces a stored thread; `NotFound` if absent.
+    async fn update_thread(&self, tenant: &Tenant, thread: &Thread) -> StoreResult<()>;
+    /// Deletes a thread and all its messages, all or nothing; `NotFound` if absent.
+    async fn delete_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<()>;
+}
+
+/// Messages, always addressed through their thread.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Appends a message to its thread; `NotFound` if the thread is absent.
+    async fn insert_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()>;
+    /// Fetches one message of a thread; `NotFound` if absent.
+    async fn get_message(&self, tenant: &Tenant, thread_id: &str, id: &str)
+        -> StoreResult<Message>;
+    /// Replaces a stored message; `NotFound` if absent.
+    async fn update_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()>;
+    /// Deletes one message of a thread; `NotFound` if absent.
+    async fn delete_message(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<()>;
+    /// One page of a thread's messages, optionally only those a run wrote.
+    async fn list_messages(
+        &self,
+        tenant: &Tenant,
+        thread_id: &str,
+        run_id: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Message>>;
+}
+
+/// Everything the API needs from storage.
+pub trait Store: AssistantStore + ThreadStore + MessageStore {}
+
+impl<T: AssistantStore + ThreadStore + MessageStore> Store for T {}
+
+/// Opens the backend the URL's scheme names and brings its schema up to date.
+pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {
+    let scheme = database_url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?)),
+        "postgres" | "postgresql" => Err(StoreError::Unsupported(
+            "PostgreSQL is not yet supported; use a sqlite:// database URL".to_owned(),
+        )),
+        _ => Err(StoreError::Unsupported(format!(
+            "unsupported database URL '{database_url}': expected sqlite://PATH"
+        ))),
+    }
+}

@@ -1,0 +1,99 @@
+//! SQLite queries for messages.
+
+use async_trait::async_trait;
+use sqlx::{Sqlite, Transaction};
+
+use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use crate::models::Message;
+use crate::store::{MessageStore, Page, PageRequest, StoreError, StoreResult, Tenant};
+
+/// Inserts one message row, only if its thread exists for the tenant.
+pub(super) async fn insert_message_row(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant: &Tenant,
+    message: &Message,
+) -> StoreResult<()> {
+    let result = sqlx::query(
+        "INSERT INTO messages (id, tenant, thread_id, run_id, created_at, data) \
+         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM threads WHERE tenant = ? AND id = ?)",
+    )
+    .bind(&message.id)
+    .bind(tenant.as_str())
+    .bind(&message.thread_id)
+    .bind(&message.run_id)
+    .bind(message.created_at)
+    .bind(to_document(message)?)
+    .bind(tenant.as_str())
+    .bind(&message.thread_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    expect_one(result)
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn insert_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_message_row(&mut tx, tenant, message).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_message(
+        &self,
+        tenant: &Tenant,
+        thread_id: &str,
+        id: &str,
+    ) -> StoreResult<Message> {
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM messages WHERE tenant = ? AND thread_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(thread_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE messages SET data = ? WHERE tenant = ? AND thread_id = ? AND id = ?",
+        )
+        .bind(to_document(message)?)
+        .bind(tenant.as_str())
+        .bind(&message.thread_id)
+        .bind(&message.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn delete_message(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<()> {
+        let result =
+            sqlx::query("DELETE FROM messages WHERE tenant = ? AND thread_id = ? AND id = ?")
+                .bind(tenant.as_str())
+                .bind(thread_id)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn list_messages(
+        &self,
+        tenant: &Tenant,
+        thread_id: &str,
+        run_id: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Message>> {
+        let mut filters = vec![("thread_id", thread_id)];
+        if let Some(run_id) = run_id {
+            filters.push(("run_id", run_id));
+        }
+        fetch_page(&self.pool, Table::Messages, tenant, &filters, page).await
+    }
+}

@@ -1,0 +1,186 @@
+//! SQLite backend: each object is one row holding its JSON document, scoped by
+//! tenant and ordered by an insertion sequence.
+
+mod assistants;
+mod messages;
+mod threads;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{Page, PageRequest, StoreError, StoreResult, Tenant};
+
+/// The embedded SQLite migrations (`server/migrations/sqlite`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A store on one SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `database_url` and migrates it.
+    /// `sqlite::memory:` gives a private in-memory database, handy in tests.
+    pub async fn connect(database_url: &str) -> StoreResult<Self> {
+        let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
+        let mut options = SqliteConnectOptions::from_str(database_url)
+            .map_err(backend)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let mut pool_options = SqlitePoolOptions::new();
+        if in_memory {
+            // Every connection to `:memory:` is a separate database: keep exactly one, forever.
+            pool_options = pool_options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        } else {
+            options = options.journal_mode(SqliteJournalMode::Wal);
+            create_parent_dir(options.get_filename())?;
+            pool_options = pool_options.max_connections(8);
+        }
+        let pool = pool_options.connect_with(options).await.map_err(backend)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+        Ok(Self { pool })
+    }
+}
+
+fn create_parent_dir(file: &Path) -> StoreResult<()> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}
+
+/// Maps sqlx failures onto store errors by meaning.
+fn backend(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.to_string())
+        }
+        _ => StoreError::Backend(error.to_string()),
+    }
+}
+
+fn to_document(value: &impl Serialize) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_document<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The tables this backend pages through; names never come from user input.
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Assistants,
+    Messages,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Assistants => "assistants",
+            Table::Messages => "messages",
+        }
+    }
+}
+
+/// Extra equality conditions on a listing (e.g. `thread_id`); column names are ours.
+type Filters<'a> = &'a [(&'static str, &'a str)];
+
+fn push_scope<'a>(query: &mut QueryBuilder<'a, Sqlite>, tenant: &'a Tenant, filters: Filters<'a>) {
+    query.push(" WHERE tenant = ").push_bind(tenant.as_str());
+    for (column, value) in filters {
+        query.push(format!(" AND {column} = ")).push_bind(*value);
+    }
+}
+
+/// The insertion sequence of cursor `id` within the scope, if it exists there.
+async fn cursor_seq(
+    pool: &SqlitePool,
+    table: Table,
+    tenant: &Tenant,
+    filters: Filters<'_>,
+    id: &str,
+) -> StoreResult<Option<i64>> {
+    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT seq FROM {}", table.name()));
+    push_scope(&mut query, tenant, filters);
+    query.push(" AND id = ").push_bind(id);
+    let seq: Option<i64> = query
+        .build_query_scalar()
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?;
+    Ok(seq)
+}
+
+/// One page of documents of `table` within the scope, following OpenAI's cursor rules.
+/// An unknown cursor yields an empty page.
+async fn fetch_page<T: DeserializeOwned>(
+    pool: &SqlitePool,
+    table: Table,
+    tenant: &Tenant,
+    filters: Filters<'_>,
+    page: &PageRequest,
+) -> StoreResult<Page<T>> {
+    let descending = page.order == super::Order::Desc;
+    let mut bounds = Vec::new();
+    for (cursor, is_after) in [(&page.after, true), (&page.before, false)] {
+        let Some(id) = cursor else { continue };
+        let Some(seq) = cursor_seq(pool, table, tenant, filters, id).await? else {
+            return Ok(Page {
+                items: Vec::new(),
+                has_more: false,
+            });
+        };
+        // "after" means further along the chosen order; "before" the opposite way.
+        let below = is_after == descending;
+        bounds.push((if below { " AND seq < " } else { " AND seq > " }, seq));
+    }
+    let walk = page.walk();
+    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT data FROM {}", table.name()));
+    push_scope(&mut query, tenant, filters);
+    for (operator, seq) in bounds {
+        query.push(operator).push_bind(seq);
+    }
+    query.push(if walk.fetch_descending {
+        " ORDER BY seq DESC"
+    } else {
+        " ORDER BY seq ASC"
+    });
+    query.push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
+    let rows: Vec<String> = query
+        .build_query_scalar()
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    let items = rows
+        .iter()
+        .map(|row| from_document(row))
+        .collect::<StoreResult<Vec<T>>>()?;
+    Ok(page.finish(items))
+}
+
+/// Turns "no row affected" into `NotFound`.
+fn expect_one(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
+    if result.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! SQLite queries for threads; multi-row writes run in one transaction.
+
+use async_trait::async_trait;
+
+use super::messages::insert_message_row;
+use super::{backend, expect_one, from_document, to_document, SqliteStore};
+use crate::models::{Message, Thread};
+use crate::store::{StoreError, StoreResult, Tenant, ThreadStore};
+
+#[async_trait]
+impl ThreadStore for SqliteStore {
+    async fn insert_thread(
+        &self,
+        tenant: &Tenant,
+        thread: &Thread,
+        messages: &[Message],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("INSERT INTO threads (id, tenant, created_at, data) VALUES (?, ?, ?, ?)")
+            .bind(&thread.id)
+            .bind(tenant.as_str())
+            .bind(thread.created_at)
+            .bind(to_document(thread)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for message in messages {
+            insert_message_row(&mut tx, tenant, message).await?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<Thread> {
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM threads WHERE tenant = ? AND id = ?")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_thread(&self, tenant: &Tenant, thread: &Thread) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE threads SET data = ? WHERE tenant = ? AND id = ?")
+            .bind(to_document(thread)?)
+            .bind(tenant.as_str())
+            .bind(&thread.id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn delete_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Explicit, not only ON DELETE CASCADE, so other backends behave the same.
+        sqlx::query("DELETE FROM messages WHERE tenant = ? AND thread_id = ?")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let result = sqlx::query("DELETE FROM threads WHERE tenant = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        expect_one(result)?;
+        tx.commit().await.map_err(backend)
+    }
+}
