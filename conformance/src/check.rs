@@ -1,0 +1,175 @@
+//! Judging one response against its step: unimplemented routes, status, content type, JSON,
+//! schema, the recorded body, formatting, headers, and captures. Each problem becomes a
+//! [`Finding`] carrying the verdict it implies.
+
+use serde_json::Value;
+
+use crate::catalog::Catalog;
+use crate::client::Received;
+use crate::fixture::Step;
+use crate::matcher::match_body;
+use crate::results::{Finding, FindingKind};
+use crate::vars::Vars;
+use crate::verdict::Verdict;
+
+/// Headers OpenAI sends on every response; their absence makes a step NON-STRICT.
+const ALWAYS_SENT_HEADERS: [&str; 2] = ["openai-version", "x-request-id"];
+
+/// Judges `received` for `step`, captures variables into `vars`, and returns the findings.
+/// `operation_id` selects the response schema (`None`: nothing to validate against).
+pub fn judge(
+    step: &Step,
+    operation_id: Option<&str>,
+    received: &Received,
+    vars: &mut Vars,
+    catalog: &dyn Catalog,
+) -> Vec<Finding> {
+    let expected_status = step.expected_status();
+    let text = String::from_utf8_lossy(&received.body);
+    let parsed: Option<Value> = serde_json::from_slice(&received.body).ok();
+    if let Some(reason) = unimplemented(expected_status, received.status, parsed.as_ref()) {
+        return vec![Finding::new(
+            FindingKind::Unimplemented,
+            Verdict::Unimplemented,
+            reason,
+        )];
+    }
+    let mut findings = Vec::new();
+    if received.status != expected_status {
+        let message = format!("expected status {expected_status}, got {}", received.status);
+        findings.push(Finding::new(FindingKind::Status, Verdict::Fail, message));
+    }
+    check_content_type(received, &mut findings);
+    let Some(body) = parsed else {
+        let message = format!(
+            "response body is not JSON: {}",
+            crate::report::excerpt(&text, 200)
+        );
+        findings.push(Finding::new(FindingKind::Json, Verdict::Fail, message));
+        return findings;
+    };
+    if let Some(operation_id) = operation_id {
+        for error in catalog.validate_response(operation_id, received.status, &body) {
+            let pointer = if error.instance_path.is_empty() {
+                "/".to_owned()
+            } else {
+                error.instance_path
+            };
+            let message = format!(
+                "schema error at {pointer}: {} (schema path {})",
+                error.message, error.schema_path
+            );
+            findings.push(Finding::new(FindingKind::Schema, Verdict::Fail, message).at(pointer));
+        }
+    }
+    if let Some(expected) = &step.expect.body {
+        compare_recorded(expected, &body, vars, received.received_at, &mut findings);
+    }
+    if text.trim_end() != serde_json::to_string_pretty(&body).expect("JSON serialises") {
+        let message = "body is not pretty-printed (2-space indent) as OpenAI's are";
+        findings.push(Finding::new(
+            FindingKind::Formatting,
+            Verdict::NonStrict,
+            message,
+        ));
+    }
+    for header in ALWAYS_SENT_HEADERS {
+        if !received.headers.contains_key(header) {
+            findings.push(Finding::new(
+                FindingKind::Header,
+                Verdict::NonStrict,
+                format!("missing `{header}` header"),
+            ));
+        }
+    }
+    capture(step, &body, vars, &mut findings);
+    findings
+}
+
+/// Why a response means the route does not exist, when the scenario expected it to.
+fn unimplemented(expected_status: u16, status: u16, body: Option<&Value>) -> Option<String> {
+    if expected_status == status {
+        return None;
+    }
+    match status {
+        405 => Some("the route answered 405 Method Not Allowed".into()),
+        501 => Some("the route answered 501 Not Implemented".into()),
+        404 if expected_status != 404 => {
+            let message = body?.pointer("/error/message")?.as_str()?;
+            message
+                .starts_with("Invalid URL")
+                .then(|| format!("the route answered 404 `{message}`"))
+        }
+        _ => None,
+    }
+}
+
+fn check_content_type(received: &Received, findings: &mut Vec<Finding>) {
+    let content_type = received
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        let message = format!("expected Content-Type application/json, got {content_type:?}");
+        findings.push(Finding::new(
+            FindingKind::ContentType,
+            Verdict::Fail,
+            message,
+        ));
+    }
+}
+
+fn compare_recorded(
+    expected: &Value,
+    body: &Value,
+    vars: &Vars,
+    now: i64,
+    findings: &mut Vec<Finding>,
+) {
+    let report = match_body(expected, body, vars, now);
+    for mismatch in report.mismatches {
+        let message = format!(
+            "body {}: {} (expected {}, got {})",
+            mismatch.pointer, mismatch.reason, mismatch.expected, mismatch.actual
+        );
+        findings.push(Finding {
+            kind: FindingKind::Body,
+            verdict: Verdict::Fail,
+            pointer: Some(mismatch.pointer),
+            expected: Some(mismatch.expected),
+            actual: Some(mismatch.actual),
+            message,
+        });
+    }
+    for pointer in report.extra_keys {
+        let message = format!("extra key {pointer} not in the recorded response");
+        findings.push(Finding::new(FindingKind::ExtraKey, Verdict::NonStrict, message).at(pointer));
+    }
+    for pointer in report.key_order {
+        let message = format!("keys of {pointer} are in a different order than recorded");
+        findings.push(Finding::new(FindingKind::KeyOrder, Verdict::NonStrict, message).at(pointer));
+    }
+}
+
+fn capture(step: &Step, body: &Value, vars: &mut Vars, findings: &mut Vec<Finding>) {
+    for (name, pointer) in &step.capture {
+        let pointer = pointer.as_str().unwrap_or_default();
+        match body.pointer(pointer) {
+            Some(value) => vars.set(name, value.clone()),
+            None => {
+                let message = format!(
+                    "cannot capture `{name}`: {pointer} does not resolve in the response body"
+                );
+                findings
+                    .push(Finding::new(FindingKind::Capture, Verdict::Fail, message).at(pointer));
+            }
+        }
+    }
+}
+
+/// The verdict implied by a list of findings.
+pub fn verdict_of(findings: &[Finding]) -> Verdict {
+    Verdict::worst(findings.iter().map(|finding| finding.verdict))
+}

@@ -1,0 +1,259 @@
+//! The results of a run as data: written as JSON first (`--results`), then read back by every
+//! renderer, so reports never depend on runner state. Bump [`RESULTS_SCHEMA_VERSION`] on any
+//! incompatible change.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::spec::Family;
+use crate::verdict::Verdict;
+
+/// Version of the results format; readers refuse other versions.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
+/// Everything a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Always [`RESULTS_SCHEMA_VERSION`] when written by this harness.
+    pub schema_version: u32,
+    /// Run-specific facts (never rendered into `coverage.md`).
+    pub run: RunInfo,
+    /// Every covered operation of the document, so renderers need no spec.
+    pub operations: Vec<OperationRecord>,
+    /// Every scenario, sorted by id, including those skipped by `--filter`.
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+/// Facts about this particular run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The implementation under test.
+    pub base_url: String,
+    /// The value of `${model}`.
+    pub model: String,
+    /// The `--filter` substrings, empty for all scenarios.
+    pub filters: Vec<String>,
+    /// Wall time of the whole run in milliseconds.
+    pub wall_time_ms: u64,
+}
+
+/// One covered operation, as the coverage table lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationRecord {
+    /// OpenAI's operationId.
+    pub id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// Family heading in the coverage table.
+    pub family: Family,
+}
+
+/// One scenario's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// Path-like scenario id, e.g. `assistants/crud`.
+    pub id: String,
+    /// The fixture's one-sentence description.
+    pub description: String,
+    /// The verdict after applying the expected-failures list.
+    pub verdict: Verdict,
+    /// The worst step verdict, before the expected-failures list.
+    pub raw_verdict: Verdict,
+    /// Why: the expected-failure reason (XFAIL/XPASS) or why it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Steps then cleanup steps, in order; empty when filtered out.
+    pub steps: Vec<StepResult>,
+}
+
+/// Whether a step belongs to `steps` or `cleanup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// A regular step.
+    Step,
+    /// A cleanup step, run even after a failure.
+    Cleanup,
+}
+
+/// One step's outcome and everything needed to reproduce it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// The step's name in the fixture.
+    pub name: String,
+    /// Regular or cleanup.
+    pub phase: Phase,
+    /// The operationId exercised; `None` for raw `url` steps that match no covered operation.
+    pub operation: Option<String>,
+    /// This step's verdict.
+    pub verdict: Verdict,
+    /// The request as sent (Authorization masked); `None` when it could not be built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestRecord>,
+    /// The response as received; `None` on transport errors and skips.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseRecord>,
+    /// Every problem found, worst first is not guaranteed: in checking order.
+    pub findings: Vec<Finding>,
+}
+
+/// A request as sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Upper-case method.
+    pub method: String,
+    /// Full URL including the query string.
+    pub url: String,
+    /// Headers as sent, in order, with the Authorization secret masked.
+    pub headers: Vec<(String, String)>,
+    /// The body as sent, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// A response as received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseRecord {
+    /// HTTP status.
+    pub status: u16,
+    /// The Content-Type header, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The body as text, cut at [`crate::client::MAX_RECORDED_BODY`] bytes.
+    pub body: String,
+    /// Whether `body` was cut.
+    #[serde(default)]
+    pub body_truncated: bool,
+}
+
+/// What kind of problem a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// Status differs from the recording.
+    Status,
+    /// Content-Type is not JSON.
+    ContentType,
+    /// Body is not JSON.
+    Json,
+    /// Body violates the operation's schema.
+    Schema,
+    /// Body differs from the recording.
+    Body,
+    /// A key the recording does not have.
+    ExtraKey,
+    /// Keys in another order than the recording.
+    KeyOrder,
+    /// Body not pretty-printed like OpenAI's.
+    Formatting,
+    /// A header OpenAI always sends is missing.
+    Header,
+    /// A capture pointer did not resolve.
+    Capture,
+    /// The route answered as an unknown URL.
+    Unimplemented,
+    /// The request could not be sent or the response not read.
+    Transport,
+    /// The step references a variable nobody defined.
+    Variable,
+    /// The step was not run.
+    Skipped,
+}
+
+/// One problem found in a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// What kind of problem.
+    pub kind: FindingKind,
+    /// The verdict this finding alone implies.
+    pub verdict: Verdict,
+    /// JSON pointer (schema instance path or body pointer), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// Expected value, for body mismatches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Value>,
+    /// Actual value, for body mismatches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<Value>,
+    /// Self-contained description.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding with just a message.
+    pub fn new(kind: FindingKind, verdict: Verdict, message: impl Into<String>) -> Finding {
+        Finding {
+            kind,
+            verdict,
+            pointer: None,
+            expected: None,
+            actual: None,
+            message: message.into(),
+        }
+    }
+
+    /// The same finding located at a JSON pointer.
+    pub fn at(mut self, pointer: impl Into<String>) -> Finding {
+        self.pointer = Some(pointer.into());
+        self
+    }
+}
+
+impl Results {
+    /// Scenario counts per verdict (every verdict present, zeros included), in severity order.
+    pub fn totals(&self) -> BTreeMap<Verdict, usize> {
+        let mut totals: BTreeMap<Verdict, usize> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
+        for scenario in &self.scenarios {
+            *totals.entry(scenario.verdict).or_default() += 1;
+        }
+        totals
+    }
+
+    /// Number of steps that were actually sent.
+    pub fn steps_run(&self) -> usize {
+        self.scenarios
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter(|step| step.response.is_some())
+            .count()
+    }
+
+    /// Whether every scenario's verdict lets the run exit 0.
+    pub fn all_ok(&self) -> bool {
+        self.scenarios
+            .iter()
+            .all(|scenario| scenario.verdict.is_ok())
+    }
+
+    /// The process exit code for these results: 0 when all ok, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.all_ok() {
+            0
+        } else {
+            1
+        }
+    }
+
+    /// Parses results JSON, refusing another schema version.
+    pub fn from_json(text: &str) -> Result<Results, String> {
+        let results: Results =
+            serde_json::from_str(text).map_err(|err| format!("invalid results JSON: {err}"))?;
+        if results.schema_version != RESULTS_SCHEMA_VERSION {
+            return Err(format!(
+                "results schema version {} is not the supported {RESULTS_SCHEMA_VERSION}",
+                results.schema_version
+            ));
+        }
+        Ok(results)
+    }
+
+    /// Pretty JSON for `--results`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("results always serialise") + "\n"
+    }
+}

@@ -1,0 +1,179 @@
+//! Running one scenario: its steps in order until one does not pass, then every cleanup step
+//! whose variables exist, each judged into a [`StepResult`].
+
+use crate::catalog::Catalog;
+use crate::check::{judge, verdict_of};
+use crate::client::{prepare, record_request, record_response, send};
+use crate::fixture::{Scenario, Step};
+use crate::results::{Finding, FindingKind, Phase, StepResult};
+use crate::vars::{referenced_names, Vars};
+use crate::verdict::Verdict;
+
+/// What every step of a run shares.
+pub struct StepContext<'a> {
+    /// The HTTP client.
+    pub client: &'a reqwest::Client,
+    /// Operations and schema validation.
+    pub catalog: &'a dyn Catalog,
+    /// The implementation's base URL, e.g. `http://127.0.0.1:8080/v1`.
+    pub base_url: &'a str,
+    /// Authorization and `--header` headers, before step overrides.
+    pub base_headers: &'a [(String, String)],
+    /// The value of `${model}`.
+    pub model: &'a str,
+}
+
+/// Runs the scenario and returns its step results (regular steps, then cleanup).
+pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec<StepResult> {
+    let mut vars = Vars::for_scenario(context.model);
+    let mut results = Vec::with_capacity(scenario.steps.len() + scenario.cleanup.len());
+    let mut stopped = false;
+    for step in &scenario.steps {
+        if stopped {
+            results.push(skipped(
+                step,
+                Phase::Step,
+                context,
+                "not run: an earlier step did not pass".into(),
+            ));
+            continue;
+        }
+        let result = run_step(step, Phase::Step, &mut vars, context).await;
+        stopped = !result.verdict.is_passing();
+        results.push(result);
+    }
+    for step in &scenario.cleanup {
+        let missing: Vec<String> = step_variables(step)
+            .into_iter()
+            .filter(|name| vars.get(name).is_none())
+            .collect();
+        if missing.is_empty() {
+            results.push(run_step(step, Phase::Cleanup, &mut vars, context).await);
+        } else {
+            let reason = format!("not run: variables never captured: {}", missing.join(", "));
+            results.push(skipped(step, Phase::Cleanup, context, reason));
+        }
+    }
+    results
+}
+
+/// Every variable a step's request references.
+fn step_variables(step: &Step) -> Vec<String> {
+    let mut parts = vec![
+        serde_json::Value::Object(step.path.clone()),
+        serde_json::Value::Object(step.query.clone()),
+        serde_json::Value::Object(step.headers.clone()),
+    ];
+    parts.extend(step.body.clone());
+    parts.extend(step.raw_body.clone().map(serde_json::Value::String));
+    parts.extend(step.url.clone().map(serde_json::Value::String));
+    referenced_names(&serde_json::Value::Array(parts))
+}
+
+fn skipped(step: &Step, phase: Phase, context: &StepContext<'_>, reason: String) -> StepResult {
+    StepResult {
+        name: step.name.clone(),
+        phase,
+        operation: static_operation(step, context),
+        verdict: Verdict::Skipped,
+        request: None,
+        response: None,
+        findings: vec![Finding::new(FindingKind::Skipped, Verdict::Skipped, reason)],
+    }
+}
+
+/// The operation a step exercises, as far as it is known without sending it.
+fn static_operation(step: &Step, context: &StepContext<'_>) -> Option<String> {
+    match (&step.operation, &step.url, &step.method) {
+        (Some(id), _, _) => Some(id.clone()),
+        (None, Some(url), Some(method)) if !url.contains("${") => {
+            let path = url.split('?').next().unwrap_or(url);
+            context.catalog.find_operation(method, path).map(|op| op.id)
+        }
+        _ => None,
+    }
+}
+
+async fn run_step(
+    step: &Step,
+    phase: Phase,
+    vars: &mut Vars,
+    context: &StepContext<'_>,
+) -> StepResult {
+    let operation = step
+        .operation
+        .as_deref()
+        .and_then(|id| context.catalog.operation(id));
+    let mut result = StepResult {
+        name: step.name.clone(),
+        phase,
+        operation: operation.as_ref().map(|op| op.id.clone()),
+        verdict: Verdict::Error,
+        request: None,
+        response: None,
+        findings: Vec::new(),
+    };
+    let prepared = match prepare(
+        step,
+        operation.as_ref(),
+        context.base_url,
+        context.base_headers,
+        vars,
+    ) {
+        Ok(prepared) => prepared,
+        Err(unknown) => {
+            result.findings.push(Finding::new(
+                FindingKind::Variable,
+                Verdict::Error,
+                unknown.to_string(),
+            ));
+            return result;
+        }
+    };
+    result.request = Some(record_request(&prepared));
+    if operation.is_none() {
+        let relative = prepared.url[context.base_url.trim_end_matches('/').len()..].to_owned();
+        let path = relative.split('?').next().unwrap_or_default();
+        result.operation = context
+            .catalog
+            .find_operation(&prepared.method, path)
+            .map(|op| op.id);
+    }
+    let received = match send(context.client, &prepared).await {
+        Ok(received) => received,
+        Err(reason) => {
+            let message = format!("transport error: {reason}");
+            result.findings.push(Finding::new(
+                FindingKind::Transport,
+                Verdict::Error,
+                message,
+            ));
+            return result;
+        }
+    };
+    result.response = Some(record_response(&received));
+    let schema_operation = result
+        .operation
+        .clone()
+        .or_else(|| error_schema_operation(&received, context));
+    result.findings = judge(
+        step,
+        schema_operation.as_deref(),
+        &received,
+        vars,
+        context.catalog,
+    );
+    result.verdict = verdict_of(&result.findings);
+    result
+}
+
+/// For a raw-URL step outside every covered operation, an error response is still checked
+/// against `ErrorResponse`: any covered operation validates 4xx/5xx bodies against it.
+fn error_schema_operation(
+    received: &crate::client::Received,
+    context: &StepContext<'_>,
+) -> Option<String> {
+    (received.status >= 400)
+        .then(|| context.catalog.operations().first().map(|op| op.id.clone()))
+        .flatten()
+}

@@ -1,0 +1,163 @@
+//! Verdicts of steps and scenarios, ordered from best to worst so that a scenario's verdict is
+//! the worst of its steps and an operation's the worst of its scenarios.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The outcome of a step, a scenario or an operation. The declaration order is the severity
+/// order used by [`Verdict::worst`]: later variants are worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Status, content type, schema and recorded body all match.
+    #[serde(rename = "PASS")]
+    Pass,
+    /// Conformant, but differs where clients do not care (key order, extra keys, formatting, headers).
+    #[serde(rename = "NON-STRICT")]
+    NonStrict,
+    /// Failed, but listed in the expected-failures file with a reason.
+    #[serde(rename = "XFAIL")]
+    Xfail,
+    /// Not run: filtered out, or a variable it needs was never captured.
+    #[serde(rename = "SKIPPED")]
+    Skipped,
+    /// Listed as an expected failure but passed: the list is stale.
+    #[serde(rename = "XPASS")]
+    Xpass,
+    /// The route answered as an unknown URL (404 `Invalid URL`, 405 or 501).
+    #[serde(rename = "UNIMPLEMENTED")]
+    Unimplemented,
+    /// Wrong status, content type, schema violation or body mismatch.
+    #[serde(rename = "FAIL")]
+    Fail,
+    /// The harness could not run the step (transport error, unknown variable, ...).
+    #[serde(rename = "ERROR")]
+    Error,
+}
+
+impl Verdict {
+    /// Every verdict, best first; used to print totals in a fixed order.
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Pass,
+        Verdict::NonStrict,
+        Verdict::Xfail,
+        Verdict::Skipped,
+        Verdict::Xpass,
+        Verdict::Unimplemented,
+        Verdict::Fail,
+        Verdict::Error,
+    ];
+
+    /// The worst of several verdicts; `Pass` for none.
+    pub fn worst(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        verdicts.into_iter().max().unwrap_or(Verdict::Pass)
+    }
+
+    /// Whether this verdict lets the run exit 0.
+    pub fn is_ok(self) -> bool {
+        matches!(
+            self,
+            Verdict::Pass | Verdict::NonStrict | Verdict::Xfail | Verdict::Skipped
+        )
+    }
+
+    /// Whether the implementation got this wrong (what an expected-failures entry excuses).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Verdict::Unimplemented | Verdict::Fail | Verdict::Error
+        )
+    }
+
+    /// Whether the implementation answered conformantly.
+    pub fn is_passing(self) -> bool {
+        matches!(self, Verdict::Pass | Verdict::NonStrict)
+    }
+
+    /// The label used in every report, e.g. `NON-STRICT`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::NonStrict => "NON-STRICT",
+            Verdict::Xfail => "XFAIL",
+            Verdict::Skipped => "SKIPPED",
+            Verdict::Xpass => "XPASS",
+            Verdict::Unimplemented => "UNIMPLEMENTED",
+            Verdict::Fail => "FAIL",
+            Verdict::Error => "ERROR",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Applies the expected-failures list to a scenario's raw verdict: a listed failure becomes
+/// XFAIL, a listed scenario that did not fail becomes XPASS (unless it was skipped).
+pub fn apply_expectation(raw: Verdict, expected_to_fail: bool) -> Verdict {
+    match (expected_to_fail, raw) {
+        (false, verdict) => verdict,
+        (true, verdict) if verdict.is_failure() => Verdict::Xfail,
+        (true, Verdict::Skipped) => Verdict::Skipped,
+        (true, _) => Verdict::Xpass,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(&[], Verdict::Pass)]
+    #[case(&[Verdict::Pass, Verdict::NonStrict], Verdict::NonStrict)]
+    #[case(&[Verdict::Pass, Verdict::Fail, Verdict::Skipped], Verdict::Fail)]
+    #[case(&[Verdict::Unimplemented, Verdict::Skipped], Verdict::Unimplemented)]
+    #[case(&[Verdict::Fail, Verdict::Error, Verdict::Pass], Verdict::Error)]
+    #[case(&[Verdict::Pass, Verdict::Skipped], Verdict::Skipped)]
+    fn worst_picks_the_most_severe(#[case] verdicts: &[Verdict], #[case] expected: Verdict) {
+        assert_eq!(Verdict::worst(verdicts.iter().copied()), expected);
+    }
+
+    #[rstest]
+    #[case(Verdict::Fail, true, Verdict::Xfail)]
+    #[case(Verdict::Unimplemented, true, Verdict::Xfail)]
+    #[case(Verdict::Error, true, Verdict::Xfail)]
+    #[case(Verdict::Pass, true, Verdict::Xpass)]
+    #[case(Verdict::NonStrict, true, Verdict::Xpass)]
+    #[case(Verdict::Skipped, true, Verdict::Skipped)]
+    #[case(Verdict::Fail, false, Verdict::Fail)]
+    #[case(Verdict::Pass, false, Verdict::Pass)]
+    fn expected_failures_become_xfail_or_xpass(
+        #[case] raw: Verdict,
+        #[case] listed: bool,
+        #[case] expected: Verdict,
+    ) {
+        assert_eq!(apply_expectation(raw, listed), expected);
+    }
+
+    #[rstest]
+    #[case(Verdict::Pass, true)]
+    #[case(Verdict::NonStrict, true)]
+    #[case(Verdict::Xfail, true)]
+    #[case(Verdict::Skipped, true)]
+    #[case(Verdict::Xpass, false)]
+    #[case(Verdict::Unimplemented, false)]
+    #[case(Verdict::Fail, false)]
+    #[case(Verdict::Error, false)]
+    fn only_conformant_or_excused_verdicts_are_ok(#[case] verdict: Verdict, #[case] ok: bool) {
+        assert_eq!(verdict.is_ok(), ok);
+    }
+
+    #[test]
+    fn labels_round_trip_through_serde() {
+        for verdict in Verdict::ALL {
+            let json = serde_json::to_string(&verdict).unwrap();
+            assert_eq!(json, format!("\"{}\"", verdict.label()));
+            assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), verdict);
+        }
+    }
+}
