@@ -26,7 +26,12 @@ pub enum LlmMode {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LlmArgs {
     /// Which model answers runs: `offline` (built-in, deterministic) or `upstream`.
-    #[arg(long = "llm", env = "ASSISTANTS_LLM", value_enum, default_value = "upstream")]
+    #[arg(
+        long = "llm",
+        env = "ASSISTANTS_LLM",
+        value_enum,
+        default_value = "upstream"
+    )]
     pub mode: LlmMode,
     /// Base URL of the OpenAI-compatible upstream (`/chat/completions` is appended;
     /// a query such as Azure's `?api-version=…` is kept).
@@ -37,7 +42,11 @@ pub struct LlmArgs {
     pub llm_api_key: Option<String>,
     /// Header carrying the upstream key: `authorization` sends `Bearer KEY`, any other
     /// name (Azure: `api-key`) sends the bare key.
-    #[arg(long, env = "ASSISTANTS_LLM_AUTH_HEADER", default_value = "authorization")]
+    #[arg(
+        long,
+        env = "ASSISTANTS_LLM_AUTH_HEADER",
+        default_value = "authorization"
+    )]
     pub llm_auth_header: String,
     /// Retries after a 429, 5xx, connection error or timeout, before any output.
     #[arg(long, default_value_t = 3)]
@@ -158,7 +167,9 @@ impl UpstreamConfig {
             base_url: base_url
                 .or_else(|| env("OPENAI_BASE_URL"))
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-            api_key: api_key.filter(|key| !key.is_empty()).or_else(|| env("OPENAI_API_KEY")),
+            api_key: api_key
+                .filter(|key| !key.is_empty())
+                .or_else(|| env("OPENAI_API_KEY")),
             ..Self::default()
         }
     }

@@ -56,6 +56,9 @@ pub trait ChatModel: Send + Sync {
 
 /// Runs one model turn to its end and returns the assembled answer; for callers that
 /// do not forward deltas.
-pub async fn complete(model: &dyn ChatModel, request: ChatRequest) -> Result<ChatCompletion, LlmError> {
+pub async fn complete(
+    model: &dyn ChatModel,
+    request: ChatRequest,
+) -> Result<ChatCompletion, LlmError> {
     collect(model.stream(request).await?).await
 }

@@ -77,11 +77,20 @@ mod tests {
         };
         for (retry, full) in [(0, 100), (1, 200), (2, 300), (9, 300)] {
             let delay = policy.delay(retry, None);
-            assert!(delay >= Duration::from_millis(full / 2), "{retry}: {delay:?}");
+            assert!(
+                delay >= Duration::from_millis(full / 2),
+                "{retry}: {delay:?}"
+            );
             assert!(delay <= Duration::from_millis(full), "{retry}: {delay:?}");
         }
-        assert_eq!(policy.delay(0, Some(Duration::from_millis(20))), Duration::from_millis(20));
-        assert_eq!(policy.delay(0, Some(Duration::from_secs(90))), Duration::from_secs(1));
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_millis(20))),
+            Duration::from_millis(20)
+        );
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(90))),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
@@ -91,9 +100,15 @@ mod tests {
         headers.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(2)));
         headers.insert("retry-after-ms", HeaderValue::from_static("150"));
-        assert_eq!(parse_retry_after(&headers), Some(Duration::from_millis(150)));
+        assert_eq!(
+            parse_retry_after(&headers),
+            Some(Duration::from_millis(150))
+        );
         headers.remove("retry-after-ms");
-        headers.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(parse_retry_after(&headers), None);
     }
 }

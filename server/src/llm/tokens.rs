@@ -76,7 +76,11 @@ fn count_tools(bpe: &CoreBPE, tools: &[FunctionTool]) -> u32 {
     for tool in tools {
         total += FUNCTION_INIT;
         let description = tool.description.as_deref().unwrap_or_default();
-        total += count(&format!("{}:{}", tool.name, description.trim_end_matches('.')));
+        total += count(&format!(
+            "{}:{}",
+            tool.name,
+            description.trim_end_matches('.')
+        ));
         let properties = tool
             .parameters
             .as_ref()
@@ -100,11 +104,16 @@ fn count_tools(bpe: &CoreBPE, tools: &[FunctionTool]) -> u32 {
             if let Some(values) = property.get("enum").and_then(Value::as_array) {
                 total += ENUM_INIT;
                 for value in values {
-                    let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                    let text = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
                     total += ENUM_ITEM + count(&text);
                 }
             }
-            total += count(&format!("{name}:{kind}:{}", description.trim_end_matches('.')));
+            total += count(&format!(
+                "{name}:{kind}:{}",
+                description.trim_end_matches('.')
+            ));
         }
     }
     saturate(total.max(0) as usize)
@@ -132,7 +141,10 @@ mod tests {
 
     #[test]
     fn unknown_models_fall_back_to_o200k() {
-        assert_eq!(count_text("my-local-llama", "hello world"), count_text("gpt-4o", "hello world"));
+        assert_eq!(
+            count_text("my-local-llama", "hello world"),
+            count_text("gpt-4o", "hello world")
+        );
         assert_eq!(count_text("gpt-4o", ""), 0);
     }
 }

@@ -112,7 +112,9 @@ impl UpstreamModel {
                     ),
                 };
                 let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                    LlmError::server_error("the upstream API key contains characters a header cannot carry")
+                    LlmError::server_error(
+                        "the upstream API key contains characters a header cannot carry",
+                    )
                 })?;
                 value.set_sensitive(true);
                 Some((name, value))
@@ -122,7 +124,12 @@ impl UpstreamModel {
     }
 
     /// One HTTP attempt, up to the response headers (or the whole body for JSON answers).
-    async fn attempt(&self, target: &Target, body: &Value, deadline: Instant) -> Result<Opened, LlmError> {
+    async fn attempt(
+        &self,
+        target: &Target,
+        body: &Value,
+        deadline: Instant,
+    ) -> Result<Opened, LlmError> {
         let config = &self.inner.config;
         let mut builder = self.inner.client.post(target.url.clone()).json(body);
         if let Some((name, value)) = &target.auth {
@@ -198,11 +205,17 @@ impl UpstreamModel {
     }
 
     /// Waits before the next attempt, or returns the error when it is final.
-    async fn back_off(&self, error: LlmError, retries_used: &mut u32, deadline: Instant) -> Result<(), LlmError> {
+    async fn back_off(
+        &self,
+        error: LlmError,
+        retries_used: &mut u32,
+        deadline: Instant,
+    ) -> Result<(), LlmError> {
         let policy = &self.inner.config.retry;
         let give_up = |mut error: LlmError, retries: u32| {
             if retries > 0 {
-                error.message = format!("{} (gave up after {} attempts)", error.message, retries + 1);
+                error.message =
+                    format!("{} (gave up after {} attempts)", error.message, retries + 1);
             }
             error
         };
@@ -233,7 +246,9 @@ impl ChatModel for UpstreamModel {
         let body = wire::request_body(&request, &self.inner.config);
         let deadline = Instant::now() + self.inner.config.overall_timeout;
         let mut retries_used = 0;
-        let opened = self.open(&target, &body, deadline, &mut retries_used).await?;
+        let opened = self
+            .open(&target, &body, deadline, &mut retries_used)
+            .await?;
         let mut turn = Turn {
             model: self.clone(),
             target,
@@ -323,9 +338,17 @@ impl Turn {
             }
             self.response = None;
             let model = self.model.clone();
-            let retried = match model.back_off(error, &mut self.retries_used, self.deadline).await {
+            let retried = match model
+                .back_off(error, &mut self.retries_used, self.deadline)
+                .await
+            {
                 Ok(()) => model
-                    .open(&self.target, &self.body, self.deadline, &mut self.retries_used)
+                    .open(
+                        &self.target,
+                        &self.body,
+                        self.deadline,
+                        &mut self.retries_used,
+                    )
                     .await
                     .and_then(|opened| self.start(opened)),
                 Err(error) => Err(error),
@@ -340,7 +363,11 @@ impl Turn {
     fn fail(&mut self, error: LlmError) -> LlmError {
         self.ended = true;
         self.response = None;
-        tracing::warn!(code = error.code(), "upstream call failed: {}", error.message);
+        tracing::warn!(
+            code = error.code(),
+            "upstream call failed: {}",
+            error.message
+        );
         error
     }
 
@@ -435,7 +462,11 @@ impl Turn {
         let usage = self.usage.unwrap_or_else(|| {
             Usage::estimated(
                 tokens::count_prompt(&self.request),
-                tokens::count_completion(&self.request.model, produced.text(), produced.tool_calls()),
+                tokens::count_completion(
+                    &self.request.model,
+                    produced.text(),
+                    produced.tool_calls(),
+                ),
             )
         });
         self.pending.push_back(ChatEvent::Finish(finish));
@@ -446,12 +477,17 @@ impl Turn {
 /// `base` with `/chat/completions` appended to its path (query kept), unless it
 /// already names that endpoint.
 fn endpoint(base: &str) -> Result<Url, LlmError> {
-    let invalid = |why: &str| LlmError::server_error(format!("invalid upstream base URL {base:?}: {why}"));
+    let invalid =
+        |why: &str| LlmError::server_error(format!("invalid upstream base URL {base:?}: {why}"));
     let mut url = Url::parse(base.trim()).map_err(|error| invalid(&error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("only http and https are supported"));
     }
-    if url.path().trim_end_matches('/').ends_with("/chat/completions") {
+    if url
+        .path()
+        .trim_end_matches('/')
+        .ends_with("/chat/completions")
+    {
         return Ok(url);
     }
     url.path_segments_mut()
@@ -488,7 +524,8 @@ fn status_error(status: StatusCode, body: &str, retry_after: Option<Duration>) -
             "the upstream has no such model or endpoint (HTTP 404): {message}"
         )),
         408 | 409 | 500..=599 => {
-            LlmError::server_error(format!("the upstream failed (HTTP {code}): {message}")).retryable()
+            LlmError::server_error(format!("the upstream failed (HTTP {code}): {message}"))
+                .retryable()
         }
         _ => LlmError::server_error(format!("the upstream answered HTTP {code}: {message}")),
     };
@@ -536,10 +573,24 @@ mod tests {
     #[test]
     fn statuses_map_to_run_error_codes() {
         let none = None;
-        let error = status_error(StatusCode::BAD_REQUEST, r#"{"error":{"message":"bad schema"}}"#, none);
-        assert_eq!((error.code(), error.message.as_str(), error.retryable), ("invalid_prompt", "bad schema", false));
-        let error = status_error(StatusCode::TOO_MANY_REQUESTS, "{}", Some(Duration::from_secs(1)));
-        assert_eq!((error.code(), error.retryable), ("rate_limit_exceeded", true));
+        let error = status_error(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":{"message":"bad schema"}}"#,
+            none,
+        );
+        assert_eq!(
+            (error.code(), error.message.as_str(), error.retryable),
+            ("invalid_prompt", "bad schema", false)
+        );
+        let error = status_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            Some(Duration::from_secs(1)),
+        );
+        assert_eq!(
+            (error.code(), error.retryable),
+            ("rate_limit_exceeded", true)
+        );
         assert_eq!(error.retry_after, Some(Duration::from_secs(1)));
         let quota = r#"{"error":{"message":"quota","code":"insufficient_quota"}}"#;
         assert!(!status_error(StatusCode::TOO_MANY_REQUESTS, quota, none).retryable);

@@ -188,7 +188,9 @@ pub(crate) fn parse_chunk(data: &str) -> Result<ChunkContent, LlmError> {
         }
         if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
             for (position, call) in calls.iter().enumerate() {
-                content.deltas.push(ChatEvent::ToolCallDelta(tool_call_delta(call, position)));
+                content
+                    .deltas
+                    .push(ChatEvent::ToolCallDelta(tool_call_delta(call, position)));
             }
         }
     }
@@ -199,7 +201,11 @@ pub(crate) fn parse_chunk(data: &str) -> Result<ChunkContent, LlmError> {
 }
 
 fn tool_call_delta(call: &Value, position: usize) -> ToolCallDelta {
-    let text = |pointer: &str| call.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+    let text = |pointer: &str| {
+        call.pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     ToolCallDelta {
         // Some servers send whole calls without `index`: their position is the index.
         index: call
@@ -281,7 +287,9 @@ pub(crate) fn parse_completion(body: &str) -> Result<ChunkContent, LlmError> {
             content.deltas.push(ChatEvent::ToolCallDelta(delta));
         }
     }
-    let reason = value.pointer("/choices/0/finish_reason").and_then(Value::as_str);
+    let reason = value
+        .pointer("/choices/0/finish_reason")
+        .and_then(Value::as_str);
     content.finish = reason.map(FinishReason::from_wire);
     if let Some(usage) = value.get("usage").filter(|usage| !usage.is_null()) {
         content.usage = Some(parse_usage(usage)?);
@@ -296,8 +304,14 @@ fn stream_error(error: &Value) -> LlmError {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| error.to_string());
-    let code = error.get("code").and_then(Value::as_str).unwrap_or_default();
-    let kind = error.get("type").and_then(Value::as_str).unwrap_or_default();
+    let code = error
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = error
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if code == "rate_limit_exceeded" || kind == "rate_limit_exceeded" {
         LlmError::rate_limited(message)
     } else if kind == "invalid_request_error" {

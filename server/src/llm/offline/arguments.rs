@@ -51,11 +51,19 @@ impl Synthesiser<'_> {
         if let Some(default) = object.get("default") {
             return default.clone();
         }
-        if let Some(first) = object.get("enum").and_then(Value::as_array).and_then(|v| v.first()) {
+        if let Some(first) = object
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|v| v.first())
+        {
             return first.clone();
         }
         for key in ["anyOf", "oneOf"] {
-            if let Some(first) = object.get(key).and_then(Value::as_array).and_then(|v| v.first()) {
+            if let Some(first) = object
+                .get(key)
+                .and_then(Value::as_array)
+                .and_then(|v| v.first())
+            {
                 return self.value(first, depth + 1);
             }
         }
@@ -100,11 +108,16 @@ impl Synthesiser<'_> {
         let required = object.get("required").and_then(Value::as_array);
         let mut out = Map::new();
         for name in required.into_iter().flatten().filter_map(Value::as_str) {
-            let property = properties.and_then(|p| p.get(name)).unwrap_or(&Value::Bool(true));
+            let property = properties
+                .and_then(|p| p.get(name))
+                .unwrap_or(&Value::Bool(true));
             out.insert(name.to_owned(), self.value(property, depth + 1));
         }
         // Honour minProperties with optional properties, in declaration order.
-        let wanted = object.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let wanted = object
+            .get("minProperties")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
         for (name, property) in properties.into_iter().flatten() {
             if out.len() >= wanted {
                 break;
@@ -117,7 +130,11 @@ impl Synthesiser<'_> {
     }
 
     fn array(&self, object: &Map<String, Value>, depth: usize) -> Value {
-        let count = object.get("minItems").and_then(Value::as_u64).unwrap_or(0).min(64) as usize;
+        let count = object
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .min(64) as usize;
         let prefix = object.get("prefixItems").and_then(Value::as_array);
         let items = object.get("items").unwrap_or(&Value::Bool(true));
         let enum_values = items.get("enum").and_then(Value::as_array);
@@ -174,7 +191,11 @@ fn string(object: &Map<String, Value>) -> Value {
     if let Some(text) = by_format {
         return json!(text);
     }
-    let length = object.get("minLength").and_then(Value::as_u64).unwrap_or(0).min(4096);
+    let length = object
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(4096);
     Value::String("a".repeat(length as usize))
 }
 

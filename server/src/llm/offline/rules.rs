@@ -105,15 +105,19 @@ pub struct ForcedToolChoice;
 impl OfflineRule for ForcedToolChoice {
     fn plan(&self, request: &ChatRequest) -> Result<Option<Plan>, LlmError> {
         let tool = match &request.tool_choice {
-            ToolChoice::Function(name) => {
-                request.tools.iter().find(|tool| &tool.name == name).ok_or_else(|| {
+            ToolChoice::Function(name) => request
+                .tools
+                .iter()
+                .find(|tool| &tool.name == name)
+                .ok_or_else(|| {
                     LlmError::invalid_prompt(format!(
                         "tool_choice names the function '{name}', which is not among the tools"
                     ))
-                })?
-            }
+                })?,
             ToolChoice::Required => request.tools.first().ok_or_else(|| {
-                LlmError::invalid_prompt("tool_choice is 'required' but no function tools were given")
+                LlmError::invalid_prompt(
+                    "tool_choice is 'required' but no function tools were given",
+                )
             })?,
             ToolChoice::None | ToolChoice::Auto => return Ok(None),
         };
@@ -137,7 +141,10 @@ impl OfflineRule for ToolsNamedInMessage {
             .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
             .filter(|word| !word.is_empty())
             .collect();
-        let mut named = request.tools.iter().filter(|tool| words.contains(&tool.name.as_str()));
+        let mut named = request
+            .tools
+            .iter()
+            .filter(|tool| words.contains(&tool.name.as_str()));
         let calls: Vec<PlannedCall> = if request.parallel_tool_calls == Some(false) {
             named.next().map(PlannedCall::of).into_iter().collect()
         } else {
