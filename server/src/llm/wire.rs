@@ -33,8 +33,11 @@ pub(crate) fn request_body(request: &ChatRequest, config: &UpstreamConfig) -> Va
             json!({"type": "function", "function": function})
         });
         body.insert("tools".into(), Value::Array(tools.collect()));
-        // Upstreams reject tool_choice and parallel_tool_calls without tools.
-        body.insert("tool_choice".into(), tool_choice_json(&request.tool_choice));
+        // Upstreams reject tool_choice and parallel_tool_calls without tools; `auto` is
+        // everyone's default, so it is left out for servers that do not know the field.
+        if request.tool_choice != ToolChoice::Auto {
+            body.insert("tool_choice".into(), tool_choice_json(&request.tool_choice));
+        }
         if let Some(parallel) = request.parallel_tool_calls {
             body.insert("parallel_tool_calls".into(), json!(parallel));
         }
@@ -100,27 +103,28 @@ fn tool_choice_json(choice: &ToolChoice) -> Value {
 fn message_json(message: &ChatMessage) -> Value {
     let mut out = Map::new();
     out.insert("role".into(), json!(message.role.as_str()));
-    let only_text = message
-        .content
-        .iter()
-        .all(|part| matches!(part, ContentPart::Text(_)));
-    if only_text {
-        if !message.content.is_empty() || message.tool_calls.is_empty() {
-            out.insert("content".into(), json!(message.text()));
+    match message.content.as_slice() {
+        [] if !message.tool_calls.is_empty() => {}
+        [] => {
+            out.insert("content".into(), json!(""));
         }
-    } else {
-        let parts = message.content.iter().map(|part| match part {
-            ContentPart::Text(text) => json!({"type": "text", "text": text}),
-            ContentPart::ImageUrl { url, detail } => {
-                let mut image = Map::new();
-                image.insert("url".into(), json!(url));
-                if let Some(detail) = detail {
-                    image.insert("detail".into(), json!(detail));
+        [ContentPart::Text(text)] => {
+            out.insert("content".into(), json!(text));
+        }
+        _ => {
+            let parts = message.content.iter().map(|part| match part {
+                ContentPart::Text(text) => json!({"type": "text", "text": text}),
+                ContentPart::ImageUrl { url, detail } => {
+                    let mut image = Map::new();
+                    image.insert("url".into(), json!(url));
+                    if let Some(detail) = detail {
+                        image.insert("detail".into(), json!(detail));
+                    }
+                    json!({"type": "image_url", "image_url": image})
                 }
-                json!({"type": "image_url", "image_url": image})
-            }
-        });
-        out.insert("content".into(), Value::Array(parts.collect()));
+            });
+            out.insert("content".into(), Value::Array(parts.collect()));
+        }
     }
     if message.role == Role::Assistant && !message.tool_calls.is_empty() {
         let calls = message.tool_calls.iter().map(|call| {
