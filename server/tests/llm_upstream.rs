@@ -602,7 +602,7 @@ async fn tools_formats_sampling_and_extra_params_reach_the_body() {
             "model": "llama3",
             "messages": [
                 {"role": "user", "content": "weather?"},
-                {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
                     "function": {"name": "get_weather", "arguments": "{}"}}]},
                 {"role": "tool", "content": "sunny", "tool_call_id": "call_1"}
             ],

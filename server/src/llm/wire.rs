@@ -104,7 +104,10 @@ fn message_json(message: &ChatMessage) -> Value {
     let mut out = Map::new();
     out.insert("role".into(), json!(message.role.as_str()));
     match message.content.as_slice() {
-        [] if !message.tool_calls.is_empty() => {}
+        // As OpenAI's own SDKs send a turn that only called tools.
+        [] if !message.tool_calls.is_empty() => {
+            out.insert("content".into(), Value::Null);
+        }
         [] => {
             out.insert("content".into(), json!(""));
         }
