@@ -9,11 +9,12 @@ use std::process::Command;
 
 use crate::workspace_root;
 
-/// Returns the venv's python, creating or updating the venv first if needed.
-pub fn sdk_python() -> PathBuf {
+/// Returns the venv's python, creating or updating the venv under `build_dir` first if needed.
+/// Tests pass `env!("CARGO_TARGET_TMPDIR")`.
+pub fn sdk_python(build_dir: &Path) -> PathBuf {
     let requirements = workspace_root().join("tests/sdk/python/requirements.txt");
     let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-sdk-venv");
+    let venv = build_dir.join("python-sdk-venv");
     let stamp = venv.join("requirements.installed");
     let python = venv.join("bin/python");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {

@@ -7,12 +7,15 @@ use e2e::{python::sdk_python, spawn_server, workspace_root};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_suite_passes_against_the_reference_server() {
-    let python = tokio::task::spawn_blocking(sdk_python).await.expect("venv setup");
+    let build_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let python = tokio::task::spawn_blocking(move || sdk_python(build_dir))
+        .await
+        .expect("venv setup");
     let server = spawn_server().await;
     let suite = workspace_root().join("tests/sdk/python");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"])
             .arg(&suite)
             .env("OPENAI_BASE_URL", &server.base_url)
             .env("OPENAI_API_KEY", "sk-python-sdk")

@@ -1,0 +1,47 @@
+//! The conformance harness against the reference server: every scenario must PASS (not merely
+//! NON-STRICT), and the committed `coverage.md` must be exactly what this run renders.
+//!
+//! Set `UPDATE_COVERAGE=1` to rewrite `coverage.md` from the run instead of comparing.
+
+use conformance::spec::{Spec, SpecSource};
+use conformance::{render_coverage, run, RunConfig, Verdict};
+use e2e::{spawn_server, workspace_root};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_passes_and_coverage_md_is_current() {
+    let spec = tokio::task::spawn_blocking(|| Spec::load(&SpecSource::from_cli(None)))
+        .await
+        .expect("join")
+        .unwrap_or_else(|err| panic!("the pinned spec must load: {err}"));
+    let server = spawn_server().await;
+    let mut config = RunConfig::new(&server.base_url, workspace_root().join("fixtures"));
+    config.api_key = Some("sk-conformance".into());
+    let results = run(&config, &spec).await.expect("the harness runs");
+
+    let not_passing: Vec<String> = results
+        .scenarios
+        .iter()
+        .filter(|scenario| scenario.verdict != Verdict::Pass)
+        .map(|scenario| format!("{} {}", scenario.verdict, scenario.id))
+        .collect();
+    assert!(
+        not_passing.is_empty(),
+        "scenarios that did not PASS:\n{}\n\n{}",
+        not_passing.join("\n"),
+        conformance::render_report(&results)
+    );
+    assert!(results.scenarios.len() >= 18, "fixtures went missing: {}", results.scenarios.len());
+
+    let rendered = render_coverage(&results);
+    let committed_path = workspace_root().join("coverage.md");
+    if std::env::var_os("UPDATE_COVERAGE").is_some() {
+        std::fs::write(&committed_path, &rendered).expect("write coverage.md");
+        return;
+    }
+    let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+    assert!(
+        committed == rendered,
+        "coverage.md is stale: regenerate it with `UPDATE_COVERAGE=1 cargo test -p e2e --test harness_vs_server` \
+         and commit it. The run renders:\n{rendered}"
+    );
+}
