@@ -145,6 +145,12 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
             })?
         }
     };
+    if !fixtures_dir.is_dir() {
+        let shown = fixtures_dir.display();
+        return Err(HarnessError::Usage(format!(
+            "fixtures directory {shown} does not exist"
+        )));
+    }
     let project_root = fixtures_dir
         .parent()
         .map(Path::to_path_buf)
@@ -240,4 +246,70 @@ pub fn summary_line(results: &Results) -> String {
         results.run.wall_time_ms as f64 / 1000.0,
         totals.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{RunInfo, ScenarioResult, RESULTS_SCHEMA_VERSION};
+    use crate::verdict::Verdict;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("X-Gateway: blue", Ok(("X-Gateway".into(), "blue".into())))]
+    #[case("OpenAI-Organization:org-1:x", Ok(("OpenAI-Organization".into(), "org-1:x".into())))]
+    #[case("no colon", Err(()))]
+    #[case(": empty name", Err(()))]
+    #[case("bad name: x", Err(()))]
+    fn headers_parse_as_name_colon_value(
+        #[case] text: &str,
+        #[case] expected: Result<(String, String), ()>,
+    ) {
+        assert_eq!(parse_header(text).map_err(|_| ()), expected);
+    }
+
+    fn results(verdicts: &[Verdict]) -> Results {
+        Results {
+            schema_version: RESULTS_SCHEMA_VERSION,
+            run: RunInfo {
+                base_url: "http://x/v1".into(),
+                model: "m".into(),
+                filters: vec![],
+                wall_time_ms: 2500,
+            },
+            operations: vec![],
+            scenarios: verdicts
+                .iter()
+                .enumerate()
+                .map(|(index, verdict)| ScenarioResult {
+                    id: format!("s/{index}"),
+                    description: String::new(),
+                    verdict: *verdict,
+                    raw_verdict: *verdict,
+                    reason: None,
+                    steps: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[rstest]
+    #[case(&[], 0)]
+    #[case(&[Verdict::Pass, Verdict::NonStrict, Verdict::Xfail, Verdict::Skipped], 0)]
+    #[case(&[Verdict::Pass, Verdict::Fail], 1)]
+    #[case(&[Verdict::Unimplemented], 1)]
+    #[case(&[Verdict::Error], 1)]
+    #[case(&[Verdict::Xpass, Verdict::Pass], 1)]
+    fn exit_codes_follow_the_scenario_verdicts(#[case] verdicts: &[Verdict], #[case] code: u8) {
+        assert_eq!(results(verdicts).exit_code(), code);
+    }
+
+    #[test]
+    fn the_summary_names_totals_counts_and_wall_time() {
+        let line = summary_line(&results(&[Verdict::Pass, Verdict::Pass, Verdict::Fail]));
+        assert_eq!(
+            line,
+            "FAILED: 3 scenarios, 0 steps run in 2.5s: PASS 2, FAIL 1"
+        );
+    }
 }

@@ -187,8 +187,14 @@ impl Matcher<'_> {
             Ok(spliced) => spliced,
             Err(unknown) => return self.mismatch(pointer, &expected, actual, &unknown.to_string()),
         };
-        if actual.as_str() != Some(want.as_str()) {
-            self.mismatch(pointer, &Value::String(want), actual, "different value");
+        match actual.as_str() {
+            Some(got) if got == want => {}
+            Some(got) => {
+                let at = first_difference(&want, got);
+                let reason = format!("different string (first difference at character {at})");
+                self.mismatch(pointer, &Value::String(want), actual, &reason)
+            }
+            None => self.mismatch(pointer, &Value::String(want), actual, "expected a string"),
         }
     }
 
@@ -214,6 +220,11 @@ fn is_id(prefix: &str, actual: &Value) -> bool {
         && rest
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Index (in characters) of the first character where two strings differ.
+fn first_difference(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
 /// Escapes a key for a JSON pointer (RFC 6901).
@@ -310,8 +321,20 @@ mod tests {
                 pointer: "/name".into(),
                 expected: json!("x"),
                 actual: json!(null),
-                reason: "different value".into()
+                reason: "expected a string".into()
             }]
+        );
+        let report = check(
+            json!({"m": "No assistant '${asst}'."}),
+            json!({"m": "No assistant 'asst_x'."}),
+        );
+        assert_eq!(
+            report.mismatches[0].expected,
+            json!("No assistant 'asst_abc12345'.")
+        );
+        assert_eq!(
+            report.mismatches[0].reason,
+            "different string (first difference at character 19)"
         );
     }
 }

@@ -12,6 +12,9 @@ const NOTE_CHARS: usize = 120;
 
 /// Renders the Markdown report.
 pub fn render_report(results: &Results) -> String {
+    let mut sorted = results.clone();
+    sorted.scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    let results = &sorted;
     let mut out = format!(
         "# Conformance report\n\nImplementation: `{}`; model `{}`{}.\n\n## Totals\n\n",
         results.run.base_url,

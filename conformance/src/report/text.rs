@@ -5,7 +5,8 @@
 use std::fmt::Write;
 
 use crate::report::excerpt;
-use crate::results::{ScenarioResult, StepResult};
+use crate::results::{Phase, ScenarioResult, StepResult};
+use crate::verdict::Verdict;
 
 /// Characters of a response or request body shown in failure details (results keep more).
 const SHOWN_BODY_CHARS: usize = 2000;
@@ -18,12 +19,25 @@ pub fn failure_details(scenario: &ScenarioResult) -> String {
         let _ = write!(out, " ({reason})");
     }
     out.push('\n');
+    let skipped_after_failure =
+        |step: &&StepResult| step.verdict == Verdict::Skipped && step.phase == Phase::Step;
     for step in scenario
         .steps
         .iter()
         .filter(|step| !step.verdict.is_passing())
     {
-        out.push_str(&step_details(&scenario.id, step));
+        if !skipped_after_failure(&step) {
+            out.push_str(&step_details(&scenario.id, step));
+        }
+    }
+    let not_run: Vec<&str> = scenario
+        .steps
+        .iter()
+        .filter(skipped_after_failure)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !not_run.is_empty() {
+        let _ = writeln!(out, "  not run after the failure: {}", not_run.join(", "));
     }
     out
 }
@@ -33,8 +47,8 @@ pub fn step_details(scenario_id: &str, step: &StepResult) -> String {
     let mut out = String::new();
     let operation = step.operation.as_deref().unwrap_or("raw URL");
     let phase = match step.phase {
-        crate::results::Phase::Step => "step",
-        crate::results::Phase::Cleanup => "cleanup step",
+        Phase::Step => "step",
+        Phase::Cleanup => "cleanup step",
     };
     let _ = writeln!(
         out,

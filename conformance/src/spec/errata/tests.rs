@@ -7,10 +7,12 @@ use super::*;
 fn erratum(target: &str, change: Value) -> Erratum {
     Erratum {
         id: "test".into(),
-        target: target.into(),
-        change: serde_json::from_value(change).unwrap(),
         reason: "r".into(),
         evidence: "e".into(),
+        patches: vec![Patch {
+            target: target.into(),
+            change: serde_json::from_value(change).unwrap(),
+        }],
     }
 }
 
@@ -23,9 +25,12 @@ fn document() -> Value {
 }
 
 #[test]
-fn the_committed_errata_parse() {
+fn the_committed_errata_parse_and_every_patch_targets_a_pointer() {
     let errata = embedded().unwrap();
-    assert!(errata.iter().all(|e| e.target.starts_with('/')));
+    assert!(errata
+        .iter()
+        .flat_map(|e| &e.patches)
+        .all(|p| p.target.starts_with('/')));
 }
 
 #[test]
@@ -40,9 +45,8 @@ fn allow_null_patches_the_target_and_refuses_a_second_time() {
         doc.pointer("/components/schemas/List/properties/first_id/type"),
         Some(&json!(["string", "null"]))
     );
-    assert!(
-        matches!(apply(&mut doc, &e), Err(SpecError::Errata { message, .. }) if message.contains("already"))
-    );
+    let err = apply(&mut doc, &e).unwrap_err();
+    assert!(matches!(err, SpecError::Errata { message, .. } if message.contains("already")));
 }
 
 #[test]
@@ -52,34 +56,25 @@ fn a_missing_target_is_an_error() {
         "/components/schemas/Gone/properties/x",
         json!({"allow_null": true}),
     );
+    let err = apply(&mut doc, &e).unwrap_err();
     assert!(
-        matches!(apply(&mut doc, &e), Err(SpecError::Errata { message, .. }) if message.contains("not in the document"))
+        matches!(err, SpecError::Errata { message, .. } if message.contains("not in the document"))
     );
 }
 
 #[test]
 fn unrequire_needs_the_property_to_be_required() {
     let mut doc = document();
-    apply(
-        &mut doc,
-        &erratum(
-            "/components/schemas/List",
-            json!({"unrequire": ["first_id"]}),
-        ),
-    )
-    .unwrap();
+    let e = erratum(
+        "/components/schemas/List",
+        json!({"unrequire": ["first_id"]}),
+    );
+    apply(&mut doc, &e).unwrap();
     assert_eq!(
         doc.pointer("/components/schemas/List/required"),
         Some(&json!(["object"]))
     );
-    assert!(apply(
-        &mut doc,
-        &erratum(
-            "/components/schemas/List",
-            json!({"unrequire": ["first_id"]})
-        )
-    )
-    .is_err());
+    assert!(apply(&mut doc, &e).is_err());
 }
 
 #[test]
@@ -100,12 +95,34 @@ fn add_properties_and_add_enum_refuse_what_is_already_there() {
 }
 
 #[test]
-fn an_entry_with_two_changes_or_no_evidence_is_rejected() {
-    let two = "- id: a\n  target: /x\n  change: {allow_null: true, unrequire: [b]}\n  reason: r\n  evidence: e\n";
-    assert!(parse(two).is_err());
-    let bare =
-        "- id: a\n  target: /x\n  change: {allow_null: true}\n  reason: r\n  evidence: ' '\n";
-    assert!(parse(bare).is_err());
-    let dup = "- id: a\n  target: /x\n  change: {allow_null: true}\n  reason: r\n  evidence: e\n";
-    assert!(parse(&format!("{dup}{dup}")).is_err());
+fn copy_from_creates_a_variant_and_refuses_to_overwrite() {
+    let mut doc = document();
+    let copy = erratum(
+        "/components/schemas/ShortList",
+        json!({"copy_from": "/components/schemas/List"}),
+    );
+    apply(&mut doc, &copy).unwrap();
+    assert_eq!(
+        doc.pointer("/components/schemas/ShortList"),
+        doc.pointer("/components/schemas/List")
+    );
+    assert!(apply(&mut doc, &copy).is_err());
+    let from_nowhere = erratum(
+        "/components/schemas/X",
+        json!({"copy_from": "/components/schemas/Nowhere"}),
+    );
+    assert!(apply(&mut doc, &from_nowhere).is_err());
+}
+
+#[test]
+fn an_entry_with_two_changes_no_patches_or_no_evidence_is_rejected() {
+    let entry = |change: &str, evidence: &str| {
+        format!("- id: a\n  reason: r\n  evidence: '{evidence}'\n  patches:\n  - target: /x\n    change: {change}\n")
+    };
+    assert!(parse(&entry("{allow_null: true}", "e")).is_ok());
+    assert!(parse(&entry("{allow_null: true, unrequire: [b]}", "e")).is_err());
+    assert!(parse(&entry("{allow_null: true}", " ")).is_err());
+    assert!(parse("- id: a\n  reason: r\n  evidence: e\n  patches: []\n").is_err());
+    let one = entry("{allow_null: true}", "e");
+    assert!(parse(&format!("{one}{one}")).is_err());
 }

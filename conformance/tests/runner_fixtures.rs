@@ -1,0 +1,127 @@
+//! Fixture loading: scenario ids from paths, README ignored, and every load-time check that makes
+//! a broken fixture an input error naming the file and the reason.
+
+use std::path::PathBuf;
+
+use conformance::fixture::{find_fixtures_dir, load_scenarios};
+use conformance::spec::Family;
+use conformance::InMemoryCatalog;
+use rstest::rstest;
+
+fn catalog() -> InMemoryCatalog {
+    InMemoryCatalog::default()
+        .with("createThing", "POST", "/things", Family::Assistants, &[])
+        .with(
+            "getThing",
+            "GET",
+            "/things/{thing_id}",
+            Family::Assistants,
+            &[],
+        )
+}
+
+fn dir_with(test: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("runner_fixtures")
+        .join(test)
+        .join("fixtures");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        let file = dir.join(name);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    dir
+}
+
+const HEAD: &str = "description: d.\nprovenance: [{source: test}]\n";
+
+#[test]
+fn ids_are_paths_without_extension_sorted_and_readme_is_ignored() {
+    let step = "steps:\n  - {name: a, operation: createThing, expect: {status: 200}}\n";
+    let scenario = format!("{HEAD}{step}");
+    let dir = dir_with(
+        "ids",
+        &[
+            ("threads/messages/list.yaml", &scenario),
+            ("assistants/crud.yml", &scenario),
+            ("README.md", "# not yaml: ["),
+        ],
+    );
+    let ids: Vec<String> = load_scenarios(&dir, &catalog())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, ["assistants/crud", "threads/messages/list"]);
+}
+
+#[test]
+fn the_fixtures_directory_is_found_walking_up() {
+    let dir = dir_with("walk", &[("a/b/c.yaml", "")]);
+    let deep = dir.join("a/b");
+    assert_eq!(find_fixtures_dir(&deep), Some(dir.clone()));
+    assert_eq!(find_fixtures_dir(dir.parent().unwrap()), Some(dir));
+}
+
+#[rstest]
+#[case::unknown_operation(
+    "steps:\n  - {name: a, operation: nope, expect: {status: 200}}\n",
+    "unknown operationId `nope`"
+)]
+#[case::duplicate_names(
+    "steps:\n  - {name: a, operation: createThing, expect: {status: 200}}\ncleanup:\n  - {name: a, operation: createThing, expect: {status: 200}}\n",
+    "duplicate step name `a`"
+)]
+#[case::missing_status(
+    "steps:\n  - {name: a, operation: createThing, expect: {}}\n",
+    "missing `expect.status`"
+)]
+#[case::missing_path_param(
+    "steps:\n  - {name: a, operation: getThing, expect: {status: 200}}\n",
+    "missing path parameter `thing_id`"
+)]
+#[case::extra_path_param(
+    "steps:\n  - {name: a, operation: createThing, path: {x: 1}, expect: {status: 200}}\n",
+    "path parameter `x` is not in /things"
+)]
+#[case::url_without_method(
+    "steps:\n  - {name: a, url: /x, expect: {status: 404}}\n",
+    "missing `operation`"
+)]
+#[case::both_bodies(
+    "steps:\n  - {name: a, operation: createThing, body: {}, raw_body: x, expect: {status: 200}}\n",
+    "both `body` and `raw_body`"
+)]
+#[case::typo_field(
+    "steps:\n  - {name: a, operation: createThing, expected: {status: 200}}\n",
+    "unknown field `expected`"
+)]
+#[case::bad_pointer(
+    "steps:\n  - {name: a, operation: createThing, capture: {x: id}, expect: {status: 200}}\n",
+    "is not a JSON pointer"
+)]
+#[case::no_steps("steps: []\n", "`steps` is empty")]
+fn broken_fixtures_name_the_file_and_the_reason(#[case] steps: &str, #[case] reason: &str) {
+    let test = reason
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>();
+    let dir = dir_with(&test, &[("broken/one.yaml", &format!("{HEAD}{steps}"))]);
+    let err = load_scenarios(&dir, &catalog()).unwrap_err();
+    assert!(err.file.ends_with("broken/one.yaml"), "{err}");
+    assert!(err.to_string().contains(reason), "{err}");
+}
+
+#[test]
+fn missing_provenance_is_refused() {
+    let dir = dir_with(
+        "provenance",
+        &[("p.yaml", "description: d.\nprovenance: []\nsteps:\n  - {name: a, operation: createThing, expect: {status: 200}}\n")],
+    );
+    assert!(load_scenarios(&dir, &catalog())
+        .unwrap_err()
+        .reason
+        .contains("provenance"));
+}
