@@ -116,9 +116,16 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn check_recordings(_paths: &[PathBuf], _spec: Option<PathBuf>) -> u8 {
-    eprintln!("error: check-recordings is not wired into this build yet (conformance::recordings is missing)");
-    EXIT_UNUSABLE
+fn check_recordings(paths: &[PathBuf], spec: Option<PathBuf>) -> u8 {
+    let spec = match Spec::load(&SpecSource::from_cli(spec)) {
+        Ok(spec) => spec,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return EXIT_UNUSABLE;
+        }
+    };
+    let code = crate::recordings::check_recordings_cli(paths, &spec, &mut std::io::stdout());
+    u8::try_from(code).unwrap_or(EXIT_UNUSABLE)
 }
 
 /// The files a run writes.
