@@ -74,8 +74,8 @@ impl ApiError {
             format!(
                 "You didn't provide an API key. You need to provide your API key in an Authorization header \
                  using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank \
-                 username) if you're accessing the API from your browser and are prompted for a username. You \
-                 can obtain an API key from {API_KEYS_URL}."
+                 username) if you're accessing the API from your browser and are prompted for a username and \
+                 password. You can obtain an API key from {API_KEYS_URL}."
             ),
         )
     }

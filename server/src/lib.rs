@@ -7,6 +7,7 @@ pub mod api_error;
 pub mod extract;
 pub mod ids;
 pub mod json;
+pub mod llm;
 pub mod middleware;
 pub mod models;
 pub mod routes;

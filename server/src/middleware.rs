@@ -19,8 +19,6 @@ pub async fn openai_headers(request: Request, next: Next) -> Response {
     let request_id = new_request_id();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    // axum lists allowed methods on a wrong-method answer; OpenAI sent a plain 404.
-    headers.remove(header::ALLOW);
     headers.insert("openai-version", HeaderValue::from_static("2020-10-01"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-request-id", value);

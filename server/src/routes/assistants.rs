@@ -2,6 +2,7 @@
 //! deleteAssistant.
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
@@ -11,6 +12,7 @@ use crate::extract::{check_id, JsonObject, ListQuery, PathParams as Path};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{Assistant, Deleted, JsonMap, ListPage};
+use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::Tenant;
 use crate::validation::tools::{
@@ -21,16 +23,23 @@ use crate::validation::{Checked, Field, Fields};
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
+    use Method as M;
     Router::new()
         .route(
             "/v1/assistants",
-            get(list_assistants).post(create_assistant),
+            serving_only(
+                get(list_assistants).post(create_assistant),
+                &[M::GET, M::POST],
+            ),
         )
         .route(
             "/v1/assistants/{assistant_id}",
-            get(get_assistant)
-                .post(modify_assistant)
-                .delete(delete_assistant),
+            serving_only(
+                get(get_assistant)
+                    .post(modify_assistant)
+                    .delete(delete_assistant),
+                &[M::GET, M::POST, M::DELETE],
+            ),
         )
 }
 

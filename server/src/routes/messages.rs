@@ -2,6 +2,7 @@
 //! modifyMessage, deleteMessage.
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::routing::get;
 use axum::Router;
 
@@ -11,6 +12,7 @@ use crate::ids::{unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::message::ModifiedMessage;
 use crate::models::{Deleted, ListPage, Message};
+use crate::routes::serving_only;
 use crate::routes::threads::{load_thread, new_message};
 use crate::state::AppState;
 use crate::store::Tenant;
@@ -19,14 +21,18 @@ use crate::validation::Fields;
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
+    use Method as M;
     Router::new()
         .route(
             "/v1/threads/{thread_id}/messages",
-            get(list_messages).post(create_message),
+            serving_only(get(list_messages).post(create_message), &[M::GET, M::POST]),
         )
         .route(
             "/v1/threads/{thread_id}/messages/{message_id}",
-            get(get_message).post(modify_message).delete(delete_message),
+            serving_only(
+                get(get_message).post(modify_message).delete(delete_message),
+                &[M::GET, M::POST, M::DELETE],
+            ),
         )
 }
 

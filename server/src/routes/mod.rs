@@ -6,8 +6,10 @@ pub mod messages;
 pub mod threads;
 
 use axum::extract::Request;
+use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::api_error::ApiError;
@@ -30,6 +32,33 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn(crate::middleware::openai_headers))
         .with_state(state)
+}
+
+/// Routes every standard method a path does not serve to [`invalid_url`] as a plain
+/// handler: axum's own method-not-allowed answer would add an `Allow` header that
+/// OpenAI never sent.
+pub fn serving_only(router: MethodRouter<AppState>, served: &[Method]) -> MethodRouter<AppState> {
+    router.on(unserved_methods(served), invalid_url)
+}
+
+fn unserved_methods(served: &[Method]) -> MethodFilter {
+    let mut all = vec![
+        Method::DELETE,
+        Method::GET,
+        Method::PATCH,
+        Method::POST,
+        Method::PUT,
+        Method::OPTIONS,
+        Method::TRACE,
+    ];
+    if !served.contains(&Method::GET) {
+        all.push(Method::HEAD);
+    }
+    all.into_iter()
+        .filter(|method| !served.contains(method))
+        .filter_map(|method| MethodFilter::try_from(method).ok())
+        .reduce(MethodFilter::or)
+        .expect("at least one method is unserved")
 }
 
 /// OpenAI's answer for any URL (or method) it does not serve.

@@ -2,6 +2,7 @@
 //! deleteThread (which deletes the thread's messages too).
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
@@ -11,6 +12,7 @@ use crate::extract::{check_id, JsonObject, PathParams as Path};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, Message, Thread};
+use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::Tenant;
 use crate::validation::content::{message_input, MessageInput};
@@ -22,11 +24,15 @@ pub const MAX_INITIAL_MESSAGES: usize = 32;
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
+    use Method as M;
     Router::new()
-        .route("/v1/threads", post(create_thread))
+        .route("/v1/threads", serving_only(post(create_thread), &[M::POST]))
         .route(
             "/v1/threads/{thread_id}",
-            get(get_thread).post(modify_thread).delete(delete_thread),
+            serving_only(
+                get(get_thread).post(modify_thread).delete(delete_thread),
+                &[M::GET, M::POST, M::DELETE],
+            ),
         )
 }
 

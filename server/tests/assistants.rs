@@ -1,0 +1,297 @@
+//! `/v1/assistants`: create, list, get, modify and delete, with OpenAI's shapes,
+//! defaults, normalisation, pagination and validation errors.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{assert_error, id_redaction, timestamp_redaction, TestApp};
+use rstest::rstest;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn create_fills_in_openai_defaults() {
+    let app = TestApp::new().await;
+    let response = app.post("/v1/assistants", json!({"model": "gpt-4o"})).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.headers["content-type"], "application/json");
+    insta::assert_json_snapshot!(response.json(), {
+        ".id" => id_redaction("asst_"),
+        ".created_at" => timestamp_redaction(),
+    });
+    assert!(
+        response
+            .text
+            .contains("\"top_p\": 1.0,\n  \"temperature\": 1.0,"),
+        "{}",
+        response.text
+    );
+    assert!(!response.text.ends_with('\n'));
+}
+
+#[tokio::test]
+async fn tools_are_normalised() {
+    let app = TestApp::new().await;
+    let body = app
+        .create(
+            "/v1/assistants",
+            json!({"model": "gpt-4o", "instructions": "Be brief.", "tools": [
+                {"type": "file_search"},
+                {"type": "code_interpreter"},
+                {"type": "function", "function": {"description": "Gets the weather", "name": "get_weather"}}
+            ], "tool_resources": {"file_search": {"vector_store_ids": ["vs_abc"]}}}),
+        )
+        .await;
+    insta::assert_json_snapshot!(body, {
+        ".id" => id_redaction("asst_"),
+        ".created_at" => timestamp_redaction(),
+    });
+}
+
+#[tokio::test]
+async fn get_modify_delete_round_trip() {
+    let app = TestApp::new().await;
+    let created = app
+        .create(
+            "/v1/assistants",
+            json!({"model": "gpt-4o", "metadata": {"k": "hello!"}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/v1/assistants/{id}");
+
+    let fetched = app.get(&path).await;
+    assert_eq!(fetched.json(), created);
+
+    let modified = app
+        .post(
+            &path,
+            json!({"name": "test assistant name", "metadata": {"k": "goodbye!"}, "temperature": 0.5,
+                   "response_format": {"type": "json_object"}, "reasoning_effort": "low"}),
+        )
+        .await
+        .json();
+    assert_eq!(modified["name"], "test assistant name");
+    assert_eq!(modified["metadata"], json!({"k": "goodbye!"}));
+    assert_eq!(modified["temperature"], 0.5);
+    assert_eq!(modified["response_format"], json!({"type": "json_object"}));
+    assert_eq!(modified["reasoning_effort"], "low");
+    assert_eq!(modified["created_at"], created["created_at"]);
+    assert_eq!(app.get(&path).await.json(), modified);
+
+    let deleted = app.delete(&path).await;
+    assert_eq!(deleted.text, format!("{{\n  \"id\": \"{id}\",\n  \"object\": \"assistant.deleted\",\n  \"deleted\": true\n}}"));
+    assert_error(
+        &app.get(&path).await,
+        404,
+        &format!("No assistant found with id '{id}'."),
+        None,
+        None,
+    );
+    assert_error(
+        &app.delete(&path).await,
+        404,
+        &format!("No assistant found with id '{id}'."),
+        None,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn modify_adding_code_interpreter_fills_its_resources() {
+    let app = TestApp::new().await;
+    let created = app
+        .create("/v1/assistants", json!({"model": "gpt-4o"}))
+        .await;
+    let path = format!("/v1/assistants/{}", created["id"].as_str().unwrap());
+    let modified = app
+        .post(&path, json!({"tools": [{"type": "code_interpreter"}]}))
+        .await
+        .json();
+    assert_eq!(
+        modified["tool_resources"],
+        json!({"code_interpreter": {"file_ids": []}})
+    );
+}
+
+async fn create_named(app: &TestApp, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let body = app
+            .create(
+                "/v1/assistants",
+                json!({"model": "gpt-4o", "name": format!("Test Assistant {i}")}),
+            )
+            .await;
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+fn ids_of(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn list_pages_newest_first_with_after_cursor() {
+    let app = TestApp::new().await;
+    let mut ids = create_named(&app, 5).await;
+    ids.reverse();
+
+    let first = app.get("/v1/assistants?limit=2&order=desc").await.json();
+    assert_eq!(ids_of(&first), ids[0..2]);
+    assert_eq!(first["first_id"], ids[0]);
+    assert_eq!(first["last_id"], ids[1]);
+    assert_eq!(first["has_more"], true);
+
+    let second = app
+        .get(&format!("/v1/assistants?limit=2&after={}", ids[1]))
+        .await
+        .json();
+    assert_eq!(ids_of(&second), ids[2..4]);
+    assert_eq!(second["has_more"], true);
+
+    let third = app
+        .get(&format!("/v1/assistants?limit=2&after={}", ids[3]))
+        .await
+        .json();
+    assert_eq!(ids_of(&third), ids[4..5]);
+    assert_eq!(third["has_more"], false);
+}
+
+#[tokio::test]
+async fn list_ascending_and_before_cursor() {
+    let app = TestApp::new().await;
+    let ids = create_named(&app, 4).await;
+
+    let ascending = app.get("/v1/assistants?order=asc").await.json();
+    assert_eq!(ids_of(&ascending), ids);
+    assert_eq!(ascending["has_more"], false);
+
+    // Newest first; "before" the oldest means the items newer than it, nearest first.
+    let before = app
+        .get(&format!("/v1/assistants?limit=2&before={}", ids[0]))
+        .await
+        .json();
+    assert_eq!(ids_of(&before), vec![ids[2].clone(), ids[1].clone()]);
+    assert_eq!(before["has_more"], true);
+
+    let unknown = app
+        .get("/v1/assistants?after=asst_000000000000000000000000")
+        .await
+        .json();
+    assert_eq!(ids_of(&unknown), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn empty_list_has_null_cursors() {
+    let app = TestApp::new().await;
+    let response = app.get("/v1/assistants").await;
+    assert_eq!(
+        response.text,
+        "{\n  \"object\": \"list\",\n  \"data\": [],\n  \"first_id\": null,\n  \"last_id\": null,\n  \"has_more\": false\n}"
+    );
+}
+
+#[tokio::test]
+async fn default_page_size_is_20() {
+    let app = TestApp::new().await;
+    create_named(&app, 21).await;
+    let page = app.get("/v1/assistants").await.json();
+    assert_eq!(page["data"].as_array().unwrap().len(), 20);
+    assert_eq!(page["has_more"], true);
+}
+
+#[rstest]
+#[case(json!({}), "Missing required parameter: 'model'.", "model", "missing_required_parameter")]
+#[case(json!({"model": "gpt-4o", "foo": 1}), "Unknown parameter: 'foo'.", "foo", "unknown_parameter")]
+#[case(
+    json!({"model": "gpt-4o", "metadata": {"modified": true}}),
+    "Invalid type for 'metadata.modified': expected a string, but got a boolean instead.",
+    "metadata.modified",
+    "invalid_type"
+)]
+#[case(
+    json!({"model": "gpt-4o", "name": 5}),
+    "Invalid type for 'name': expected a string, but got an integer instead.",
+    "name",
+    "invalid_type"
+)]
+#[case(
+    json!({"model": "gpt-4o", "tools": [{"type": "browser"}]}),
+    "Invalid value: 'browser'. Supported values are: 'code_interpreter', 'file_search', and 'function'.",
+    "tools[0].type",
+    "invalid_value"
+)]
+#[tokio::test]
+async fn create_rejects_bad_bodies(
+    #[case] body: Value,
+    #[case] message: &str,
+    #[case] param: &str,
+    #[case] code: &str,
+) {
+    let app = TestApp::new().await;
+    let response = app.post("/v1/assistants", body).await;
+    assert_error(&response, 400, message, Some(param), Some(code));
+    assert_eq!(
+        app.get("/v1/assistants").await.json()["data"],
+        json!([]),
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn error_bodies_are_pretty_printed() {
+    let app = TestApp::new().await;
+    let response = app
+        .call(Method::POST, "/v1/assistants", Some("{not json"))
+        .await;
+    assert_eq!(response.status, 400);
+    insta::assert_snapshot!(response.text);
+}
+
+#[rstest]
+#[case(
+    "limit=0",
+    "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+    "limit"
+)]
+#[case(
+    "limit=101",
+    "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got 101 instead.",
+    "limit"
+)]
+#[case(
+    "order=up",
+    "Invalid value: 'up'. Supported values are: 'asc' and 'desc'.",
+    "order"
+)]
+#[tokio::test]
+async fn list_rejects_bad_query_values(
+    #[case] query: &str,
+    #[case] message: &str,
+    #[case] param: &str,
+) {
+    let app = TestApp::new().await;
+    let response = app.get(&format!("/v1/assistants?{query}")).await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.message(), message);
+    assert_eq!(response.json()["error"]["param"], param);
+}
+
+#[tokio::test]
+async fn id_without_prefix_is_rejected_like_openai() {
+    let app = TestApp::new().await;
+    let response = app.get("/v1/assistants/undefined").await;
+    assert_error(
+        &response,
+        400,
+        "Invalid 'assistant_id': 'undefined'. Expected an ID that begins with 'asst'.",
+        None,
+        None,
+    );
+}
