@@ -1,222 +1,14 @@
-//! The runner against a tiny axum stub server on port 0: FAIL, UNIMPLEMENTED, NON-STRICT key
-//! order, cleanup after a failure, skipped cleanup, unknown variables, expected failures, and the
-//! input errors that mean exit code 2.
+//! The runner against a tiny axum stub server on port 0: FAIL, UNIMPLEMENTED, NON-STRICT findings,
+//! cleanup after a failure, skipped cleanup and unknown variables.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+mod runner_support;
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use std::sync::atomic::Ordering;
+
 use conformance::results::{FindingKind, Phase};
-use conformance::spec::Family;
-use conformance::{
-    render_coverage, run_with, HarnessError, InMemoryCatalog, Results, RunConfig, Verdict,
-};
-use serde_json::{json, Value};
-
-/// Counts DELETE requests, to prove cleanup ran.
-#[derive(Clone, Default)]
-struct Stub {
-    deletes: Arc<AtomicUsize>,
-}
-
-fn openai_json(status: StatusCode, body: Value) -> Response {
-    let text = serde_json::to_string_pretty(&body).unwrap();
-    (
-        status,
-        [
-            ("content-type", "application/json"),
-            ("openai-version", "2020-10-01"),
-            ("x-request-id", "req_0123456789abcdef0123456789abcdef"),
-        ],
-        text,
-    )
-        .into_response()
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Value {
-    headers
-        .get(name)
-        .map_or(Value::Null, |v| json!(v.to_str().unwrap()))
-}
-
-async fn create_thing(headers: HeaderMap, body: String) -> Response {
-    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    openai_json(
-        StatusCode::OK,
-        json!({
-            "id": "thing_abcdefgh1234",
-            "object": "thing",
-            "name": body.get("name").cloned().unwrap_or(Value::Null),
-            "auth": header(&headers, "authorization"),
-            "beta": header(&headers, "openai-beta"),
-            "custom": header(&headers, "x-custom"),
-        }),
-    )
-}
-
-async fn get_thing(Path(id): Path<String>) -> Response {
-    openai_json(
-        StatusCode::OK,
-        json!({"id": id, "object": "thing", "name": "wrong"}),
-    )
-}
-
-async fn delete_thing(State(stub): State<Stub>, Path(id): Path<String>) -> Response {
-    stub.deletes.fetch_add(1, Ordering::SeqCst);
-    openai_json(
-        StatusCode::OK,
-        json!({"id": id, "object": "thing.deleted", "deleted": true}),
-    )
-}
-
-async fn unordered() -> Response {
-    openai_json(
-        StatusCode::OK,
-        json!({"object": "thing", "id": "thing_abcdefgh1234"}),
-    )
-}
-
-async fn invalid_url() -> Response {
-    let error = json!({"error": {"message": "Invalid URL (GET /v1/widgets)", "type": "invalid_request_error", "param": null, "code": null}});
-    openai_json(StatusCode::NOT_FOUND, error)
-}
-
-async fn spawn_stub() -> (String, Stub) {
-    let stub = Stub::default();
-    let app = Router::new()
-        .route("/v1/things", post(create_thing))
-        .route("/v1/things/{id}", get(get_thing).delete(delete_thing))
-        .route("/v1/unordered", get(unordered))
-        .fallback(invalid_url)
-        .with_state(stub.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{address}/v1"), stub)
-}
-
-fn catalog() -> InMemoryCatalog {
-    InMemoryCatalog::default()
-        .with(
-            "createThing",
-            "POST",
-            "/things",
-            Family::Assistants,
-            &["id", "object"],
-        )
-        .with(
-            "getThing",
-            "GET",
-            "/things/{thing_id}",
-            Family::Assistants,
-            &["id", "object"],
-        )
-        .with(
-            "deleteThing",
-            "DELETE",
-            "/things/{thing_id}",
-            Family::Assistants,
-            &["id", "deleted"],
-        )
-        .with("listWidgets", "GET", "/widgets", Family::Files, &["data"])
-        .with("getUnordered", "GET", "/unordered", Family::Files, &["id"])
-        .with("neverUsed", "GET", "/never", Family::Uploads, &[])
-}
-
-/// A fresh fixtures directory holding `files` (id → YAML).
-fn fixtures(test: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("runner_stub")
-        .join(test)
-        .join("fixtures");
-    let _ = std::fs::remove_dir_all(&dir);
-    for (id, yaml) in files {
-        let file = dir.join(format!("{id}.yaml"));
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, yaml).unwrap();
-    }
-    std::fs::write(dir.join("README.md"), "not a scenario").unwrap();
-    dir
-}
-
-const HEADER: &str =
-    "description: A stub scenario.\nprovenance:\n  - source: the stub server in this test\n";
-
-const CREATE: &str = r#"
-  - name: create
-    operation: createThing
-    body: {name: "thing ${run_tag}"}
-    capture: {thing: /id}
-    expect:
-      status: 200
-      body:
-        id: "$id:thing_"
-        object: thing
-        name: "$string"
-        auth: "Bearer sk-stub"
-        beta: assistants=v2
-        custom: "yes"
-"#;
-
-const CLEANUP: &str = r#"
-cleanup:
-  - name: delete
-    operation: deleteThing
-    path: {thing_id: "${thing}"}
-    expect:
-      status: 200
-      body: {id: "${thing}", object: thing.deleted, deleted: true}
-"#;
-
-fn scenario(steps: &str, cleanup: &str) -> String {
-    format!("{HEADER}steps:{CREATE}{steps}{cleanup}")
-}
-
-fn config(base_url: &str, fixtures_dir: PathBuf) -> RunConfig {
-    let mut config = RunConfig::new(base_url, fixtures_dir);
-    config.api_key = Some("sk-stub".into());
-    config.headers = vec![("X-Custom".into(), "yes".into())];
-    config.jobs = 2;
-    config
-}
-
-async fn run_files(test: &str, files: &[(&str, &str)]) -> (Results, Stub) {
-    let (base_url, stub) = spawn_stub().await;
-    let results = run_with(
-        &config(&base_url, fixtures(test, files)),
-        &catalog(),
-        &conformance::progress::Silent,
-    )
-    .await
-    .expect("run completes");
-    (results, stub)
-}
-
-fn scenario_of<'a>(results: &'a Results, id: &str) -> &'a conformance::results::ScenarioResult {
-    results
-        .scenarios
-        .iter()
-        .find(|s| s.id == id)
-        .unwrap_or_else(|| panic!("no scenario {id}"))
-}
-
-const GET_EXPECTING_RIGHT: &str = r#"
-  - name: get
-    operation: getThing
-    path: {thing_id: "${thing}"}
-    expect:
-      status: 200
-      body: {id: "${thing}", object: thing, name: right}
-  - name: after
-    operation: getThing
-    path: {thing_id: "${thing}"}
-    expect: {status: 200}
-"#;
+use conformance::Verdict;
+use runner_support::*;
+use serde_json::json;
 
 #[tokio::test]
 async fn a_body_mismatch_fails_and_cleanup_still_runs() {
@@ -346,103 +138,68 @@ async fn an_unknown_variable_is_an_error() {
     assert!(step.request.is_none());
 }
 
+async fn only_step_findings(
+    test: &str,
+    operation: &str,
+    expect: &str,
+) -> (Verdict, Vec<FindingKind>) {
+    let yaml = single_step(operation, expect);
+    let (results, _) = run_files(test, &[("stub/only", &yaml)]).await;
+    let step = &scenario_of(&results, "stub/only").steps[0];
+    (step.verdict, step.findings.iter().map(|f| f.kind).collect())
+}
+
 #[tokio::test]
-async fn expected_failures_turn_failures_into_xfail_and_passes_into_xpass() {
-    let (base_url, _) = spawn_stub().await;
-    let dir = fixtures(
-        "xfail",
-        &[
-            ("stub/fail", &scenario(GET_EXPECTING_RIGHT, CLEANUP)),
-            ("stub/pass", &scenario("", CLEANUP)),
-        ],
-    );
-    let list = dir.parent().unwrap().join("expected-failures.yaml");
-    std::fs::write(
-        &list,
-        "stub/fail: the stub answers the wrong name\nstub/pass: stale entry\n",
+async fn compact_bodies_and_missing_openai_headers_are_non_strict() {
+    let found = only_step_findings(
+        "compact",
+        "getCompact",
+        "{status: 200, body: {id: \"$id:thing_\"}}",
     )
-    .unwrap();
-    let mut config = config(&base_url, dir);
-    config.expected_failures = Some(list);
-    let results = run_with(&config, &catalog(), &conformance::progress::Silent)
-        .await
-        .unwrap();
-    let failed = scenario_of(&results, "stub/fail");
+    .await;
     assert_eq!(
-        (failed.verdict, failed.raw_verdict),
-        (Verdict::Xfail, Verdict::Fail)
-    );
-    assert!(failed
-        .reason
-        .as_deref()
-        .unwrap()
-        .contains("the stub answers the wrong name"));
-    assert_eq!(scenario_of(&results, "stub/pass").verdict, Verdict::Xpass);
-    assert_eq!(results.exit_code(), 1, "an XPASS fails the list");
-}
-
-#[tokio::test]
-async fn filters_skip_other_scenarios_and_a_filter_matching_nothing_is_an_input_error() {
-    let (base_url, _) = spawn_stub().await;
-    let dir = fixtures(
-        "filter",
-        &[
-            ("stub/one", &scenario("", CLEANUP)),
-            ("stub/two", &scenario(GET_EXPECTING_RIGHT, CLEANUP)),
-        ],
-    );
-    let mut config = config(&base_url, dir);
-    config.filters = vec!["one".into()];
-    let results = run_with(&config, &catalog(), &conformance::progress::Silent)
-        .await
-        .unwrap();
-    assert_eq!(scenario_of(&results, "stub/one").verdict, Verdict::Pass);
-    assert_eq!(scenario_of(&results, "stub/two").verdict, Verdict::Skipped);
-    assert_eq!(results.exit_code(), 0);
-    config.filters = vec!["nothing-has-this".into()];
-    let err = run_with(&config, &catalog(), &conformance::progress::Silent)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, HarnessError::FilterMatchesNothing { .. }),
-        "{err}"
-    );
-}
-
-#[tokio::test]
-async fn an_unreachable_base_url_is_an_input_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    drop(listener);
-    let dir = fixtures("unreachable", &[("stub/pass", &scenario("", CLEANUP))]);
-    let config = config(&format!("http://{address}/v1"), dir);
-    let err = run_with(&config, &catalog(), &conformance::progress::Silent)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, HarnessError::Unreachable { .. }), "{err}");
-}
-
-#[tokio::test]
-async fn results_round_trip_through_json_and_coverage_comes_from_them() {
-    let files = [
-        ("stub/fail", scenario(GET_EXPECTING_RIGHT, CLEANUP)),
+        found,
         (
-            "stub/serial",
-            format!("serial: true\n{}", scenario("", CLEANUP)),
-        ),
-    ];
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(id, yaml)| (*id, yaml.as_str()))
-        .collect();
-    let (results, _) = run_files("round-trip", &files).await;
-    let read_back = Results::from_json(&results.to_json()).unwrap();
-    assert_eq!(read_back, results);
-    let coverage = render_coverage(&read_back);
-    assert!(coverage.contains("| `getThing`"), "{coverage}");
-    assert!(coverage.contains("not covered"), "{coverage}");
-    assert!(
-        !coverage.contains("127.0.0.1"),
-        "no run-specific values: {coverage}"
+            Verdict::NonStrict,
+            vec![
+                FindingKind::Formatting,
+                FindingKind::Header,
+                FindingKind::Header
+            ]
+        )
     );
+}
+
+#[tokio::test]
+async fn a_non_json_answer_fails_on_content_type_and_body() {
+    let found = only_step_findings("html", "getHtml", "{status: 200}").await;
+    assert_eq!(
+        found,
+        (
+            Verdict::Fail,
+            vec![FindingKind::ContentType, FindingKind::Json]
+        )
+    );
+}
+
+#[tokio::test]
+async fn schema_violations_and_wrong_statuses_fail() {
+    let (results, _) = run_files(
+        "schema",
+        &[("stub/only", &single_step("getPartial", "{status: 201}"))],
+    )
+    .await;
+    let step = &scenario_of(&results, "stub/only").steps[0];
+    assert_eq!(step.verdict, Verdict::Fail);
+    let kinds: Vec<FindingKind> = step.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [FindingKind::Status, FindingKind::Schema]);
+    assert_eq!(step.findings[1].pointer.as_deref(), Some("/"));
+    assert!(
+        step.findings[1]
+            .message
+            .contains("\"object\" is a required property"),
+        "{}",
+        step.findings[1].message
+    );
+    assert_eq!(step.response.as_ref().unwrap().status, 200);
 }

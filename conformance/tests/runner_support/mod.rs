@@ -1,0 +1,249 @@
+//! The stub implementation and fixture helpers shared by the `runner_*` tests: an axum server on
+//! port 0 with a few OpenAI-like routes, an in-memory catalogue, and scenario YAML builders.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use conformance::spec::Family;
+use conformance::{run_with, InMemoryCatalog, Results, RunConfig};
+use serde_json::{json, Value};
+
+/// Counts DELETE requests, to prove cleanup ran.
+#[derive(Clone, Default)]
+pub struct Stub {
+    /// DELETE requests received.
+    pub deletes: Arc<AtomicUsize>,
+}
+
+pub fn openai_json(status: StatusCode, body: Value) -> Response {
+    let text = serde_json::to_string_pretty(&body).unwrap();
+    (
+        status,
+        [
+            ("content-type", "application/json"),
+            ("openai-version", "2020-10-01"),
+            ("x-request-id", "req_0123456789abcdef0123456789abcdef"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+pub fn header(headers: &HeaderMap, name: &str) -> Value {
+    headers
+        .get(name)
+        .map_or(Value::Null, |v| json!(v.to_str().unwrap()))
+}
+
+pub async fn create_thing(headers: HeaderMap, body: String) -> Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    openai_json(
+        StatusCode::OK,
+        json!({
+            "id": "thing_abcdefgh1234",
+            "object": "thing",
+            "name": body.get("name").cloned().unwrap_or(Value::Null),
+            "auth": header(&headers, "authorization"),
+            "beta": header(&headers, "openai-beta"),
+            "custom": header(&headers, "x-custom"),
+        }),
+    )
+}
+
+pub async fn get_thing(Path(id): Path<String>) -> Response {
+    openai_json(
+        StatusCode::OK,
+        json!({"id": id, "object": "thing", "name": "wrong"}),
+    )
+}
+
+pub async fn delete_thing(State(stub): State<Stub>, Path(id): Path<String>) -> Response {
+    stub.deletes.fetch_add(1, Ordering::SeqCst);
+    openai_json(
+        StatusCode::OK,
+        json!({"id": id, "object": "thing.deleted", "deleted": true}),
+    )
+}
+
+pub async fn unordered() -> Response {
+    openai_json(
+        StatusCode::OK,
+        json!({"object": "thing", "id": "thing_abcdefgh1234"}),
+    )
+}
+
+pub async fn invalid_url() -> Response {
+    let error = json!({"error": {"message": "Invalid URL (GET /v1/widgets)", "type": "invalid_request_error", "param": null, "code": null}});
+    openai_json(StatusCode::NOT_FOUND, error)
+}
+
+pub async fn spawn_stub() -> (String, Stub) {
+    let stub = Stub::default();
+    let app = Router::new()
+        .route("/v1/things", post(create_thing))
+        .route("/v1/things/{id}", get(get_thing).delete(delete_thing))
+        .route("/v1/unordered", get(unordered))
+        .route(
+            "/v1/compact",
+            get(|| async {
+                (
+                    [("content-type", "application/json")],
+                    r#"{"id":"thing_abcdefgh1234"}"#,
+                )
+            }),
+        )
+        .route(
+            "/v1/html",
+            get(|| async { ([("content-type", "text/html")], "<html>busy</html>") }),
+        )
+        .route(
+            "/v1/partial",
+            get(|| async { openai_json(StatusCode::OK, json!({"id": "thing_abcdefgh1234"})) }),
+        )
+        .fallback(invalid_url)
+        .with_state(stub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}/v1"), stub)
+}
+
+pub fn catalog() -> InMemoryCatalog {
+    InMemoryCatalog::default()
+        .with(
+            "createThing",
+            "POST",
+            "/things",
+            Family::Assistants,
+            &["id", "object"],
+        )
+        .with(
+            "getThing",
+            "GET",
+            "/things/{thing_id}",
+            Family::Assistants,
+            &["id", "object"],
+        )
+        .with(
+            "deleteThing",
+            "DELETE",
+            "/things/{thing_id}",
+            Family::Assistants,
+            &["id", "deleted"],
+        )
+        .with("listWidgets", "GET", "/widgets", Family::Files, &["data"])
+        .with("getUnordered", "GET", "/unordered", Family::Files, &["id"])
+        .with("getCompact", "GET", "/compact", Family::Files, &["id"])
+        .with("getHtml", "GET", "/html", Family::Files, &["id"])
+        .with(
+            "getPartial",
+            "GET",
+            "/partial",
+            Family::Files,
+            &["id", "object"],
+        )
+        .with("neverUsed", "GET", "/never", Family::Uploads, &[])
+}
+
+/// A fresh fixtures directory holding `files` (id → YAML).
+pub fn fixtures(test: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("runner_stub")
+        .join(test)
+        .join("fixtures");
+    let _ = std::fs::remove_dir_all(&dir);
+    for (id, yaml) in files {
+        let file = dir.join(format!("{id}.yaml"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, yaml).unwrap();
+    }
+    std::fs::write(dir.join("README.md"), "not a scenario").unwrap();
+    dir
+}
+
+pub const HEADER: &str =
+    "description: A stub scenario.\nprovenance:\n  - source: the stub server in this test\n";
+
+pub const CREATE: &str = r#"
+  - name: create
+    operation: createThing
+    body: {name: "thing ${run_tag}"}
+    capture: {thing: /id}
+    expect:
+      status: 200
+      body:
+        id: "$id:thing_"
+        object: thing
+        name: "$string"
+        auth: "Bearer sk-stub"
+        beta: assistants=v2
+        custom: "yes"
+"#;
+
+pub const CLEANUP: &str = r#"
+cleanup:
+  - name: delete
+    operation: deleteThing
+    path: {thing_id: "${thing}"}
+    expect:
+      status: 200
+      body: {id: "${thing}", object: thing.deleted, deleted: true}
+"#;
+
+pub fn scenario(steps: &str, cleanup: &str) -> String {
+    format!("{HEADER}steps:{CREATE}{steps}{cleanup}")
+}
+
+pub fn config(base_url: &str, fixtures_dir: PathBuf) -> RunConfig {
+    let mut config = RunConfig::new(base_url, fixtures_dir);
+    config.api_key = Some("sk-stub".into());
+    config.headers = vec![("X-Custom".into(), "yes".into())];
+    config.jobs = 2;
+    config
+}
+
+pub async fn run_files(test: &str, files: &[(&str, &str)]) -> (Results, Stub) {
+    let (base_url, stub) = spawn_stub().await;
+    let results = run_with(
+        &config(&base_url, fixtures(test, files)),
+        &catalog(),
+        &conformance::progress::Silent,
+    )
+    .await
+    .expect("run completes");
+    (results, stub)
+}
+
+pub fn scenario_of<'a>(results: &'a Results, id: &str) -> &'a conformance::results::ScenarioResult {
+    results
+        .scenarios
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no scenario {id}"))
+}
+
+pub const GET_EXPECTING_RIGHT: &str = r#"
+  - name: get
+    operation: getThing
+    path: {thing_id: "${thing}"}
+    expect:
+      status: 200
+      body: {id: "${thing}", object: thing, name: right}
+  - name: after
+    operation: getThing
+    path: {thing_id: "${thing}"}
+    expect: {status: 200}
+"#;
+
+/// A one-step scenario calling `operation` (no parameters) and expecting `expect` (YAML flow map).
+pub fn single_step(operation: &str, expect: &str) -> String {
+    format!("{HEADER}steps:\n  - name: only\n    operation: {operation}\n    expect: {expect}\n")
+}
