@@ -248,7 +248,7 @@ fn ruby_vcr_and_vcrpy_cassettes_with_gzip_base64_and_sse_bodies() {
     std::fs::write(dir.join("python.yaml"), python).unwrap();
     let (code, out) = run_checked(&dir, &spec);
     assert_eq!(code, 0, "{out}");
-    let report = check_recordings(&[dir.clone()], &spec).unwrap();
+    let report = check_recordings(std::slice::from_ref(&dir), &spec).unwrap();
     let formats: Vec<&str> = report.files.iter().map(|f| f.format.as_str()).collect();
     assert_eq!(formats, ["vcrpy", "vcr-ruby"]);
     assert_eq!(report.totals.responses.get("createAssistant"), Some(&2));
@@ -281,7 +281,7 @@ fn unusable_input_exits_with_2() {
     let empty = scratch("empty");
     std::fs::write(empty.join("README.md"), "not a recording").unwrap();
     assert_eq!(
-        run(&[empty.clone()], &spec).0,
+        run(std::slice::from_ref(&empty), &spec).0,
         2,
         "a directory without recordings"
     );
