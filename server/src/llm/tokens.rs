@@ -6,16 +6,24 @@
 use serde_json::Value;
 use tiktoken_rs::CoreBPE;
 
-use super::request::{ChatRequest, ContentPart, FunctionTool, ToolCall};
+use super::request::{ChatRequest, ContentPart, FunctionTool, ResponseFormat, ToolCall};
 
 /// Framing tokens around every message.
 const TOKENS_PER_MESSAGE: u32 = 3;
 /// Tokens priming the assistant's reply.
 const REPLY_PRIMING: u32 = 3;
-/// Extra tokens per tool call inside a message or an answer.
+/// Extra tokens per tool call in an answer (cookbook).
 const TOKENS_PER_TOOL_CALL: u32 = 1;
+/// Extra tokens per earlier tool call replayed in the prompt, fitted to recorded usage
+/// (OpenAI renders each as a `functions.NAME` call with framing).
+const TOKENS_PER_REPLAYED_CALL: u32 = 10;
+/// Extra tokens when one earlier turn made several calls (OpenAI wraps them in a
+/// `multi_tool_use.parallel` call), fitted to recorded usage.
+const TOKENS_PER_PARALLEL_WRAPPER: u32 = 10;
 /// Cost of an image at `low` detail, used for every image since sizes are unknown here.
 const TOKENS_PER_IMAGE: u32 = 85;
+/// Tokens framing a `json_schema` response format, fitted to recorded usage.
+const RESPONSE_SCHEMA_FRAMING: u32 = 4;
 /// Cookbook constants for function definitions (gpt-4o family).
 const FUNCTION_INIT: i64 = 7;
 const PROPERTIES_INIT: i64 = 3;
@@ -42,15 +50,33 @@ pub fn count_prompt(request: &ChatRequest) -> u32 {
     let mut total = REPLY_PRIMING;
     for message in &request.messages {
         total += TOKENS_PER_MESSAGE + count(message.role.as_str());
-        for part in &message.content {
-            total += match part {
-                ContentPart::Text(text) => count(text),
-                ContentPart::ImageUrl { .. } => TOKENS_PER_IMAGE,
-            };
-        }
+        // Text parts are counted as one text, as OpenAI bills them.
+        total += count(&message.text());
+        let images = message
+            .content
+            .iter()
+            .filter(|part| matches!(part, ContentPart::ImageUrl { .. }))
+            .count();
+        total += saturate(images) * TOKENS_PER_IMAGE;
         for call in &message.tool_calls {
-            total += count(&call.name) + count(&call.arguments) + TOKENS_PER_TOOL_CALL;
+            total += count(&call.name) + count(&call.arguments) + TOKENS_PER_REPLAYED_CALL;
         }
+        if message.tool_calls.len() > 1 {
+            total += TOKENS_PER_PARALLEL_WRAPPER;
+        }
+    }
+    if let ResponseFormat::JsonSchema {
+        name,
+        description,
+        schema,
+        ..
+    } = &request.response_format
+    {
+        total += RESPONSE_SCHEMA_FRAMING + count(name);
+        total += description.as_deref().map_or(0, count);
+        total += schema
+            .as_ref()
+            .map_or(0, |schema| count(&schema.to_string()));
     }
     total.saturating_add(count_tools(bpe, &request.tools))
 }
