@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter};
+use axum::routing::{any, MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::api_error::ApiError;
@@ -21,6 +21,9 @@ pub fn app(state: AppState) -> Router {
         .merge(assistants::router())
         .merge(threads::router())
         .merge(messages::router())
+        // Without this, createThreadAndRun would reach getThread and modifyThread
+        // as thread id "runs"; it is not served yet.
+        .route("/v1/threads/runs", any(invalid_url))
         .route_layer(from_fn(crate::middleware::require_assistants_beta));
     Router::new()
         .merge(assistants_api)
