@@ -143,6 +143,10 @@ fn compare_recorded(
             message,
         });
     }
+    for name in report.unknown_variables {
+        let message = format!("expected body references unknown variable ${{{name}}}");
+        findings.push(Finding::new(FindingKind::Variable, Verdict::Error, message));
+    }
     for pointer in report.extra_keys {
         let message = format!("extra key {pointer} not in the recorded response");
         findings.push(Finding::new(FindingKind::ExtraKey, Verdict::NonStrict, message).at(pointer));

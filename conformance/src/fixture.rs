@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
+use crate::vars::referenced_names;
 
 /// One scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +81,19 @@ pub struct Expect {
 }
 
 impl Step {
+    /// Every variable the step's request references (path, query, headers, body, raw body, url).
+    pub fn request_variables(&self) -> Vec<String> {
+        let mut parts = vec![
+            Value::Object(self.path.clone()),
+            Value::Object(self.query.clone()),
+            Value::Object(self.headers.clone()),
+        ];
+        parts.extend(self.body.clone());
+        parts.extend(self.raw_body.clone().map(Value::String));
+        parts.extend(self.url.clone().map(Value::String));
+        referenced_names(&Value::Array(parts))
+    }
+
     /// The expected status (validated present at load).
     pub fn expected_status(&self) -> u16 {
         self.expect.status.unwrap_or_default()
@@ -197,6 +211,36 @@ pub fn validate(scenario: &Scenario, catalog: &dyn Catalog) -> Result<(), String
             return Err(format!("duplicate step name `{}`", step.name));
         }
         validate_step(step, catalog).map_err(|reason| format!("step `{}`: {reason}", step.name))?;
+    }
+    check_variables_are_captured_first(scenario)
+}
+
+/// Built-in variables every scenario has.
+const BUILT_IN_VARIABLES: [&str; 2] = ["model", "run_tag"];
+
+/// Every variable a step uses must be built in or captured by an earlier step, so a typo is a
+/// bad fixture rather than an ERROR at run time.
+fn check_variables_are_captured_first(scenario: &Scenario) -> Result<(), String> {
+    let mut known: BTreeSet<String> = BUILT_IN_VARIABLES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    for step in scenario.steps.iter().chain(&scenario.cleanup) {
+        let mut used = step.request_variables();
+        used.extend(
+            step.expect
+                .body
+                .as_ref()
+                .map(referenced_names)
+                .unwrap_or_default(),
+        );
+        if let Some(name) = used.iter().find(|name| !known.contains(*name)) {
+            return Err(format!(
+                "step `{}`: variable ${{{name}}} is neither built in nor captured by an earlier step",
+                step.name
+            ));
+        }
+        known.extend(step.capture.keys().cloned());
     }
     Ok(())
 }

@@ -35,6 +35,8 @@ pub struct MatchReport {
     pub extra_keys: Vec<String>,
     /// Pointers of objects whose expected keys appear in another order (NON-STRICT).
     pub key_order: Vec<String>,
+    /// Variables the expectation references but nobody defined (a harness error, not a mismatch).
+    pub unknown_variables: Vec<String>,
 }
 
 /// Compares `actual` with `expected` at the root; `now` is the unix time the response arrived.
@@ -179,13 +181,16 @@ impl Matcher<'_> {
         if whole_placeholder(text).is_some() {
             match self.vars.substitute_string(text) {
                 Ok(want) => self.compare(pointer, &want, actual),
-                Err(unknown) => self.mismatch(pointer, &expected, actual, &unknown.to_string()),
+                Err(unknown) => self.report.unknown_variables.push(unknown.name),
             }
             return;
         }
         let want = match self.vars.splice(text) {
             Ok(spliced) => spliced,
-            Err(unknown) => return self.mismatch(pointer, &expected, actual, &unknown.to_string()),
+            Err(unknown) => {
+                self.report.unknown_variables.push(unknown.name);
+                return;
+            }
         };
         match actual.as_str() {
             Some(got) if got == want => {}
@@ -283,7 +288,6 @@ mod tests {
     #[case(json!("$timestamp"), json!("1761861736"), "/")]
     #[case(json!("$string"), json!(null), "/")]
     #[case(json!("${asst}"), json!("asst_other999"), "/")]
-    #[case(json!("${unknown}"), json!("x"), "/")]
     #[case(json!({"a": 1}), json!({"a": 2}), "/a")]
     #[case(json!({"a": "$any"}), json!({}), "/a")]
     #[case(json!({"a/b": {"c~d": true}}), json!({"a/b": {"c~d": false}}), "/a~1b/c~0d")]
@@ -310,6 +314,15 @@ mod tests {
         assert!(report.mismatches.is_empty());
         assert_eq!(report.extra_keys, vec!["/extra", "/nested/c"]);
         assert_eq!(report.key_order, vec!["/"]);
+    }
+
+    #[rstest]
+    #[case(json!("${ghost}"))]
+    #[case(json!({"m": "id '${ghost}'"}))]
+    fn unknown_variables_are_reported_apart_from_mismatches(#[case] expected: Value) {
+        let report = check(expected, json!({"m": "x"}));
+        assert_eq!(report.unknown_variables, vec!["ghost"]);
+        assert!(report.mismatches.is_empty());
     }
 
     #[test]

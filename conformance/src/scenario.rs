@@ -6,7 +6,7 @@ use crate::check::{judge, verdict_of};
 use crate::client::{prepare, record_request, record_response, send};
 use crate::fixture::{Scenario, Step};
 use crate::results::{Finding, FindingKind, Phase, StepResult};
-use crate::vars::{referenced_names, Vars};
+use crate::vars::Vars;
 use crate::verdict::Verdict;
 
 /// What every step of a run shares.
@@ -43,7 +43,8 @@ pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec
         results.push(result);
     }
     for step in &scenario.cleanup {
-        let missing: Vec<String> = step_variables(step)
+        let missing: Vec<String> = step
+            .request_variables()
             .into_iter()
             .filter(|name| vars.get(name).is_none())
             .collect();
@@ -55,19 +56,6 @@ pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec
         }
     }
     results
-}
-
-/// Every variable a step's request references.
-fn step_variables(step: &Step) -> Vec<String> {
-    let mut parts = vec![
-        serde_json::Value::Object(step.path.clone()),
-        serde_json::Value::Object(step.query.clone()),
-        serde_json::Value::Object(step.headers.clone()),
-    ];
-    parts.extend(step.body.clone());
-    parts.extend(step.raw_body.clone().map(serde_json::Value::String));
-    parts.extend(step.url.clone().map(serde_json::Value::String));
-    referenced_names(&serde_json::Value::Array(parts))
 }
 
 fn skipped(step: &Step, phase: Phase, context: &StepContext<'_>, reason: String) -> StepResult {

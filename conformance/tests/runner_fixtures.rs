@@ -103,6 +103,18 @@ fn the_fixtures_directory_is_found_walking_up() {
     "is not a JSON pointer"
 )]
 #[case::no_steps("steps: []\n", "`steps` is empty")]
+#[case::unknown_variable(
+    "steps:\n  - {name: a, operation: getThing, path: {thing_id: '${nobody}'}, expect: {status: 200}}\n",
+    "variable ${nobody} is neither built in nor captured"
+)]
+#[case::variable_captured_later(
+    "steps:\n  - {name: a, operation: createThing, body: {x: '${t}'}, expect: {status: 200}}\n  - {name: b, operation: createThing, capture: {t: /id}, expect: {status: 200}}\n",
+    "step `a`: variable ${t}"
+)]
+#[case::unknown_variable_in_expectation(
+    "steps:\n  - {name: a, operation: createThing, expect: {status: 200, body: {id: 'x ${ghost}'}}}\n",
+    "variable ${ghost}"
+)]
 fn broken_fixtures_name_the_file_and_the_reason(#[case] steps: &str, #[case] reason: &str) {
     let test = reason
         .chars()
@@ -112,6 +124,13 @@ fn broken_fixtures_name_the_file_and_the_reason(#[case] steps: &str, #[case] rea
     let err = load_scenarios(&dir, &catalog()).unwrap_err();
     assert!(err.file.ends_with("broken/one.yaml"), "{err}");
     assert!(err.to_string().contains(reason), "{err}");
+}
+
+#[test]
+fn variables_captured_earlier_and_built_ins_are_accepted() {
+    let steps = "steps:\n  - {name: a, operation: createThing, body: {m: '${model}', t: 'n ${run_tag}'}, capture: {t: /id}, expect: {status: 200}}\n  - {name: b, operation: getThing, path: {thing_id: '${t}'}, expect: {status: 200, body: {id: '${t}'}}}\ncleanup:\n  - {name: c, operation: getThing, path: {thing_id: '${t}'}, expect: {status: 200}}\n";
+    let dir = dir_with("captured", &[("ok.yaml", &format!("{HEAD}{steps}"))]);
+    assert_eq!(load_scenarios(&dir, &catalog()).unwrap().len(), 1);
 }
 
 #[test]

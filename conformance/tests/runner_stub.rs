@@ -126,18 +126,6 @@ async fn a_cleanup_step_without_its_variables_is_skipped() {
     assert_eq!(stub.deletes.load(Ordering::SeqCst), 0);
 }
 
-#[tokio::test]
-async fn an_unknown_variable_is_an_error() {
-    let yaml = format!(
-        "{HEADER}steps:\n  - name: get\n    operation: getThing\n    path: {{thing_id: \"${{nobody}}\"}}\n    expect: {{status: 200}}\n"
-    );
-    let (results, _) = run_files("unknown-variable", &[("stub/unknown", &yaml)]).await;
-    let step = &scenario_of(&results, "stub/unknown").steps[0];
-    assert_eq!(step.verdict, Verdict::Error);
-    assert_eq!(step.findings[0].kind, FindingKind::Variable);
-    assert!(step.request.is_none());
-}
-
 async fn only_step_findings(
     test: &str,
     operation: &str,
