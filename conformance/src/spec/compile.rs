@@ -185,7 +185,13 @@ pub fn compile(document: &Value, pointer: &str) -> Result<Validator, SpecError> 
         .build(&bundle)
         .map_err(|e| SpecError::Compile {
             pointer: pointer.to_string(),
-            message: format!("{e} (at {})", e.schema_path().as_str()),
+            // The bundle is the instance when it is checked against the meta-schema, so the
+            // instance path is where in the bundle (`/$defs/Name/...`) the problem is.
+            message: format!(
+                "{e} (at {} in the bundle; meta-schema keyword {})",
+                e.instance_path().as_str(),
+                e.schema_path().as_str()
+            ),
         })
 }
 
@@ -257,8 +263,14 @@ mod tests {
     #[test]
     fn a_schema_that_does_not_compile_is_named() {
         let err = compile(&document(), "/components/schemas/Broken").unwrap_err();
+        let text = err.to_string();
         assert!(
-            matches!(err, SpecError::Compile { pointer, .. } if pointer == "/components/schemas/Broken")
+            matches!(&err, SpecError::Compile { pointer, .. } if pointer == "/components/schemas/Broken"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/$defs/Broken/properties/n/exclusiveMinimum"),
+            "{text}"
         );
     }
 

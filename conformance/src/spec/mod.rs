@@ -164,8 +164,7 @@ impl Spec {
         sha256: String,
         errata: Vec<Erratum>,
     ) -> Result<Spec, SpecError> {
-        normalise::normalise_document(&mut document);
-        errata::apply_all(&mut document, &errata)?;
+        prepare(&mut document, &errata)?;
         let operations = operations::covered_operations(&document)?;
         let mut roots = BTreeSet::from([ERROR_RESPONSE.to_string()]);
         let mut responses = BTreeMap::new();
@@ -296,6 +295,22 @@ impl SchemaError {
             message,
         }
     }
+}
+
+/// The document exactly as the validators see it: read from `source`, normalised to JSON Schema
+/// 2020-12 and patched with the committed errata. For inspection and tests; [`Spec::load`]
+/// does the same before compiling.
+pub fn load_document(source: &SpecSource) -> Result<Value, SpecError> {
+    let mut document = document::read(source)?.value;
+    prepare(&mut document, &errata::embedded()?)?;
+    Ok(document)
+}
+
+/// Normalises the document and applies the errata, in that order (errata are written against
+/// the normalised form).
+fn prepare(document: &mut Value, errata: &[Erratum]) -> Result<(), SpecError> {
+    normalise::normalise_document(document);
+    errata::apply_all(document, errata)
 }
 
 /// The JSON response schemas an operation documents, by status.
