@@ -184,3 +184,6 @@ fn expect_one(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
