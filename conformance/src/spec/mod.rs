@@ -355,3 +355,12 @@ fn response_roots(
     }
     Ok(roots)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_spec_can_be_shared_across_threads_and_tasks() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::Spec>();
+    }
+}
