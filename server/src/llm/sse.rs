@@ -52,6 +52,11 @@ impl SseDecoder {
         out
     }
 
+    /// Bytes held for the event being assembled, so a caller can refuse endless lines.
+    pub fn buffered_len(&self) -> usize {
+        self.line.len() + self.data.iter().map(String::len).sum::<usize>()
+    }
+
     /// Ends the stream: a last event not followed by a blank line is still delivered.
     pub fn finish(&mut self) -> Option<SseMessage> {
         let mut out = Vec::new();

@@ -15,7 +15,9 @@ use axum::Router;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use server::llm::retry::RetryPolicy;
-use server::llm::UpstreamConfig;
+use server::llm::{
+    ChatEvent, ChatMessage, ChatModel, ChatRequest, LlmError, UpstreamConfig, UpstreamModel,
+};
 use tokio::sync::Notify;
 
 /// One scripted answer of the fake upstream.
@@ -218,4 +220,29 @@ pub fn hello_stream() -> Vec<String> {
         usage_chunk(5, 2),
         "data: [DONE]\n\n".into(),
     ]
+}
+
+/// A small plain conversation.
+pub fn hello_request() -> ChatRequest {
+    ChatRequest {
+        model: "gpt-4o-mini".into(),
+        messages: vec![
+            ChatMessage::system("Be brief."),
+            ChatMessage::user("Hello, world!"),
+        ],
+        ..ChatRequest::default()
+    }
+}
+
+/// A client for `config`.
+pub fn model(config: UpstreamConfig) -> UpstreamModel {
+    UpstreamModel::new(config).unwrap()
+}
+
+/// Every item of one streamed call.
+pub async fn events_of(
+    model: &UpstreamModel,
+    request: ChatRequest,
+) -> Vec<Result<ChatEvent, LlmError>> {
+    model.stream(request).await.unwrap().collect().await
 }
