@@ -12,6 +12,9 @@ use crate::results::{Finding, FindingKind};
 use crate::vars::Vars;
 use crate::verdict::Verdict;
 
+/// Spaces per indent level of OpenAI's JSON bodies unless a step says otherwise.
+const DEFAULT_INDENT: usize = 2;
+
 /// Headers OpenAI sends on every response; their absence makes a step NON-STRICT.
 const ALWAYS_SENT_HEADERS: [&str; 2] = ["openai-version", "x-request-id"];
 
@@ -65,8 +68,10 @@ pub fn judge(
     if let Some(expected) = &step.expect.body {
         compare_recorded(expected, &body, vars, received.received_at, &mut findings);
     }
-    if text.trim_end() != serde_json::to_string_pretty(&body).expect("JSON serialises") {
-        let message = "body is not pretty-printed (2-space indent) as OpenAI's are";
+    let indent = step.expect.indent.unwrap_or(DEFAULT_INDENT);
+    if text.trim_end() != pretty(&body, indent) {
+        let message =
+            format!("body is not pretty-printed with a {indent}-space indent as OpenAI's is");
         findings.push(Finding::new(
             FindingKind::Formatting,
             Verdict::NonStrict,
@@ -176,4 +181,14 @@ fn capture(step: &Step, body: &Value, vars: &mut Vars, findings: &mut Vec<Findin
 /// The verdict implied by a list of findings.
 pub fn verdict_of(findings: &[Finding]) -> Verdict {
     Verdict::worst(findings.iter().map(|finding| finding.verdict))
+}
+
+/// `value` rendered as OpenAI renders bodies: pretty, `": "` separators, `indent` spaces per level.
+fn pretty(value: &Value, indent: usize) -> String {
+    let spaces = " ".repeat(indent);
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(value, &mut serializer).expect("JSON serialises");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }

@@ -78,6 +78,10 @@ pub struct Expect {
     /// The recorded body, with matchers.
     #[serde(default)]
     pub body: Option<Value>,
+    /// Spaces per indent level of the recorded body: 2 (the default) for OpenAI's API bodies, 4
+    /// for the 401s its edge answers with.
+    #[serde(default)]
+    pub indent: Option<usize>,
 }
 
 impl Step {
@@ -255,6 +259,13 @@ fn validate_step(step: &Step, catalog: &dyn Catalog) -> Result<(), String> {
             return Err(format!("`expect.status` {status} is not an HTTP status"))
         }
         Some(_) => {}
+    }
+    if let Some(indent) = step
+        .expect
+        .indent
+        .filter(|indent| !(1..=8).contains(indent))
+    {
+        return Err(format!("`expect.indent` {indent} is not between 1 and 8"));
     }
     if step.body.is_some() && step.raw_body.is_some() {
         return Err("both `body` and `raw_body` given".into());

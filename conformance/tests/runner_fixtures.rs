@@ -103,6 +103,10 @@ fn the_fixtures_directory_is_found_walking_up() {
     "is not a JSON pointer"
 )]
 #[case::no_steps("steps: []\n", "`steps` is empty")]
+#[case::bad_indent(
+    "steps:\n  - {name: a, operation: createThing, expect: {status: 200, indent: 0}}\n",
+    "`expect.indent` 0 is not between 1 and 8"
+)]
 #[case::unknown_variable(
     "steps:\n  - {name: a, operation: getThing, path: {thing_id: '${nobody}'}, expect: {status: 200}}\n",
     "variable ${nobody} is neither built in nor captured"

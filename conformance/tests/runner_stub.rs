@@ -191,3 +191,11 @@ async fn schema_violations_and_wrong_statuses_fail() {
     );
     assert_eq!(step.response.as_ref().unwrap().status, 200);
 }
+
+#[tokio::test]
+async fn the_expected_indent_is_honoured() {
+    let four = only_step_findings("indent-4", "getFour", "{status: 200, indent: 4}").await;
+    assert_eq!(four, (Verdict::Pass, vec![]));
+    let two = only_step_findings("indent-2", "getFour", "{status: 200}").await;
+    assert_eq!(two, (Verdict::NonStrict, vec![FindingKind::Formatting]));
+}

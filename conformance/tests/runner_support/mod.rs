@@ -37,6 +37,23 @@ pub fn openai_json(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
+/// Like [`openai_json`] with another indent (OpenAI's edge renders 401s with four spaces).
+pub fn openai_json_indented(indent: &[u8], body: Value) -> Response {
+    let mut text = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
+    serde::Serialize::serialize(
+        &body,
+        &mut serde_json::Serializer::with_formatter(&mut text, formatter),
+    )
+    .unwrap();
+    let headers = [
+        ("content-type", "application/json; charset=utf-8"),
+        ("openai-version", "2020-10-01"),
+        ("x-request-id", "req_0123456789abcdef0123456789abcdef"),
+    ];
+    (StatusCode::OK, headers, text).into_response()
+}
+
 pub fn header(headers: &HeaderMap, name: &str) -> Value {
     headers
         .get(name)
@@ -92,6 +109,10 @@ pub async fn spawn_stub() -> (String, Stub) {
         .route("/v1/things/{id}", get(get_thing).delete(delete_thing))
         .route("/v1/unordered", get(unordered))
         .route(
+            "/v1/four",
+            get(|| async { openai_json_indented(b"    ", json!({"id": "thing_abcdefgh1234"})) }),
+        )
+        .route(
             "/v1/compact",
             get(|| async {
                 (
@@ -142,6 +163,7 @@ pub fn catalog() -> InMemoryCatalog {
         .with("listWidgets", "GET", "/widgets", Family::Files, &["data"])
         .with("getUnordered", "GET", "/unordered", Family::Files, &["id"])
         .with("getCompact", "GET", "/compact", Family::Files, &["id"])
+        .with("getFour", "GET", "/four", Family::Files, &["id"])
         .with("getHtml", "GET", "/html", Family::Files, &["id"])
         .with(
             "getPartial",
