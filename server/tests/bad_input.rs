@@ -121,3 +121,104 @@ async fn odd_paths_and_queries_are_client_errors() {
         assert!(response.json()["error"]["message"].is_string());
     }
 }
+
+/// Every validation message the server can produce for these inputs, in one
+/// reviewed snapshot (texts not quoted from OpenAI follow its message patterns).
+#[tokio::test]
+async fn error_catalogue() {
+    let app = TestApp::new().await;
+    let thread = app.create("/v1/threads", serde_json::json!({})).await;
+    let messages = format!("/v1/threads/{}/messages", thread["id"].as_str().unwrap());
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("POST", "/v1/assistants".into(), "[]"),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "temperature": 3}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "top_p": -1}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "temperature": "hot"}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "reasoning_effort": "max"}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "response_format": {"type": "yaml"}}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "tools": [{"type": "function", "function": {}}]}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "metadata": {"k": []}}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "name": "n", "description": 1}"#,
+        ),
+        (
+            "POST",
+            "/v1/assistants".into(),
+            r#"{"model": "gpt-4o", "tool_resources": {"file_search": {"vector_stores": [{"file_ids": []}]}}}"#,
+        ),
+        (
+            "POST",
+            "/v1/threads".into(),
+            r#"{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u", "detail": "max"}}]}]}"#,
+        ),
+        (
+            "POST",
+            "/v1/threads".into(),
+            r#"{"metadata": {"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk": "v"}}"#,
+        ),
+        (
+            "POST",
+            messages.clone(),
+            r#"{"role": "user", "content": "x", "attachments": [{"file_id": "f", "tools": [{"type": "web"}]}]}"#,
+        ),
+        (
+            "POST",
+            messages.clone(),
+            r#"{"role": "user", "content": []}"#,
+        ),
+        ("GET", format!("{messages}?limit=x"), ""),
+        (
+            "GET",
+            "/v1/threads/thread_abc/messages/message_1".into(),
+            "",
+        ),
+    ];
+    let mut catalogue = Vec::new();
+    for (method, path, body) in cases {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let body = (!body.is_empty()).then_some(body);
+        let response = app.call(method.clone(), &path, body).await;
+        assert!(
+            response.status.is_client_error(),
+            "{method} {path}: {}",
+            response.text
+        );
+        let path = path.replace(thread["id"].as_str().unwrap(), "thread_ID");
+        catalogue.push(serde_json::json!({
+            "request": format!("{method} {path} {}", body.unwrap_or_default()),
+            "status": response.status.as_u16(),
+            "error": response.json()["error"],
+        }));
+    }
+    insta::assert_json_snapshot!(catalogue);
+}

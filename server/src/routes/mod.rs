@@ -11,6 +11,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodFilter, MethodRouter};
 use axum::Router;
+use tower_http::trace::TraceLayer;
 
 use crate::api_error::ApiError;
 use crate::state::AppState;
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
             crate::middleware::authenticate,
         ))
         .layer(from_fn(crate::middleware::openai_headers))
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
