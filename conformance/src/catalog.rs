@@ -152,3 +152,33 @@ pub fn template_matches(template: &str, path: &str) -> bool {
             .zip(&given)
             .all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("/threads/{thread_id}/messages", "/threads/thread_1/messages", true)]
+    #[case("/threads/{thread_id}/messages", "/threads//messages", false)]
+    #[case("/threads/{thread_id}", "/threads/thread_1/messages", false)]
+    #[case("/assistants", "/assistants/", true)]
+    #[case("/assistants", "/threads", false)]
+    fn templates_match_concrete_paths(
+        #[case] template: &str,
+        #[case] path: &str,
+        #[case] matches: bool,
+    ) {
+        assert_eq!(template_matches(template, path), matches);
+    }
+
+    #[rstest]
+    #[case("/threads/thread_1/runs", true)]
+    #[case("/assistants?limit=1", true)]
+    #[case("/files", false)]
+    #[case("/vector_stores/vs_1", false)]
+    #[case("/does-not-exist", false)]
+    fn raw_paths_get_the_beta_header_by_family(#[case] path: &str, #[case] beta: bool) {
+        assert_eq!(path_needs_beta_header(path), beta);
+    }
+}

@@ -192,3 +192,49 @@ fn pretty(value: &Value, indent: usize) -> String {
     serde::Serialize::serialize(value, &mut serializer).expect("JSON serialises");
     String::from_utf8(out).expect("JSON is UTF-8")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn invalid_url() -> Value {
+        json!({"error": {"message": "Invalid URL (GET /v1/threads/runs)", "type": "invalid_request_error"}})
+    }
+
+    #[rstest]
+    #[case(200, 404, Some(invalid_url()), true)]
+    #[case(200, 405, None, true)]
+    #[case(200, 501, None, true)]
+    #[case(400, 405, None, true)]
+    #[case(404, 404, Some(invalid_url()), false)]
+    #[case(405, 405, None, false)]
+    #[case(200, 404, Some(json!({"error": {"message": "No thread found with id 'x'."}})), false)]
+    #[case(200, 404, Some(json!({"detail": "Not Found"})), false)]
+    #[case(200, 404, None, false)]
+    #[case(200, 500, None, false)]
+    fn unimplemented_routes_are_told_apart_from_wrong_answers(
+        #[case] expected: u16,
+        #[case] status: u16,
+        #[case] body: Option<Value>,
+        #[case] unimplemented_route: bool,
+    ) {
+        assert_eq!(
+            unimplemented(expected, status, body.as_ref()).is_some(),
+            unimplemented_route
+        );
+    }
+
+    #[rstest]
+    #[case(json!({"a": [1, {"b": null}]}), 2, "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ]\n}")]
+    #[case(json!({"a": 1.0}), 4, "{\n    \"a\": 1.0\n}")]
+    #[case(json!({}), 2, "{}")]
+    fn bodies_render_as_openai_pretty_prints_them(
+        #[case] value: Value,
+        #[case] indent: usize,
+        #[case] text: &str,
+    ) {
+        assert_eq!(pretty(&value, indent), text);
+    }
+}

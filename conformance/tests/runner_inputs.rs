@@ -106,3 +106,24 @@ async fn results_round_trip_through_json_and_coverage_comes_from_them() {
         "no run-specific values: {coverage}"
     );
 }
+
+#[tokio::test]
+async fn an_expected_failures_entry_for_no_scenario_is_an_input_error() {
+    let (base_url, _) = spawn_stub().await;
+    let dir = fixtures("stale-list", &[("stub/pass", &scenario("", CLEANUP))]);
+    let list = dir.parent().unwrap().join("expected-failures.yaml");
+    std::fs::write(&list, "stub/renamed: was failing once\n").unwrap();
+    let mut config = config(&base_url, dir);
+    config.expected_failures = Some(list);
+    let err = run_with(&config, &catalog(), &conformance::progress::Silent)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, HarnessError::ExpectedFailures { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("no scenario `stub/renamed`"),
+        "{err}"
+    );
+}
