@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 
 use conformance::recordings::{check_recordings, check_recordings_cli};
-use conformance::spec::{default_cache_dir, Family, Spec, SpecSource};
+use conformance::spec::errata::{self, Erratum};
+use conformance::spec::{
+    default_cache_dir, load_raw_document, Family, Spec, SpecError, SpecSource,
+};
 
 fn shared_recordings() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/recordings");
@@ -77,4 +80,51 @@ fn every_covered_recorded_response_is_valid() {
         report.totals.not_covered > 0,
         "chat and embeddings traffic must be reported as not covered"
     );
+}
+
+/// Builds a spec without the errata in `removed`; errata that build on a removed one (a copy it
+/// created) are removed with it.
+fn spec_without(removed: &str) -> (Spec, Vec<String>) {
+    let (document, sha256) = load_raw_document(&SpecSource::Pinned {
+        cache_dir: default_cache_dir(),
+    })
+    .unwrap();
+    let mut dropped = vec![removed.to_string()];
+    loop {
+        let kept: Vec<Erratum> = errata::embedded()
+            .unwrap()
+            .into_iter()
+            .filter(|e| !dropped.contains(&e.id))
+            .collect();
+        match Spec::from_document(document.clone(), sha256.clone(), kept) {
+            Ok(spec) => return (spec, dropped),
+            Err(SpecError::Errata { id, .. }) if !dropped.contains(&id) => dropped.push(id),
+            Err(other) => panic!("without {removed}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn every_erratum_that_loosens_the_document_is_needed_by_a_recording() {
+    let Some(dir) = shared_recordings() else {
+        return;
+    };
+    for erratum in errata::embedded().unwrap() {
+        // Errata that only declare properties the document tolerates anyway make validation
+        // stricter, not looser; no recording can fail without them.
+        if erratum
+            .patches
+            .iter()
+            .all(|p| !p.change.add_properties.is_empty())
+        {
+            continue;
+        }
+        let (spec, dropped) = spec_without(&erratum.id);
+        let report = check_recordings(std::slice::from_ref(&dir), &spec).unwrap();
+        assert!(
+            report.totals.failures > 0,
+            "without {dropped:?} every recording still passes: erratum {} is not needed",
+            erratum.id
+        );
+    }
 }

@@ -133,6 +133,16 @@ fn session_records_with_json_stream_and_uncovered_traffic_pass() {
     assert_eq!(report.totals.events.get("thread.run.queued"), Some(&1));
     assert_eq!(report.totals.events.get("done"), Some(&1));
     assert_eq!(report.totals.not_covered, 1);
+    assert_eq!(report.spec.api_version, "2.3.0");
+
+    // The text report is rendered from the results alone: a JSON round trip renders the same.
+    let json = serde_json::to_string(&report).unwrap();
+    let back: conformance::recordings::RecordingsReport = serde_json::from_str(&json).unwrap();
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    report.render(&mut first).unwrap();
+    back.render(&mut second).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(String::from_utf8(first).unwrap(), out);
 }
 
 fn run_checked(dir: &Path, spec: &Spec) -> (i32, String) {

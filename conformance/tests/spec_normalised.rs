@@ -3,7 +3,8 @@
 //! schema or a stale erratum stops the load, and status codes pick the right schema.
 
 use conformance::spec::{
-    default_cache_dir, errata::Erratum, load_document, Spec, SpecError, SpecSource,
+    default_cache_dir, errata::Erratum, load_document, load_raw_document, Spec, SpecError,
+    SpecSource,
 };
 use serde_json::{json, Value};
 
@@ -179,12 +180,9 @@ fn every_stream_event_of_the_document_has_a_validator() {
 
 fn raw_document() -> Value {
     // The document as read, before normalisation: `from_document` normalises it itself.
-    let path = default_cache_dir().join(format!(
-        "parsed-{}.json",
-        Spec::load(&source()).unwrap().document_sha256()
-    ));
-    serde_json::from_slice(&std::fs::read(path).expect("the parsed document is cached by load"))
-        .unwrap()
+    load_raw_document(&source())
+        .expect("the pinned document loads")
+        .0
 }
 
 #[test]

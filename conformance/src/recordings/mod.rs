@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use check::api_path;
 pub use exchange::{Body, Exchange};
-pub use report::{Failure, FileReport, NotCovered, RecordingsReport, Totals};
+pub use report::{Failure, FileReport, NotCovered, RecordingsReport, SpecIdentity, Totals};
 
 use crate::spec::Spec;
 
@@ -128,7 +128,14 @@ pub fn check_recordings(
     paths: &[PathBuf],
     spec: &Spec,
 ) -> Result<RecordingsReport, RecordingsError> {
-    let mut report = RecordingsReport::default();
+    let mut report = RecordingsReport {
+        spec: SpecIdentity {
+            sha256: spec.document_sha256().to_string(),
+            api_version: spec.api_version().to_string(),
+            errata: spec.errata().iter().map(|e| e.id.clone()).collect(),
+        },
+        ..RecordingsReport::default()
+    };
     for path in discover(paths)? {
         let (format, exchanges) = read_file(&path)?;
         let mut file = FileReport {
@@ -160,7 +167,8 @@ fn add_to_totals(totals: &mut Totals, file: &FileReport, spec: &Spec) {
 }
 
 /// The `check-recordings` subcommand: checks `paths`, writes the report to `out` and returns the
-/// exit code (0 all valid, 1 any failure, 2 unusable input).
+/// exit code (0 all valid, 1 any failure, 2 unusable input). The text is rendered from the
+/// [`RecordingsReport`] alone; callers that want the JSON use [`check_recordings`].
 pub fn check_recordings_cli(paths: &[PathBuf], spec: &Spec, out: &mut dyn Write) -> i32 {
     match check_recordings(paths, spec) {
         Ok(report) => {

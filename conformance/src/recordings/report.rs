@@ -10,10 +10,23 @@ use crate::spec::Family;
 /// Everything `check-recordings` found, over all files.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecordingsReport {
+    /// Which document the recordings were checked against.
+    pub spec: SpecIdentity,
     /// One entry per recording file, in the order they were checked.
     pub files: Vec<FileReport>,
     /// Sums over all files.
     pub totals: Totals,
+}
+
+/// Enough about the document to reproduce a check: its hash, version and the errata applied.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpecIdentity {
+    /// sha256 of the document file.
+    pub sha256: String,
+    /// The document's `info.version`.
+    pub api_version: String,
+    /// Ids of the errata applied, in order.
+    pub errata: Vec<String>,
 }
 
 /// What one recording file contained and how it fared.
@@ -98,6 +111,14 @@ impl RecordingsReport {
 
     /// Renders the human-readable report: one line per file, its failures, then the totals.
     pub fn render(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "OpenAPI document {} (API version {}), {} errata applied: {}",
+            self.spec.sha256,
+            self.spec.api_version,
+            self.spec.errata.len(),
+            self.spec.errata.join(", ")
+        )?;
         for file in &self.files {
             let responses: usize = file.responses.values().sum();
             let events: usize = file.events.values().sum();

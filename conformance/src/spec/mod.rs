@@ -306,6 +306,13 @@ pub fn load_document(source: &SpecSource) -> Result<Value, SpecError> {
     Ok(document)
 }
 
+/// The document as read from `source` (verified when pinned), before normalisation and errata,
+/// with the sha256 of its file: the input [`Spec::from_document`] expects.
+pub fn load_raw_document(source: &SpecSource) -> Result<(Value, String), SpecError> {
+    let raw = document::read(source)?;
+    Ok((raw.value, raw.sha256))
+}
+
 /// Normalises the document and applies the errata, in that order (errata are written against
 /// the normalised form).
 fn prepare(document: &mut Value, errata: &[Erratum]) -> Result<(), SpecError> {
