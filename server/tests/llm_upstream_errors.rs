@@ -8,18 +8,12 @@ mod llm {
 
     use std::time::Duration;
 
-    use crate::llm_support::{
-        hello_request, hello_stream, model,
-        FakeUpstream, Reply,
-    };
-    
+    use crate::llm_support::{hello_request, hello_stream, model, FakeUpstream, Reply};
+
     use rstest::rstest;
-    
-    
+
     use server::llm::retry::RetryPolicy;
-    use server::llm::{
-        collect, ChatModel, LlmErrorKind, UpstreamConfig,
-    };
+    use server::llm::{collect, ChatModel, LlmErrorKind, UpstreamConfig};
 
     #[tokio::test]
     async fn a_429_is_retried_after_the_upstreams_retry_after() {
@@ -216,5 +210,19 @@ mod llm {
             "{}",
             error.message
         );
+    }
+
+    #[tokio::test]
+    async fn an_html_page_is_named_as_a_wrong_base_url_without_retry() {
+        let fake = FakeUpstream::start(vec![Reply::Html("<html>Welcome</html>".into())]).await;
+        let error = model(fake.config())
+            .stream(hello_request())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(error.code(), "server_error");
+        assert!(error.message.contains("HTML page"), "{}", error.message);
+        assert!(error.message.contains("base URL"), "{}", error.message);
+        assert_eq!(fake.hits(), 1);
     }
 }

@@ -3,6 +3,8 @@
 //! every request body and header is recorded for inspection.
 #![allow(dead_code)] // Each test crate uses a different part of the support code.
 
+pub mod recorded;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,6 +39,8 @@ pub enum Reply {
     /// These chunks, then a keep-alive comment every 5 ms forever; when the client goes
     /// away and the body is dropped, [`FakeUpstream::closed`] is signalled.
     SseForever(Vec<String>),
+    /// A 200 `text/html` page (a base URL pointing at a website).
+    Html(String),
     /// No answer at all (not even headers).
     Silence,
 }
@@ -180,6 +184,10 @@ async fn answer(State(fake): State<FakeUpstream>, headers: HeaderMap, body: Byte
             });
             sse(Body::from_stream(chunks(parts).chain(keep_alive)))
         }
+        Reply::Html(page) => Response::builder()
+            .header("content-type", "text/html; charset=utf-8")
+            .body(Body::from(page))
+            .unwrap(),
         Reply::Silence => {
             std::future::pending::<()>().await;
             unreachable!()
