@@ -217,6 +217,17 @@ mod tests {
     }
 
     #[test]
+    fn flags_win_over_the_environment() {
+        let config = UpstreamConfig::from_env_and_flags(
+            Some("http://localhost:8000/v1".into()),
+            Some("sk-flag".into()),
+        );
+        assert_eq!(config.base_url, "http://localhost:8000/v1");
+        assert_eq!(config.api_key.as_deref(), Some("sk-flag"));
+        assert_eq!(config.auth_header, AuthHeader::Bearer);
+    }
+
+    #[test]
     fn unknown_mode_is_refused() {
         assert!(Flags::try_parse_from(["server", "--llm", "magic"]).is_err());
     }

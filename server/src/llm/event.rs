@@ -118,9 +118,13 @@ pub struct ChatCompletion {
 /// engine can stream deltas and still store the final message and tool calls.
 #[derive(Debug, Default, Clone)]
 pub struct CompletionAccumulator {
+    /// Text deltas joined.
     text: String,
+    /// Calls assembled by index.
     tool_calls: Vec<ToolCall>,
+    /// Set by the `Finish` event.
     finish_reason: Option<FinishReason>,
+    /// Set by the `Usage` event.
     usage: Option<Usage>,
 }
 

@@ -11,8 +11,37 @@
 //!   path can be exercised in tests.
 //!
 //! Dropping a stream aborts the model call (for the upstream model it closes the HTTP
-//! connection), which is how cancelling a run stops the model. Errors carry an
-//! [`LlmErrorKind`] that maps one to one onto the run's `last_error.code`.
+//! connection), which is how cancelling a run stops the model; dropping the future of
+//! [`ChatModel::stream`] while it is still connecting or backing off aborts it too.
+//! Errors carry an [`LlmErrorKind`] that maps one to one onto the run's
+//! `last_error.code`.
+//!
+//! A run engine drives one model turn like this (forwarding deltas as they come and
+//! keeping the assembled answer for the run's message or tool-call step):
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use server::llm::{ChatEvent, ChatMessage, ChatModel, ChatRequest, CompletionAccumulator, OfflineModel};
+//!
+//! # async fn turn() -> Result<(), server::llm::LlmError> {
+//! let model = OfflineModel::new();
+//! let request = ChatRequest {
+//!     model: "gpt-4o".into(),
+//!     messages: vec![ChatMessage::system("Be brief."), ChatMessage::user("Hi")],
+//!     ..ChatRequest::default()
+//! };
+//! let mut stream = model.stream(request).await?; // Err: the run fails with error.code()
+//! let mut answer = CompletionAccumulator::new();
+//! while let Some(event) = stream.next().await {
+//!     let event = event?; // Err mid-answer: the run fails, keeping what was forwarded
+//!     if let ChatEvent::TextDelta(text) = &event {
+//!         println!("thread.message.delta {text:?}");
+//!     }
+//!     answer.push(&event);
+//! }
+//! let completion = answer.finish()?; // finish_reason: Stop, ToolCalls, Length, ...
+//! # Ok(()) }
+//! ```
 
 pub mod config;
 pub mod error;

@@ -35,19 +35,25 @@ const MAX_WHOLE_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// A [`ChatModel`] backed by an OpenAI-compatible HTTP endpoint. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct UpstreamModel {
+    /// Shared by clones and by the streams they return.
     inner: Arc<Inner>,
 }
 
+/// What every call of one client shares.
 #[derive(Debug)]
 struct Inner {
+    /// Pooled HTTP connections.
     client: reqwest::Client,
+    /// The operator's settings.
     config: UpstreamConfig,
 }
 
 /// Where one call goes and how it authenticates.
 #[derive(Debug, Clone)]
 struct Target {
+    /// The full `/chat/completions` URL.
     url: Url,
+    /// The key header, if any key applies.
     auth: Option<(HeaderName, HeaderValue)>,
 }
 

@@ -23,15 +23,21 @@ const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// The state of one streamed call, owned by the returned stream.
 pub(super) struct Turn {
+    /// The client, for retries.
     model: UpstreamModel,
+    /// Where retries go.
     target: Target,
+    /// The body retries send again.
     body: Value,
     /// Kept to count prompt tokens locally when the upstream reports no usage.
     request: ChatRequest,
+    /// When the whole call (all attempts) must be over.
     deadline: Instant,
+    /// Retries spent so far, shared with the first attempt's.
     retries_used: u32,
     /// The open response; `None` once the answer is complete.
     response: Option<Response>,
+    /// Decodes the response's event stream.
     decoder: SseDecoder,
     /// Events decoded but not yet handed out.
     pending: VecDeque<ChatEvent>,
@@ -39,10 +45,13 @@ pub(super) struct Turn {
     deferred_error: Option<LlmError>,
     /// Whether any event reached the caller: from then on there are no retries.
     forwarded: bool,
+    /// The finish reason, held back until the answer is over (usage follows it).
     finish: Option<FinishReason>,
+    /// The upstream's usage report, if it sent one.
     usage: Option<Usage>,
     /// What the upstream produced, to count completion tokens locally if needed.
     produced: CompletionAccumulator,
+    /// No more events will be decoded (the stream ends once `pending` is empty).
     ended: bool,
 }
 
