@@ -81,6 +81,10 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                             fail(Some((index, event.event.clone())), error);
                         }
                         *report.events.entry(event.event.clone()).or_default() += 1;
+                        *report
+                            .operation_events
+                            .entry(operation.clone())
+                            .or_default() += 1;
                     }
                     if events.last().is_none_or(|last| last.event != "done") {
                         fail(

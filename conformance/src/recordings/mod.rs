@@ -162,6 +162,16 @@ fn add_to_totals(totals: &mut Totals, file: &FileReport, spec: &Spec) {
     for (event, count) in &file.events {
         *totals.events.entry(event.clone()).or_default() += count;
     }
+    for (operation, count) in &file.operation_events {
+        *totals
+            .operation_events
+            .entry(operation.clone())
+            .or_default() += count;
+    }
+    for request in &file.not_covered {
+        let key = format!("{} {}", request.method, api_path(&request.url));
+        *totals.not_covered_requests.entry(key).or_default() += 1;
+    }
     totals.not_covered += file.not_covered.len();
     totals.failures += file.failures.len();
 }

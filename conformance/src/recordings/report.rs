@@ -42,6 +42,8 @@ pub struct FileReport {
     pub responses: BTreeMap<String, usize>,
     /// Stream events validated, by event name.
     pub events: BTreeMap<String, usize>,
+    /// Stream events validated, by the operation whose response streamed them.
+    pub operation_events: BTreeMap<String, usize>,
     /// Exchanges whose operation the harness does not cover (reported, not failed).
     pub not_covered: Vec<NotCovered>,
     /// Every schema violation and every undecodable body of a covered exchange.
@@ -97,8 +99,12 @@ pub struct Totals {
     pub families: BTreeMap<Family, usize>,
     /// Stream events validated, by name.
     pub events: BTreeMap<String, usize>,
+    /// Stream events validated, by the operation whose response streamed them.
+    pub operation_events: BTreeMap<String, usize>,
     /// Exchanges outside the covered operations.
     pub not_covered: usize,
+    /// Exchanges outside the covered operations, by `METHOD /path` (the `/v1` base stripped).
+    pub not_covered_requests: BTreeMap<String, usize>,
     /// Failures found.
     pub failures: usize,
 }
@@ -162,11 +168,18 @@ impl RecordingsReport {
         }
         writeln!(out, "Validated responses by operation:")?;
         for (operation, count) in &totals.responses {
-            writeln!(out, "  {operation}: {count}")?;
+            match totals.operation_events.get(operation) {
+                Some(events) => writeln!(out, "  {operation}: {count} (+ {events} stream events)")?,
+                None => writeln!(out, "  {operation}: {count}")?,
+            }
         }
         writeln!(out, "Validated stream events:")?;
         for (event, count) in &totals.events {
             writeln!(out, "  {event}: {count}")?;
+        }
+        writeln!(out, "Not covered (reported, not validated):")?;
+        for (request, count) in &totals.not_covered_requests {
+            writeln!(out, "  {request}: {count}")?;
         }
         writeln!(
             out,
