@@ -42,8 +42,11 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let state = AppState::from_settings(&settings).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, app(state))
+    let store = state.store.clone();
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    store.close().await;
+    served?;
     Ok(())
 }

@@ -53,7 +53,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match server::run(listener, settings, shutdown_signal()).await {
+    let outcome = server::run(listener, settings, shutdown_signal()).await;
+    tracing::info!("stopped");
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("assistants-server: {error}");

@@ -112,9 +112,11 @@ pub trait MessageStore: Send + Sync {
 }
 
 /// Everything the API needs from storage.
-pub trait Store: AssistantStore + ThreadStore + MessageStore {}
-
-impl<T: AssistantStore + ThreadStore + MessageStore> Store for T {}
+#[async_trait]
+pub trait Store: AssistantStore + ThreadStore + MessageStore {
+    /// Finishes pending work and closes connections, so shutdown is prompt and clean.
+    async fn close(&self);
+}
 
 /// Opens the backend the URL's scheme names and brings its schema up to date.
 pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {

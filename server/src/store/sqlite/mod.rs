@@ -57,6 +57,13 @@ impl SqliteStore {
     }
 }
 
+#[async_trait::async_trait]
+impl super::Store for SqliteStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
 fn create_parent_dir(file: &Path) -> StoreResult<()> {
     match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
