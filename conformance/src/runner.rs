@@ -111,6 +111,12 @@ pub async fn run_with(
         return Err(HarnessError::Usage("--jobs must be at least 1".into()));
     }
     let scenarios = load_scenarios(&config.fixtures_dir, catalog)?;
+    if scenarios.is_empty() {
+        let dir = config.fixtures_dir.display();
+        return Err(HarnessError::Usage(format!(
+            "no scenario files (*.yaml) under {dir}"
+        )));
+    }
     let expected = match &config.expected_failures {
         Some(file) => load_expected_failures(file, &scenarios)?,
         None => BTreeMap::new(),

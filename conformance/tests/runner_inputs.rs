@@ -127,3 +127,16 @@ async fn an_expected_failures_entry_for_no_scenario_is_an_input_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_fixtures_directory_without_scenarios_is_an_input_error() {
+    let (base_url, _) = spawn_stub().await;
+    let err = run_with(
+        &config(&base_url, fixtures("empty", &[])),
+        &catalog(),
+        &conformance::progress::Silent,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, HarnessError::Usage(_)), "{err}");
+}

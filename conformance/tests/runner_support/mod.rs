@@ -182,6 +182,7 @@ pub fn fixtures(test: &str, files: &[(&str, &str)]) -> PathBuf {
         .join(test)
         .join("fixtures");
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     for (id, yaml) in files {
         let file = dir.join(format!("{id}.yaml"));
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
