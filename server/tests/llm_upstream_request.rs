@@ -6,20 +6,13 @@ mod llm_support;
 /// Named `llm` so that `cargo test -p server llm` selects these tests.
 mod llm {
 
-    
+    use crate::llm_support::{hello_request, hello_stream, model, FakeUpstream, Reply};
 
-    use crate::llm_support::{
-        hello_request, hello_stream, model,
-        FakeUpstream, Reply,
-    };
-    
-    
     use serde_json::json;
     use server::llm::config::AuthHeader;
-    
+
     use server::llm::{
-        collect, ChatMessage, ChatModel, ChatRequest,
-        FunctionTool, ResponseFormat, ToolChoice,
+        collect, ChatMessage, ChatModel, ChatRequest, FunctionTool, ResponseFormat, ToolChoice,
         UpstreamCredentials,
     };
 

@@ -14,13 +14,10 @@ mod llm {
         FakeUpstream, Reply,
     };
     use futures::StreamExt;
-    
+
     use serde_json::{json, Value};
-    
-    
-    use server::llm::{
-        collect, tokens, ChatEvent, ChatModel, FinishReason, Usage,
-    };
+
+    use server::llm::{collect, tokens, ChatEvent, ChatModel, FinishReason, Usage};
 
     #[tokio::test]
     async fn streams_text_then_finish_then_usage_and_sends_an_openai_body() {

@@ -3,6 +3,7 @@
 //! every request body and header is recorded for inspection.
 #![allow(dead_code)] // Each test crate uses a different part of the support code.
 
+pub mod offline;
 pub mod recorded;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
