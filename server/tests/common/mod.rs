@@ -18,14 +18,18 @@ pub const OTHER_KEY: &str = "sk-test-tenant-b-0123456789";
 /// An app on its own in-memory database.
 #[derive(Clone)]
 pub struct TestApp {
+    /// The whole API, as `server::app` builds it.
     pub router: Router,
 }
 
 /// A response with its body read.
 #[derive(Debug)]
 pub struct TestResponse {
+    /// HTTP status.
     pub status: StatusCode,
+    /// Response headers.
     pub headers: HeaderMap,
+    /// The body as text (every answer is UTF-8 JSON).
     pub text: String,
 }
 
@@ -46,10 +50,12 @@ impl TestResponse {
 }
 
 impl TestApp {
+    /// An app on a fresh in-memory database.
     pub async fn new() -> Self {
         Self::with_settings(Settings::new("sqlite::memory:")).await
     }
 
+    /// An app with custom settings.
     pub async fn with_settings(settings: Settings) -> Self {
         let state = AppState::from_settings(&settings)
             .await
@@ -99,18 +105,22 @@ impl TestApp {
         self.send(builder.body(body).unwrap()).await
     }
 
+    /// [`Self::call_as`] with the default key.
     pub async fn call(&self, method: Method, path: &str, body: Option<&str>) -> TestResponse {
         self.call_as(KEY, method, path, body).await
     }
 
+    /// GET with key and beta header.
     pub async fn get(&self, path: &str) -> TestResponse {
         self.call(Method::GET, path, None).await
     }
 
+    /// POST a JSON body with key and beta header.
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
         self.call(Method::POST, path, Some(&body.to_string())).await
     }
 
+    /// DELETE with key and beta header.
     pub async fn delete(&self, path: &str) -> TestResponse {
         self.call(Method::DELETE, path, None).await
     }
@@ -125,11 +135,13 @@ impl TestApp {
 
 /// A real server on 127.0.0.1:0 with a fresh SQLite file; stops when dropped.
 pub struct SpawnedApp {
+    /// `http://127.0.0.1:PORT/v1`.
     pub base_url: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
 
+/// Starts `server::run` on port 0 with a fresh SQLite file in a new directory.
 pub async fn spawn_app() -> SpawnedApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!(
