@@ -23,7 +23,7 @@ struct Flags {
     )]
     database: String,
     /// File with the accepted API keys, one per line; without it any key is accepted.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "ASSISTANTS_API_KEYS", value_name = "FILE")]
     api_keys: Option<PathBuf>,
 }
 
