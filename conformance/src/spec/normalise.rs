@@ -3,7 +3,10 @@
 //!
 //! - `nullable: true` in every form: beside `type`, beside `$ref` or `anyOf`/`oneOf`, alone, and as
 //!   an `allOf` member (`allOf: [{$ref}, {nullable: true}]`), which must make the *parent* nullable;
-//! - boolean `exclusiveMinimum`/`exclusiveMaximum` (draft 4 style), which do not compile.
+//! - boolean `exclusiveMinimum`/`exclusiveMaximum` (draft 4 style), which do not compile;
+//! - draft 2019-09 recursion (`$recursiveAnchor: true` with `$recursiveRef: "#"`), which 2020-12
+//!   replaced; inside a component it means "this component", so it becomes a plain `$ref`;
+//! - repeated names in `required`, which 2020-12 requires to be unique.
 //!
 //! The rewrite is generic: it never looks at schema names, only at keyword shapes.
 
@@ -31,7 +34,42 @@ const COMPOSITION: &[&str] = &["$ref", "allOf", "anyOf", "oneOf", "not", "const"
 
 /// Normalises every schema in the document, in place.
 pub fn normalise_document(document: &mut Value) {
+    if let Some(Value::Object(schemas)) = document.pointer_mut("/components/schemas") {
+        for (name, schema) in schemas.iter_mut() {
+            resolve_recursion(schema, &format!("#/components/schemas/{name}"));
+        }
+    }
     walk(document);
+}
+
+/// A component marked `$recursiveAnchor: true` that refers to itself with `$recursiveRef: "#"`
+/// means a plain self-reference once it is not the root of its own document (as in a bundle).
+fn resolve_recursion(component: &mut Value, own_ref: &str) {
+    let Value::Object(map) = component else {
+        return;
+    };
+    if map.get("$recursiveAnchor") != Some(&Value::Bool(true)) {
+        return;
+    }
+    map.remove("$recursiveAnchor");
+    replace_recursive_refs(component, own_ref);
+}
+
+fn replace_recursive_refs(value: &mut Value, own_ref: &str) {
+    match value {
+        Value::Object(map) => {
+            if map.get("$recursiveRef") == Some(&json!("#")) {
+                map.remove("$recursiveRef");
+                map.insert("$ref".into(), json!(own_ref));
+            }
+            map.values_mut()
+                .for_each(|child| replace_recursive_refs(child, own_ref));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| replace_recursive_refs(item, own_ref)),
+        _ => {}
+    }
 }
 
 fn walk(value: &mut Value) {
@@ -51,6 +89,7 @@ fn walk(value: &mut Value) {
 fn normalise_schema(map: &mut Map<String, Value>) {
     fix_exclusive_bound(map, "exclusiveMinimum", "minimum");
     fix_exclusive_bound(map, "exclusiveMaximum", "maximum");
+    dedupe_required(map);
     let mut nullable = take_nullable(map);
     if hoist_nullable_all_of_members(map) {
         nullable = true;
@@ -80,6 +119,21 @@ fn fix_exclusive_bound(map: &mut Map<String, Value>, exclusive: &str, inclusive:
         }
         _ => {}
     }
+}
+
+/// `required: [a, b, a]` is the same requirement as `[a, b]`, but only the latter compiles.
+fn dedupe_required(map: &mut Map<String, Value>) {
+    let Some(Value::Array(names)) = map.get_mut("required") else {
+        return;
+    };
+    let mut seen = Vec::new();
+    names.retain(|name| {
+        let first = !seen.contains(name);
+        if first {
+            seen.push(name.clone());
+        }
+        first
+    });
 }
 
 /// Removes an OpenAPI `nullable` keyword and says whether it admitted null. Only a boolean is the

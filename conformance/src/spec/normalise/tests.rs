@@ -53,6 +53,10 @@ fn normalised(mut schema: Value) -> Value {
     json!({"type": "number", "exclusiveMinimum": 0}),
     json!({"type": "number", "exclusiveMinimum": 0})
 )]
+#[case::repeated_required_names(
+    json!({"type": "object", "required": ["id", "name", "id"]}),
+    json!({"type": "object", "required": ["id", "name"]})
+)]
 #[case::a_property_named_nullable_is_not_the_keyword(
     json!({"type": "object", "properties": {"nullable": {"type": "boolean"}}}),
     json!({"type": "object", "properties": {"nullable": {"type": "boolean"}}})
@@ -114,4 +118,22 @@ fn allow_null_reports_when_there_is_nothing_to_do() {
     let mut schema = json!({"type": "integer"});
     assert!(allow_null(&mut schema));
     assert!(!allow_null(&mut schema));
+}
+
+#[test]
+fn draft_2019_recursion_in_a_component_becomes_a_self_reference() {
+    let document = normalised(json!({"components": {"schemas": {"Filter": {
+        "$recursiveAnchor": true,
+        "type": "object",
+        "properties": {"filters": {"type": "array", "items": {"oneOf": [
+            {"$ref": "#/components/schemas/Leaf"},
+            {"$recursiveRef": "#"}
+        ]}}}
+    }}}}));
+    let filter = &document["components"]["schemas"]["Filter"];
+    assert!(filter.get("$recursiveAnchor").is_none());
+    assert_eq!(
+        filter.pointer("/properties/filters/items/oneOf/1"),
+        Some(&json!({"$ref": "#/components/schemas/Filter"}))
+    );
 }
