@@ -159,7 +159,9 @@ mod llm {
     async fn an_upstream_that_stalls_mid_answer_times_out_without_retry() {
         let fake = FakeUpstream::start(vec![Reply::SseThenStall(vec![text_chunk("Hi")])]).await;
         let mut config = fake.config();
-        config.idle_timeout = Duration::from_millis(100);
+        // Long enough that a busy machine still gets "Hi" out before it; short enough
+        // to keep the test quick.
+        config.idle_timeout = Duration::from_millis(1000);
         let events = events_of(&model(config), hello_request()).await;
         assert_eq!(events[0], Ok(ChatEvent::TextDelta("Hi".into())));
         let error = events[1].clone().unwrap_err();
