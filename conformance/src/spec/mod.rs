@@ -86,14 +86,17 @@ pub struct SchemaError {
 /// Why the document could not be used; every variant makes the harness exit with code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    /// The pinned document could not be downloaded, extracted or read.
+    /// The pinned document could not be downloaded or extracted, or a `--spec` file not read.
     #[error("could not fetch or read the OpenAPI document: {0}")]
     Fetch(String),
     /// A wheel or document did not have the pinned sha256.
     #[error("hash mismatch for {what}: expected {expected}, got {actual}")]
     HashMismatch {
+        /// The file that failed: the wheel's name or the document's path in it.
         what: String,
+        /// The sha256 the pin requires.
         expected: String,
+        /// The sha256 the bytes had.
         actual: String,
     },
     /// The document is not YAML/JSON or not an OpenAPI document.
@@ -101,10 +104,20 @@ pub enum SpecError {
     Parse(String),
     /// A schema reachable from a covered operation or stream event does not compile.
     #[error("schema {pointer} does not compile: {message}")]
-    Compile { pointer: String, message: String },
+    Compile {
+        /// JSON pointer into the document of the root schema (or `$ref`) concerned.
+        pointer: String,
+        /// The compiler's complaint, with the location inside the compiled bundle.
+        message: String,
+    },
     /// An erratum is malformed or no longer applies to the document.
     #[error("errata entry {id} does not apply: {message}")]
-    Errata { id: String, message: String },
+    Errata {
+        /// The erratum's id (`-` when the errata file itself does not parse).
+        id: String,
+        /// What does not apply, and where.
+        message: String,
+    },
 }
 
 impl SpecSource {
