@@ -260,4 +260,33 @@ mod llm {
         assert_eq!(completion.finish_reason, FinishReason::Length);
         assert!(completion.usage.estimated);
     }
+
+    #[tokio::test]
+    async fn a_cut_after_the_finish_reason_still_completes_with_local_usage() {
+        let fake = FakeUpstream::start(vec![Reply::SseThenCutOnSignal(vec![
+            text_chunk("Done"),
+            finish_chunk("stop"),
+        ])])
+        .await;
+        let mut stream = model(fake.config()).stream(hello_request()).await.unwrap();
+        assert_eq!(
+            stream.next().await,
+            Some(Ok(ChatEvent::TextDelta("Done".into())))
+        );
+        fake.cut_now();
+        assert_eq!(
+            stream.next().await,
+            Some(Ok(ChatEvent::Finish(FinishReason::Stop)))
+        );
+        let Some(Ok(ChatEvent::Usage(usage))) = stream.next().await else {
+            panic!("usage expected")
+        };
+        assert!(usage.estimated);
+        assert_eq!(
+            usage.completion_tokens,
+            tokens::count_text("gpt-4o-mini", "Done")
+        );
+        assert_eq!(stream.next().await, None);
+        assert_eq!(fake.hits(), 1);
+    }
 }

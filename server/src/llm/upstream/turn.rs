@@ -170,7 +170,14 @@ impl Turn {
             self.end_of_answer();
             return Ok(());
         };
-        match timeout(wait, response.chunk()).await {
+        let read = timeout(wait, response.chunk()).await;
+        if matches!(read, Err(_) | Ok(Err(_))) && self.finish.is_some() {
+            // The answer itself is complete; only the usage chunk or `[DONE]` got
+            // lost, so finish with usage counted locally rather than failing the run.
+            self.end_of_answer();
+            return Ok(());
+        }
+        match read {
             Err(_) => Err(LlmError::server_error(format!(
                 "the upstream sent nothing for {}",
                 seconds(wait)
