@@ -6,8 +6,7 @@ use serde_json::Value;
 
 use super::exchange::{Body, Exchange};
 use super::report::{Failure, FileReport, NotCovered};
-use crate::spec::{SchemaError, Spec};
-use crate::sse;
+use crate::spec::{SchemaError, Spec, StreamError};
 
 /// The request path relative to the API base: `https://host/v1/threads?x=1` gives `/threads`.
 pub fn api_path(url: &str) -> String {
@@ -70,31 +69,19 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                     fail(None, error);
                 }
             }
-            Body::Sse(text) => match sse::parse(text) {
-                Ok(events) => {
-                    for (index, event) in events.iter().enumerate() {
-                        let errors = match event.payload() {
-                            Ok(data) => spec.validate_stream_event(&event.event, &data),
-                            Err(message) => vec![whole(message)],
-                        };
-                        for error in errors {
-                            fail(Some((index, event.event.clone())), error);
-                        }
-                        *report.events.entry(event.event.clone()).or_default() += 1;
-                        *report
-                            .operation_events
-                            .entry(operation.clone())
-                            .or_default() += 1;
-                    }
-                    if events.last().is_none_or(|last| last.event != "done") {
-                        fail(
-                            None,
-                            whole("the stream does not end with the `done` event".into()),
-                        );
-                    }
+            Body::Sse(text) => {
+                let (events, errors) = spec.validate_event_stream(text);
+                for event in &events {
+                    *report.events.entry(event.event.clone()).or_default() += 1;
+                    *report
+                        .operation_events
+                        .entry(operation.clone())
+                        .or_default() += 1;
                 }
-                Err(error) => fail(None, whole(error.to_string())),
-            },
+                for StreamError { event, error } in errors {
+                    fail(event, error);
+                }
+            }
             Body::Invalid(reason) => fail(None, whole(reason.clone())),
             Body::Empty => fail(None, whole("the response has no body".into())),
         }

@@ -13,6 +13,7 @@ mod hash;
 pub mod normalise;
 mod operations;
 pub mod pin;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use serde_json::Value;
 use compile::SharedValidator;
 pub use errata::Erratum;
 pub use fetch::default_cache_dir;
+pub use stream::StreamError;
 
 /// Where the OpenAPI document comes from.
 #[derive(Debug, Clone)]
