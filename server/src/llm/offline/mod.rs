@@ -53,14 +53,14 @@ impl OfflineModel {
     /// What the model will do with `request`.
     pub fn plan(&self, request: &ChatRequest) -> Result<Plan, LlmError> {
         let before: [&dyn OfflineRule; 2] = [&QuoteToolOutputs, &ForcedToolChoice];
-        let after: [&dyn OfflineRule; 2] = [&ToolsNamedInMessage, &QuoteUserMessage];
         let extra = self.extra_rules.iter().map(|rule| rule.as_ref());
-        for rule in before.into_iter().chain(extra).chain(after) {
+        let named: [&dyn OfflineRule; 1] = [&ToolsNamedInMessage];
+        for rule in before.into_iter().chain(extra).chain(named) {
             if let Some(plan) = rule.plan(request)? {
                 return Ok(plan);
             }
         }
-        unreachable!("QuoteUserMessage always plans a reply")
+        Ok(QuoteUserMessage::reply(request))
     }
 }
 

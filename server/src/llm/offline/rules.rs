@@ -158,12 +158,19 @@ impl OfflineRule for ToolsNamedInMessage {
 #[derive(Debug, Default)]
 pub struct QuoteUserMessage;
 
-impl OfflineRule for QuoteUserMessage {
-    fn plan(&self, request: &ChatRequest) -> Result<Option<Plan>, LlmError> {
-        Ok(Some(Plan::Reply(match latest_user_text(request) {
+impl QuoteUserMessage {
+    /// The reply; this rule always has one, so it also ends the rule chain.
+    pub fn reply(request: &ChatRequest) -> Plan {
+        Plan::Reply(match latest_user_text(request) {
             Some(text) => format!("You said: \"{text}\""),
             None => "There is no user message to answer.".to_owned(),
-        })))
+        })
+    }
+}
+
+impl OfflineRule for QuoteUserMessage {
+    fn plan(&self, request: &ChatRequest) -> Result<Option<Plan>, LlmError> {
+        Ok(Some(Self::reply(request)))
     }
 }
 
