@@ -24,7 +24,9 @@ pub struct TestServer {
 pub async fn spawn_server() -> TestServer {
     let data = tempfile::tempdir().expect("temporary directory");
     let database_url = format!("sqlite://{}", data.path().join("assistants.db").display());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
     let address = listener.local_addr().expect("local address");
     let (shutdown, stopped) = oneshot::channel::<()>();
     let settings = server::Settings::new(database_url);
@@ -32,14 +34,23 @@ pub async fn spawn_server() -> TestServer {
         let shutdown_signal = async {
             let _ = stopped.await;
         };
-        server::run(listener, settings, shutdown_signal).await.expect("server runs");
+        server::run(listener, settings, shutdown_signal)
+            .await
+            .expect("server runs");
     });
-    TestServer { base_url: format!("http://{address}/v1"), _data: data, _shutdown: shutdown }
+    TestServer {
+        base_url: format!("http://{address}/v1"),
+        _data: data,
+        _shutdown: shutdown,
+    }
 }
 
 /// The workspace root (the folder holding `Cargo.toml`, `fixtures/` and `coverage.md`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// `../shared/recordings` beside the checkout, when this machine has it.

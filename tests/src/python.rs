@@ -23,13 +23,22 @@ pub fn sdk_python(build_dir: &Path) -> PathBuf {
     let _ = std::fs::remove_dir_all(&venv);
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
     run(Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&requirements));
     std::fs::write(&stamp, wanted).expect("write stamp");
     python
 }
 
 fn run(command: &mut Command) {
-    let status = command.status().unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
+    let status = command
+        .status()
+        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
     assert!(status.success(), "{command:?} failed with {status}");
 }

@@ -30,7 +30,11 @@ async fn every_scenario_passes_and_coverage_md_is_current() {
         not_passing.join("\n"),
         conformance::render_report(&results)
     );
-    assert!(results.scenarios.len() >= 18, "fixtures went missing: {}", results.scenarios.len());
+    assert!(
+        results.scenarios.len() >= 18,
+        "fixtures went missing: {}",
+        results.scenarios.len()
+    );
 
     let rendered = render_coverage(&results);
     let committed_path = workspace_root().join("coverage.md");

@@ -15,7 +15,15 @@ async fn python_sdk_suite_passes_against_the_reference_server() {
     let suite = workspace_root().join("tests/sdk/python");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"])
+            .args([
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-W",
+                "ignore::DeprecationWarning",
+            ])
             .arg(&suite)
             .env("OPENAI_BASE_URL", &server.base_url)
             .env("OPENAI_API_KEY", "sk-python-sdk")
@@ -29,5 +37,8 @@ async fn python_sdk_suite_passes_against_the_reference_server() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}{stderr}");
-    assert!(output.status.success(), "the Python SDK suite failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "the Python SDK suite failed:\n{stdout}\n{stderr}"
+    );
 }
