@@ -166,4 +166,48 @@ mod llm {
             })
         );
     }
+
+    #[tokio::test]
+    async fn parameters_an_older_server_refuses_are_dropped_and_the_call_repeated() {
+        let refuse = |param: &str| {
+            let body = json!({"error": {"message": format!("Unrecognized request argument supplied: {param}"),
+                                        "type": "invalid_request_error"}});
+            Reply::Status(400, vec![], body.to_string())
+        };
+        let fake = FakeUpstream::start(vec![
+            refuse("stream_options"),
+            refuse("max_completion_tokens"),
+            Reply::Sse(hello_stream()),
+        ])
+        .await;
+        let mut request = hello_request();
+        request.max_completion_tokens = Some(10);
+        let completion = collect(model(fake.config()).stream(request).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(completion.text, "Hello world");
+        assert_eq!(fake.hits(), 3);
+        assert!(fake.body(0).get("stream_options").is_some());
+        assert!(fake.body(1).get("stream_options").is_none());
+        assert_eq!(fake.body(1)["max_completion_tokens"], 10);
+        assert_eq!(fake.body(2)["max_tokens"], 10);
+        assert!(fake.body(2).get("max_completion_tokens").is_none());
+    }
+
+    #[tokio::test]
+    async fn other_400s_are_not_repeated() {
+        let body =
+            json!({"error": {"message": "messages: too long", "type": "invalid_request_error"}});
+        let fake = FakeUpstream::start(vec![Reply::Status(400, vec![], body.to_string())]).await;
+        let error = model(fake.config())
+            .stream(hello_request())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(
+            (error.code(), error.message.as_str()),
+            ("invalid_prompt", "messages: too long")
+        );
+        assert_eq!(fake.hits(), 1);
+    }
 }

@@ -91,6 +91,25 @@ pub(crate) fn request_body(request: &ChatRequest, config: &UpstreamConfig) -> Va
     Value::Object(body)
 }
 
+/// The body without the parameter an older OpenAI-compatible server just refused
+/// (`stream_options` on older Azure API versions and servers; `max_completion_tokens`
+/// where only `max_tokens` is known), or `None` when the error is about something else.
+pub(crate) fn without_unsupported_param(body: &Value, error: &LlmError) -> Option<Value> {
+    if !matches!(error.status, Some(400 | 422)) {
+        return None;
+    }
+    let mut body = body.as_object()?.clone();
+    if error.message.contains("stream_options") && body.remove("stream_options").is_some() {
+        return Some(Value::Object(body));
+    }
+    if error.message.contains("max_completion_tokens") {
+        let limit = body.remove("max_completion_tokens")?;
+        body.insert("max_tokens".into(), limit);
+        return Some(Value::Object(body));
+    }
+    None
+}
+
 fn tool_choice_json(choice: &ToolChoice) -> Value {
     match choice {
         ToolChoice::None => json!("none"),

@@ -5,8 +5,10 @@
 //! retried with backoff on 429, 5xx, connection errors and timeouts, but only until the
 //! first event has been handed to the caller: after that a retry would duplicate output,
 //! so the failure is reported instead. Upstreams that answer with a whole JSON
-//! completion or omit usage are tolerated (usage is then counted locally). Dropping the
-//! returned stream drops the HTTP response, which closes the upstream connection.
+//! completion or omit usage are tolerated (usage is then counted locally), and a server
+//! that refuses `stream_options` or `max_completion_tokens` with a 400 is asked again
+//! without them. Dropping the returned stream drops the HTTP response, which closes the
+//! upstream connection.
 
 mod http;
 mod turn;
@@ -256,12 +258,25 @@ impl UpstreamModel {
 impl ChatModel for UpstreamModel {
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream, LlmError> {
         let target = self.target(&request.credentials)?;
-        let body = wire::request_body(&request, &self.inner.config);
+        let mut body = wire::request_body(&request, &self.inner.config);
         let deadline = Instant::now() + self.inner.config.overall_timeout;
         let mut retries_used = 0;
-        let opened = self
-            .open(&target, &body, deadline, &mut retries_used)
-            .await?;
+        let opened = loop {
+            match self.open(&target, &body, deadline, &mut retries_used).await {
+                Ok(opened) => break opened,
+                // Each fallback removes a parameter, so this ends after at most two.
+                Err(error) => match wire::without_unsupported_param(&body, &error) {
+                    Some(simpler) => {
+                        tracing::info!(
+                            "upstream refused a parameter, retrying without it: {}",
+                            error.message
+                        );
+                        body = simpler;
+                    }
+                    None => return Err(error),
+                },
+            }
+        };
         let turn = Turn::new(
             self.clone(),
             target,
