@@ -4,6 +4,7 @@
 //! The harness side of these tests talks to the server only over HTTP, exactly as it would to
 //! any other implementation.
 
+pub mod node;
 pub mod python;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,13 @@ pub struct TestServer {
 
 /// Starts the reference server with a fresh database and returns once it accepts connections.
 pub async fn spawn_server() -> TestServer {
+    spawn_server_with(|settings| settings).await
+}
+
+/// Like [`spawn_server`], with the settings adjusted by `configure` first (e.g. the LLM).
+pub async fn spawn_server_with(
+    configure: impl FnOnce(server::Settings) -> server::Settings,
+) -> TestServer {
     let data = tempfile::tempdir().expect("temporary directory");
     let database_url = format!("sqlite://{}", data.path().join("assistants.db").display());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -29,7 +37,7 @@ pub async fn spawn_server() -> TestServer {
         .expect("bind port 0");
     let address = listener.local_addr().expect("local address");
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let settings = server::Settings::new(database_url);
+    let settings = configure(server::Settings::new(database_url));
     tokio::spawn(async move {
         let shutdown_signal = async {
             let _ = stopped.await;
