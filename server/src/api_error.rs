@@ -298,6 +298,59 @@ impl ApiError {
         Self::bad_request(format!("{what} is not supported by this server yet.")).with_param(param)
     }
 
+    /// 400 when a run is created on a thread that already has one (quoted verbatim).
+    pub fn thread_has_active_run(thread_id: &str, run_id: &str) -> Self {
+        Self::bad_request(format!(
+            "Thread {thread_id} already has an active run {run_id}."
+        ))
+    }
+
+    /// 400 when a message is added while a run holds the thread (quoted verbatim).
+    pub fn thread_locked(thread_id: &str, run_id: &str) -> Self {
+        Self::bad_request(format!(
+            "Can't add messages to {thread_id} while a run {run_id} is active."
+        ))
+    }
+
+    /// 400 when a run would have nothing to answer (recorded).
+    pub fn invalid_thread() -> Self {
+        Self::bad_request(
+            "Run creation requires a Thread with a user message or an assistant with instructions."
+                .to_owned(),
+        )
+        .with_code("invalid_thread")
+    }
+
+    /// 400 for tool outputs sent to a run that is not waiting for them (recorded).
+    pub fn run_rejects_tool_outputs(status: &str) -> Self {
+        Self::bad_request(format!(
+            "Runs in status \"{status}\" do not accept tool outputs."
+        ))
+    }
+
+    /// 400 for tool outputs that do not answer exactly the pending calls (wording guessed).
+    pub fn tool_outputs_mismatch(expected: &[String], got: &[String]) -> Self {
+        let list = |ids: &[String]| {
+            let quoted: Vec<String> = ids.iter().map(|id| format!("'{id}'")).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        Self::bad_request(format!(
+            "Expected tool outputs for call_ids {}, got {}",
+            list(expected),
+            list(got)
+        ))
+    }
+
+    /// 400 for modifying a run the executor is working on (recorded in v1).
+    pub fn run_not_updatable(status: &str) -> Self {
+        Self::bad_request(format!("Cannot update run with status '{status}'."))
+    }
+
+    /// 400 for cancelling a run that has already ended (wording guessed).
+    pub fn run_not_cancellable(status: &str) -> Self {
+        Self::bad_request(format!("Cannot cancel run with status '{status}'."))
+    }
+
     /// 500 for a failure that is not the client's fault (OpenAI's text).
     pub fn internal(request_hint: &str) -> Self {
         Self {

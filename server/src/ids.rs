@@ -1,5 +1,5 @@
 //! Object ids and request ids in OpenAI's shapes: a prefix and 24 base62 characters
-//! (`asst_`, `thread_`, `msg_`), and `req_` with 32 hex digits.
+//! (`asst_`, `thread_`, `msg_`, `run_`, `step_`), and `req_` with 32 hex digits.
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -13,6 +13,10 @@ pub enum IdKind {
     Thread,
     /// `msg_…`
     Message,
+    /// `run_…`
+    Run,
+    /// `step_…`
+    Step,
 }
 
 impl IdKind {
@@ -22,6 +26,8 @@ impl IdKind {
             IdKind::Assistant => "asst_",
             IdKind::Thread => "thread_",
             IdKind::Message => "msg_",
+            IdKind::Run => "run_",
+            IdKind::Step => "step_",
         }
     }
 
@@ -75,6 +81,8 @@ mod tests {
     #[case(IdKind::Assistant, "asst_")]
     #[case(IdKind::Thread, "thread_")]
     #[case(IdKind::Message, "msg_")]
+    #[case(IdKind::Run, "run_")]
+    #[case(IdKind::Step, "step_")]
     fn ids_are_prefix_and_24_base62(#[case] kind: IdKind, #[case] prefix: &str) {
         let id = new_id(kind);
         assert!(id.starts_with(prefix), "{id}");

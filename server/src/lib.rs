@@ -1,5 +1,5 @@
-//! Reference implementation of OpenAI's Assistants API v2 (assistants, threads and
-//! messages), answering byte for byte as the real service did. `main` only parses
+//! Reference implementation of OpenAI's Assistants API v2 (assistants, threads,
+//! messages, runs and run steps), answering byte for byte as the real service did. `main` only parses
 //! flags; everything else (router, store, validation) lives in this library so
 //! tests can drive it without a socket.
 
@@ -11,6 +11,7 @@ pub mod llm;
 pub mod middleware;
 pub mod models;
 pub mod routes;
+pub mod runs;
 pub mod settings;
 pub mod state;
 pub mod store;
@@ -41,6 +42,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let state = AppState::from_settings(&settings).await?;
+    state.runs.recover_unfinished().await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     let store = state.store.clone();
     let served = axum::serve(listener, app(state))

@@ -4,13 +4,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use server::llm::{LlmArgs, LlmMode};
 use server::settings::read_api_keys;
 use server::Settings;
 
 /// Reference server for the OpenAI Assistants API v2.
-#[derive(Debug, Parser)]
-#[command(version, about)]
+///
+/// Which model answers runs: `--llm offline` (built-in, deterministic, no network) or
+/// `--llm upstream` (an OpenAI-compatible Chat Completions endpoint). Without `--llm`
+/// (or ASSISTANTS_LLM) the server uses the upstream when one is configured
+/// (`--llm-base-url`/OPENAI_BASE_URL or `--llm-api-key`/OPENAI_API_KEY) and the offline
+/// model otherwise, so a bare `assistants-server` never sends anything anywhere.
+#[derive(Debug, clap::Parser)]
+#[command(version, about, long_about)]
 struct Flags {
     /// Address to listen on.
     #[arg(long, env = "ASSISTANTS_LISTEN", default_value = "127.0.0.1:8080")]
@@ -25,6 +33,31 @@ struct Flags {
     /// File with the accepted API keys, one per line; without it any key is accepted.
     #[arg(long, env = "ASSISTANTS_API_KEYS", value_name = "FILE")]
     api_keys: Option<PathBuf>,
+    /// Seconds a run may stay active before it expires (OpenAI: 600).
+    #[arg(long, env = "ASSISTANTS_RUN_EXPIRY_SECS", default_value_t = 600)]
+    run_expiry_secs: u64,
+    /// Runs worked on at once; more wait in `queued`.
+    #[arg(long, env = "ASSISTANTS_MAX_CONCURRENT_RUNS", default_value_t = 64)]
+    max_concurrent_runs: usize,
+    #[command(flatten)]
+    llm: LlmArgs,
+}
+
+/// The model mode: as given, else upstream only when an upstream is configured.
+fn chosen_mode(matches: &ArgMatches, llm: &LlmArgs) -> LlmMode {
+    let given = |id: &str| {
+        !matches!(
+            matches.value_source(id),
+            None | Some(ValueSource::DefaultValue)
+        )
+    };
+    if given("mode") {
+        llm.mode
+    } else if given("llm_base_url") || llm.llm_api_key.as_deref().is_some_and(|k| !k.is_empty()) {
+        LlmMode::Upstream
+    } else {
+        LlmMode::Offline
+    }
 }
 
 #[tokio::main]
@@ -35,8 +68,20 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
-    let flags = Flags::parse();
+    // The mode's own default (upstream) is replaced by `chosen_mode`; don't advertise it.
+    let matches = Flags::command()
+        .mut_arg("mode", |arg| arg.hide_default_value(true))
+        .get_matches();
+    let mut flags = match Flags::from_arg_matches(&matches) {
+        Ok(flags) => flags,
+        Err(error) => error.exit(),
+    };
+    flags.llm.mode = chosen_mode(&matches, &flags.llm);
+    tracing::info!(llm = ?flags.llm.mode, "model");
     let mut settings = Settings::new(flags.database);
+    settings.llm = flags.llm;
+    settings.run_expiry = std::time::Duration::from_secs(flags.run_expiry_secs);
+    settings.max_concurrent_runs = flags.max_concurrent_runs;
     if let Some(path) = &flags.api_keys {
         match read_api_keys(path) {
             Ok(keys) => settings.api_keys = Some(keys),

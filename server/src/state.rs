@@ -3,14 +3,18 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::llm::ChatModel;
+use crate::runs::RunEngine;
 use crate::settings::Settings;
-use crate::store::{self, Store, StoreResult};
+use crate::store::{self, Store, StoreError, StoreResult};
 
 /// Shared handles; cheap to clone (everything behind `Arc`).
 #[derive(Clone)]
 pub struct AppState {
     /// The storage backend.
     pub store: Arc<dyn Store>,
+    /// The run executor (model, event channels, background tasks).
+    pub runs: Arc<RunEngine>,
     /// Accepted API keys, or `None` to accept any key.
     pub api_keys: Option<Arc<HashSet<String>>>,
     /// Largest accepted request body in bytes.
@@ -18,16 +22,32 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects the store named by `settings.database_url` and migrates it.
+    /// Connects the store named by `settings.database_url`, migrates it and builds the
+    /// model `settings.llm` names.
     pub async fn from_settings(settings: &Settings) -> StoreResult<Self> {
         let store = store::connect(&settings.database_url).await?;
-        Ok(Self::with_store(store, settings))
+        let model = settings
+            .llm
+            .build_model()
+            .map_err(|e| StoreError::Unsupported(format!("configuring the model: {e}")))?;
+        Ok(Self::with_parts(store, model, settings))
     }
 
-    /// State around an existing store (tests, other backends).
-    pub fn with_store(store: Arc<dyn Store>, settings: &Settings) -> Self {
+    /// State around an existing store and model (tests, other backends).
+    pub fn with_parts(
+        store: Arc<dyn Store>,
+        model: Arc<dyn ChatModel>,
+        settings: &Settings,
+    ) -> Self {
+        let runs = Arc::new(RunEngine::new(
+            Arc::clone(&store),
+            model,
+            settings.run_expiry,
+            settings.max_concurrent_runs,
+        ));
         Self {
             store,
+            runs,
             api_keys: settings.api_keys.clone().map(Arc::new),
             max_body_bytes: settings.max_body_bytes,
         }

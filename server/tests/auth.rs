@@ -239,9 +239,8 @@ async fn unknown_urls_and_methods_are_invalid_url() {
     let app = TestApp::new().await;
     for (method, path) in [
         (Method::GET, "/v1/does-not-exist"),
-        (Method::POST, "/v1/threads/thread_abc/runs"),
-        (Method::POST, "/v1/threads/runs"),
         (Method::GET, "/v1/threads/runs"),
+        (Method::DELETE, "/v1/threads/thread_abc/runs"),
         (Method::GET, "/v1/files"),
         (Method::GET, "/v1/vector_stores"),
         (Method::PUT, "/v1/assistants"),

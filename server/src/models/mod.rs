@@ -4,10 +4,14 @@
 
 pub mod assistant;
 pub mod message;
+pub mod run;
+pub mod step;
 pub mod thread;
 
 pub use assistant::Assistant;
 pub use message::Message;
+pub use run::{Run, RunUsage};
+pub use step::{RunStep, StreamMessage};
 pub use thread::Thread;
 
 use serde::{Deserialize, Serialize};

@@ -45,6 +45,9 @@ pub async fn create_message(
 ) -> Result<Pretty<Message>, ApiError> {
     load_thread(&state, &tenant, &thread_id).await?;
     let message = new_message(&thread_id, unix_now(), message_input(&body, "")?);
+    if let Some(run_id) = state.store.active_run(&tenant, &thread_id).await? {
+        return Err(ApiError::thread_locked(&thread_id, &run_id));
+    }
     state
         .store
         .insert_message(&tenant, &message)

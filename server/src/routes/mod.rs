@@ -3,13 +3,18 @@
 
 pub mod assistants;
 pub mod messages;
+pub mod run_input;
+pub mod runs;
+pub mod steps;
+pub mod thread_runs;
 pub mod threads;
+pub mod tool_outputs;
 
 use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, MethodFilter, MethodRouter};
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
@@ -22,9 +27,9 @@ pub fn app(state: AppState) -> Router {
         .merge(assistants::router())
         .merge(threads::router())
         .merge(messages::router())
-        // Without this, createThreadAndRun would reach getThread and modifyThread
-        // as thread id "runs"; it is not served yet.
-        .route("/v1/threads/runs", any(invalid_url))
+        .merge(thread_runs::router())
+        .merge(runs::router())
+        .merge(steps::router())
         .route_layer(from_fn(crate::middleware::require_assistants_beta));
     Router::new()
         .merge(assistants_api)

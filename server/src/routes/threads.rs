@@ -52,7 +52,8 @@ pub fn new_message(thread_id: &str, created_at: i64, input: MessageInput) -> Mes
     }
 }
 
-fn read_tool_resources(fields: &Fields<'_>) -> Checked<Option<Value>> {
+/// `tool_resources` of a thread body: normalised, `{}` for null, `None` when absent.
+pub fn read_tool_resources(fields: &Fields<'_>) -> Checked<Option<Value>> {
     Ok(match fields.object("tool_resources")? {
         Field::Set(map) => Some(Value::Object(normalize_tool_resources(map)?)),
         Field::Null => Some(json!({})),
@@ -60,7 +61,8 @@ fn read_tool_resources(fields: &Fields<'_>) -> Checked<Option<Value>> {
     })
 }
 
-fn read_initial_messages(fields: &Fields<'_>) -> Checked<Vec<MessageInput>> {
+/// The `messages` of a new thread, checked one by one.
+pub fn read_initial_messages(fields: &Fields<'_>) -> Checked<Vec<MessageInput>> {
     let items = fields
         .array("messages", MAX_INITIAL_MESSAGES)?
         .set()

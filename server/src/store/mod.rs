@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
-use crate::models::{Assistant, Message, Thread};
+use crate::models::{Assistant, Message, Run, RunStep, Thread};
 pub use page::{Order, Page, PageRequest};
 
 /// Store failures, named by meaning rather than by backend.
@@ -27,6 +27,9 @@ pub enum StoreError {
     /// Stored data could not be read back (corrupt JSON document).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// The thread already has this active run (the one-run-per-thread rule).
+    #[error("thread has the active run {0}")]
+    ActiveRun(String),
     /// The backend itself failed (I/O, locking, migrations...).
     #[error("database error: {0}")]
     Backend(String),
@@ -44,6 +47,11 @@ impl Tenant {
     pub fn from_api_key(api_key: &str) -> Self {
         let digest = Sha256::digest(api_key.as_bytes());
         Tenant(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The tenant whose hash was read back from a `tenant` column (restart recovery).
+    pub fn from_stored(hash: String) -> Self {
+        Tenant(hash)
     }
 
     /// The hash as stored in the `tenant` column.
@@ -111,9 +119,56 @@ pub trait MessageStore: Send + Sync {
     ) -> StoreResult<Page<Message>>;
 }
 
+/// Runs, always addressed through their thread; at most one active run per thread.
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    /// Stores a new run together with messages to append to its thread first, all or
+    /// nothing. `ActiveRun(id)` if the thread already has an active run; `NotFound`
+    /// if the thread is absent.
+    async fn insert_run(&self, tenant: &Tenant, run: &Run, messages: &[Message])
+        -> StoreResult<()>;
+    /// Fetches one run of a thread; `NotFound` if absent.
+    async fn get_run(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<Run>;
+    /// Replaces a stored run (document and status); `NotFound` if absent.
+    async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()>;
+    /// One page of a thread's runs.
+    async fn list_runs(
+        &self,
+        tenant: &Tenant,
+        thread_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Run>>;
+    /// The id of the thread's active run, if any (the thread lock).
+    async fn active_run(&self, tenant: &Tenant, thread_id: &str) -> StoreResult<Option<String>>;
+    /// Every run of every tenant that has not ended, oldest first (restart recovery).
+    async fn unfinished_runs(&self) -> StoreResult<Vec<(Tenant, Run)>>;
+}
+
+/// Run steps, always addressed through their run.
+#[async_trait]
+pub trait StepStore: Send + Sync {
+    /// Stores a new step; `NotFound` if its run is absent.
+    async fn insert_step(&self, tenant: &Tenant, step: &RunStep) -> StoreResult<()>;
+    /// Replaces a stored step; `NotFound` if absent.
+    async fn update_step(&self, tenant: &Tenant, step: &RunStep) -> StoreResult<()>;
+    /// Deletes a step (a half-done step discarded on restart); `NotFound` if absent.
+    async fn delete_step(&self, tenant: &Tenant, id: &str) -> StoreResult<()>;
+    /// Fetches one step of a run; `NotFound` if absent.
+    async fn get_step(&self, tenant: &Tenant, run_id: &str, id: &str) -> StoreResult<RunStep>;
+    /// One page of a run's steps.
+    async fn list_steps(
+        &self,
+        tenant: &Tenant,
+        run_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RunStep>>;
+    /// All steps of a run, oldest first (prompt assembly and recovery).
+    async fn steps_of_run(&self, tenant: &Tenant, run_id: &str) -> StoreResult<Vec<RunStep>>;
+}
+
 /// Everything the API needs from storage.
 #[async_trait]
-pub trait Store: AssistantStore + ThreadStore + MessageStore {
+pub trait Store: AssistantStore + ThreadStore + MessageStore + RunStore + StepStore {
     /// Finishes pending work and closes connections, so shutdown is prompt and clean.
     async fn close(&self);
 }

@@ -3,6 +3,8 @@
 
 mod assistants;
 mod messages;
+mod runs;
+mod steps;
 mod threads;
 
 use std::path::Path;
@@ -96,6 +98,8 @@ fn from_document<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
 enum Table {
     Assistants,
     Messages,
+    Runs,
+    RunSteps,
 }
 
 impl Table {
@@ -103,6 +107,8 @@ impl Table {
         match self {
             Table::Assistants => "assistants",
             Table::Messages => "messages",
+            Table::Runs => "runs",
+            Table::RunSteps => "run_steps",
         }
     }
 }

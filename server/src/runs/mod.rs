@@ -1,0 +1,163 @@
+//! The run executor: runs are rows with a state machine (see [`crate::models::Run`]),
+//! worked on by tasks spawned in the server process, independent of the request that
+//! started them. Every transition is persisted and broadcast on the run's event
+//! channel ([`events::EventHub`]), so polling and streaming clients see the same run.
+//! Cancelling drops the model stream; a restart resumes or ends every unfinished run
+//! ([`recovery`]); a `requires_action` run with no outputs by `expires_at` expires.
+
+pub mod drive;
+pub mod events;
+pub mod prompt;
+pub mod recovery;
+pub mod turn;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Map;
+use tokio::sync::{watch, Semaphore};
+
+use crate::llm::{ChatModel, UpstreamCredentials};
+use crate::models::{Run, RunStep};
+use crate::store::{Store, StoreResult, Tenant};
+use events::{EventHub, RunEvent};
+
+/// How long an active run may take (OpenAI: 10 minutes), unless configured otherwise.
+pub const DEFAULT_RUN_EXPIRY: Duration = Duration::from_secs(600);
+/// Runs whose model turns may be in flight at once, unless configured otherwise.
+pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 64;
+
+/// Which run a task works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunKey {
+    /// The owner.
+    pub tenant: Tenant,
+    /// The run's thread.
+    pub thread_id: String,
+    /// The run.
+    pub run_id: String,
+}
+
+/// Per-request upstream access of a run, kept in memory only (keys never reach the
+/// database); a run resumed after a restart uses the server's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunAccess {
+    /// `api-key` header, caller's bearer key and chosen base URL.
+    pub credentials: UpstreamCredentials,
+    /// `LLM-PARAM-<name>` headers.
+    pub extra: Map<String, serde_json::Value>,
+}
+
+/// The executor shared by every handler (behind `Arc` in the app state).
+pub struct RunEngine {
+    store: Arc<dyn Store>,
+    model: Arc<dyn ChatModel>,
+    /// The per-run event channels.
+    pub hub: EventHub,
+    /// Bounds the number of runs being worked on at once.
+    limit: Semaphore,
+    /// Serialises read-modify-write of run documents between handlers and tasks.
+    write_lock: tokio::sync::Mutex<()>,
+    /// Cancel signals of runs whose model turn is in flight.
+    cancels: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// Upstream access of runs started by this process.
+    access: Mutex<HashMap<String, RunAccess>>,
+    /// `expires_at - created_at` of new runs.
+    expiry: Duration,
+}
+
+impl RunEngine {
+    /// An executor on `store` calling `model`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        model: Arc<dyn ChatModel>,
+        expiry: Duration,
+        max_concurrent_runs: usize,
+    ) -> Self {
+        Self {
+            store,
+            model,
+            hub: EventHub::default(),
+            limit: Semaphore::new(max_concurrent_runs.max(1)),
+            write_lock: tokio::sync::Mutex::new(()),
+            cancels: Mutex::new(HashMap::new()),
+            access: Mutex::new(HashMap::new()),
+            expiry,
+        }
+    }
+
+    /// Seconds between a run's creation and its `expires_at`.
+    pub fn expiry_secs(&self) -> i64 {
+        i64::try_from(self.expiry.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Broadcasts an event of a run.
+    pub fn emit(&self, run_id: &str, name: &str, value: &impl serde::Serialize) {
+        self.hub.emit(run_id, RunEvent::new(name, value));
+    }
+
+    /// Loads a run, lets `change` modify it and persists it when `change` says so,
+    /// all under the write lock so a handler and a task never overwrite each other.
+    pub async fn mutate_run(
+        &self,
+        key: &RunKey,
+        change: impl FnOnce(&mut Run) -> bool,
+    ) -> StoreResult<Run> {
+        let _guard = self.write_lock.lock().await;
+        let mut run = self
+            .store
+            .get_run(&key.tenant, &key.thread_id, &key.run_id)
+            .await?;
+        if change(&mut run) {
+            self.store.update_run(&key.tenant, &run).await?;
+        }
+        Ok(run)
+    }
+
+    /// All steps of a run, oldest first.
+    pub async fn steps_of(&self, key: &RunKey) -> StoreResult<Vec<RunStep>> {
+        self.store.steps_of_run(&key.tenant, &key.run_id).await
+    }
+
+    /// Starts working on a queued run in the background.
+    pub fn start(self: &Arc<Self>, key: RunKey, access: Option<RunAccess>) {
+        if let Some(access) = access {
+            self.lock_access().insert(key.run_id.clone(), access);
+        }
+        let engine = Arc::clone(self);
+        tokio::spawn(async move { engine.drive(key).await });
+    }
+
+    /// Asks the run's in-flight model turn (if any) to stop.
+    pub fn signal_cancel(&self, run_id: &str) {
+        let cancels = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = cancels.get(run_id) {
+            let _ = sender.send(true);
+        }
+    }
+
+    fn register_cancel(&self, run_id: &str) -> watch::Receiver<bool> {
+        let (sender, receiver) = watch::channel(false);
+        let mut cancels = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
+        cancels.insert(run_id.to_owned(), sender);
+        receiver
+    }
+
+    fn unregister_cancel(&self, run_id: &str) {
+        let mut cancels = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
+        cancels.remove(run_id);
+    }
+
+    fn lock_access(&self) -> std::sync::MutexGuard<'_, HashMap<String, RunAccess>> {
+        self.access.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn access_of(&self, run_id: &str) -> RunAccess {
+        self.lock_access().get(run_id).cloned().unwrap_or_default()
+    }
+
+    fn forget_access(&self, run_id: &str) {
+        self.lock_access().remove(run_id);
+    }
+}

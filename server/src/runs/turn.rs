@@ -1,0 +1,389 @@
+//! One model turn of a run: the prompt goes to the model, and what comes back is
+//! forwarded as it arrives (message and step deltas) while the run's message or
+//! tool-call step is written. The turn ends the run, or leaves it in `requires_action`.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::drive::cancelled;
+use super::prompt::{build_request, PromptStop};
+use super::{RunEngine, RunKey};
+use crate::ids::{new_id, unix_now, IdKind};
+use crate::llm::{ChatEvent, CompletionAccumulator, FinishReason, ToolCallDelta};
+use crate::models::{Message, Run, RunStep, RunUsage, StreamMessage};
+use crate::store::StoreResult;
+
+/// What the turn has written so far.
+struct Progress {
+    run: Run,
+    message: Option<(Message, RunStep)>,
+    tool_step: Option<RunStep>,
+    call_ids: Vec<String>,
+    answer: CompletionAccumulator,
+}
+
+impl Progress {
+    fn open_steps(&mut self) -> Vec<RunStep> {
+        let mut open: Vec<RunStep> = self
+            .message
+            .take()
+            .map(|(_, step)| step)
+            .into_iter()
+            .collect();
+        open.extend(self.tool_step.take());
+        open
+    }
+}
+
+/// A new in-progress step of `run`.
+pub fn new_step(run: &Run, kind: &str, details: Value) -> RunStep {
+    RunStep {
+        id: new_id(IdKind::Step),
+        object: "thread.run.step".into(),
+        created_at: unix_now(),
+        run_id: run.id.clone(),
+        assistant_id: run.assistant_id.clone(),
+        thread_id: run.thread_id.clone(),
+        kind: kind.into(),
+        status: "in_progress".into(),
+        cancelled_at: None,
+        completed_at: None,
+        expires_at: run.expires_at,
+        failed_at: None,
+        last_error: None,
+        step_details: details,
+        usage: None,
+    }
+}
+
+impl RunEngine {
+    /// Runs one model turn of an `in_progress` run.
+    pub(super) async fn turn(
+        self: &Arc<Self>,
+        key: &RunKey,
+        run: Run,
+        mut cancel: watch::Receiver<bool>,
+    ) -> StoreResult<()> {
+        let steps = self.store.steps_of_run(&key.tenant, &key.run_id).await?;
+        let access = self.access_of(&key.run_id);
+        let request =
+            match build_request(self.store.as_ref(), &key.tenant, &run, &steps, access).await {
+                Ok(request) => request,
+                Err(PromptStop::Store(error)) => return Err(error),
+                Err(PromptStop::PromptTooLong) => {
+                    return self.end_incomplete(key, "max_prompt_tokens", None).await
+                }
+                Err(PromptStop::NoCompletionTokensLeft) => {
+                    return self
+                        .end_incomplete(key, "max_completion_tokens", None)
+                        .await
+                }
+            };
+        let mut progress = Progress {
+            run,
+            message: None,
+            tool_step: None,
+            call_ids: Vec::new(),
+            answer: CompletionAccumulator::new(),
+        };
+        let started = tokio::select! {
+            started = self.model.stream(request) => started,
+            () = cancelled(&mut cancel) => return self.finish_cancelled(key, &mut []).await,
+        };
+        let mut stream = match started {
+            Ok(stream) => stream,
+            Err(error) => return self.fail(key, &mut [], error.code(), &error.message).await,
+        };
+        loop {
+            let event = tokio::select! {
+                event = stream.next() => event,
+                () = cancelled(&mut cancel) => {
+                    drop(stream);
+                    return self.finish_cancelled(key, &mut progress.open_steps()).await;
+                }
+            };
+            match event {
+                None => break,
+                Some(Ok(event)) => self.forward(key, &mut progress, event).await?,
+                Some(Err(error)) => {
+                    let mut open = progress.open_steps();
+                    return self
+                        .fail(key, &mut open, error.code(), &error.message)
+                        .await;
+                }
+            }
+        }
+        drop(stream);
+        self.finish_turn(key, progress, &steps).await
+    }
+
+    /// Forwards one model event and writes the message or step it starts.
+    async fn forward(
+        &self,
+        key: &RunKey,
+        progress: &mut Progress,
+        event: ChatEvent,
+    ) -> StoreResult<()> {
+        progress.answer.push(&event);
+        match &event {
+            ChatEvent::TextDelta(text) => {
+                let first = progress.message.is_none();
+                if first {
+                    self.open_message(key, progress).await?;
+                }
+                let Some((message, _)) = &progress.message else {
+                    return Ok(());
+                };
+                let mut part = json!({"value": text});
+                if first {
+                    part["annotations"] = json!([]);
+                }
+                let delta = json!({"id": message.id, "object": "thread.message.delta",
+                    "delta": {"content": [{"index": 0, "type": "text", "text": part}]}});
+                self.emit(&key.run_id, "thread.message.delta", &delta);
+            }
+            ChatEvent::ToolCallDelta(delta) => self.forward_call(key, progress, delta).await?,
+            ChatEvent::Finish(_) | ChatEvent::Usage(_) => {}
+        }
+        Ok(())
+    }
+
+    async fn forward_call(
+        &self,
+        key: &RunKey,
+        progress: &mut Progress,
+        delta: &ToolCallDelta,
+    ) -> StoreResult<()> {
+        if progress.tool_step.is_none() {
+            let step = new_step(
+                &progress.run,
+                "tool_calls",
+                json!({"type": "tool_calls", "tool_calls": []}),
+            );
+            self.store.insert_step(&key.tenant, &step).await?;
+            self.emit(&key.run_id, "thread.run.step.created", &step);
+            self.emit(&key.run_id, "thread.run.step.in_progress", &step);
+            progress.tool_step = Some(step);
+        }
+        let Some(step) = &progress.tool_step else {
+            return Ok(());
+        };
+        let step_delta = |call: Value| {
+            json!({"id": step.id, "object": "thread.run.step.delta",
+                "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call]}}})
+        };
+        if delta.index >= progress.call_ids.len() {
+            while progress.call_ids.len() <= delta.index {
+                progress.call_ids.push(String::new());
+            }
+            let id = delta
+                .id
+                .clone()
+                .unwrap_or_else(crate::llm::offline::render::new_call_id);
+            progress.call_ids[delta.index] = id.clone();
+            let name = delta.name.clone().unwrap_or_default();
+            let call = json!({"index": delta.index, "id": id, "type": "function",
+                "function": {"name": name, "arguments": "", "output": null}});
+            self.emit(&key.run_id, "thread.run.step.delta", &step_delta(call));
+        }
+        if !delta.arguments.is_empty() {
+            let call = json!({"index": delta.index, "type": "function",
+                "function": {"arguments": delta.arguments}});
+            self.emit(&key.run_id, "thread.run.step.delta", &step_delta(call));
+        }
+        Ok(())
+    }
+
+    /// Writes the run's (empty, in-progress) message and its message_creation step.
+    async fn open_message(&self, key: &RunKey, progress: &mut Progress) -> StoreResult<()> {
+        let run = &progress.run;
+        let message = Message {
+            id: new_id(IdKind::Message),
+            object: "thread.message".into(),
+            created_at: unix_now(),
+            assistant_id: Some(run.assistant_id.clone()),
+            thread_id: run.thread_id.clone(),
+            run_id: Some(run.id.clone()),
+            role: "assistant".into(),
+            content: Vec::new(),
+            attachments: Vec::new(),
+            metadata: Default::default(),
+        };
+        let details =
+            json!({"type": "message_creation", "message_creation": {"message_id": message.id}});
+        let step = new_step(run, "message_creation", details);
+        self.store.insert_step(&key.tenant, &step).await?;
+        self.store.insert_message(&key.tenant, &message).await?;
+        self.emit(&key.run_id, "thread.run.step.created", &step);
+        self.emit(&key.run_id, "thread.run.step.in_progress", &step);
+        let shown = StreamMessage::of(&message, "in_progress");
+        self.emit(&key.run_id, "thread.message.created", &shown);
+        self.emit(&key.run_id, "thread.message.in_progress", &shown);
+        progress.message = Some((message, step));
+        Ok(())
+    }
+
+    /// Ends the turn: requires_action for tool calls, else the message and the run end.
+    async fn finish_turn(
+        self: &Arc<Self>,
+        key: &RunKey,
+        mut progress: Progress,
+        earlier: &[RunStep],
+    ) -> StoreResult<()> {
+        let answer = std::mem::take(&mut progress.answer);
+        let completion = match answer.finish() {
+            Ok(completion) => completion,
+            Err(error) => {
+                let mut open = progress.open_steps();
+                return self
+                    .fail(key, &mut open, error.code(), &error.message)
+                    .await;
+            }
+        };
+        let usage = RunUsage::from_turn(&completion.usage);
+        let now = unix_now();
+        let truncated = completion.finish_reason == FinishReason::Length;
+        let calls: Vec<Value> = completion
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(index, call)| {
+                let id = progress.call_ids.get(index).filter(|id| !id.is_empty()).cloned().unwrap_or_else(|| call.id.clone());
+                json!({"id": id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}})
+            })
+            .collect();
+        let wants_tools = !calls.is_empty() && !truncated;
+        if !wants_tools && progress.message.is_none() {
+            self.open_message(key, &mut progress).await?;
+        }
+        if let Some((mut message, mut step)) = progress.message.take() {
+            message.content = vec![
+                json!({"type": "text", "text": {"value": completion.text, "annotations": []}}),
+            ];
+            self.store.update_message(&key.tenant, &message).await?;
+            let mut shown =
+                StreamMessage::of(&message, if truncated { "incomplete" } else { "completed" });
+            if truncated {
+                shown.incomplete_details = Some(json!({"reason": "max_tokens"}));
+                shown.incomplete_at = Some(now);
+                self.emit(&key.run_id, "thread.message.incomplete", &shown);
+            } else {
+                shown.completed_at = Some(now);
+                self.emit(&key.run_id, "thread.message.completed", &shown);
+            }
+            step.status = "completed".into();
+            step.completed_at = Some(now);
+            step.usage = Some(if wants_tools {
+                RunUsage::default()
+            } else {
+                usage
+            });
+            self.store.update_step(&key.tenant, &step).await?;
+            self.emit(&key.run_id, "thread.run.step.completed", &step);
+        }
+        if wants_tools {
+            let Some(mut step) = progress.tool_step.take() else {
+                return Ok(());
+            };
+            let detailed: Vec<Value> = calls
+                .iter()
+                .map(|call| {
+                    let mut call = call.clone();
+                    call["function"]["output"] = Value::Null;
+                    call
+                })
+                .collect();
+            step.step_details = json!({"type": "tool_calls", "tool_calls": detailed});
+            step.usage = Some(usage);
+            self.store.update_step(&key.tenant, &step).await?;
+            return self.await_outputs(key, calls).await;
+        }
+        let total = earlier
+            .iter()
+            .filter_map(|s| s.usage)
+            .fold(usage, RunUsage::plus);
+        if truncated {
+            return self
+                .end_incomplete(key, "max_completion_tokens", Some(total))
+                .await;
+        }
+        let mut cancelled_meanwhile = false;
+        let run = self
+            .mutate_run(key, |run| {
+                if run.status == "cancelling" {
+                    cancelled_meanwhile = true;
+                    return false;
+                }
+                run.status = "completed".into();
+                run.completed_at = Some(now);
+                run.expires_at = None;
+                run.usage = Some(total);
+                true
+            })
+            .await?;
+        if cancelled_meanwhile {
+            return self.finish_cancelled(key, &mut []).await;
+        }
+        self.forget_access(&key.run_id);
+        self.emit(&key.run_id, "thread.run.completed", &run.for_stream());
+        Ok(())
+    }
+
+    /// Puts the run into `requires_action` for `calls` and arms its expiry.
+    async fn await_outputs(self: &Arc<Self>, key: &RunKey, calls: Vec<Value>) -> StoreResult<()> {
+        let mut cancelled_meanwhile = false;
+        let run = self
+            .mutate_run(key, |run| {
+                if run.status == "cancelling" {
+                    cancelled_meanwhile = true;
+                    return false;
+                }
+                run.status = "requires_action".into();
+                run.required_action = Some(json!({"type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": calls}}));
+                true
+            })
+            .await?;
+        if cancelled_meanwhile {
+            let mut open: Vec<RunStep> = self
+                .store
+                .steps_of_run(&key.tenant, &key.run_id)
+                .await?
+                .into_iter()
+                .filter(|s| s.status == "in_progress")
+                .collect();
+            return self.finish_cancelled(key, &mut open).await;
+        }
+        self.emit(&key.run_id, "thread.run.requires_action", &run.for_stream());
+        if let Some(expires_at) = run.expires_at {
+            self.schedule_expiry(key.clone(), expires_at);
+        }
+        Ok(())
+    }
+
+    /// Ends the run as `incomplete` with `incomplete_details.reason`.
+    async fn end_incomplete(
+        &self,
+        key: &RunKey,
+        reason: &str,
+        usage: Option<RunUsage>,
+    ) -> StoreResult<()> {
+        let now = unix_now();
+        let run = self
+            .mutate_run(key, |run| {
+                run.status = "incomplete".into();
+                run.completed_at = Some(now);
+                run.expires_at = None;
+                run.incomplete_details = Some(json!({"reason": reason}));
+                run.usage = usage.or(Some(RunUsage::default()));
+                true
+            })
+            .await?;
+        self.forget_access(&key.run_id);
+        self.emit(&key.run_id, "thread.run.incomplete", &run.for_stream());
+        Ok(())
+    }
+}

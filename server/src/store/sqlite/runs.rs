@@ -1,0 +1,120 @@
+//! SQLite queries for runs; the thread lock is checked inside the inserting transaction.
+
+use async_trait::async_trait;
+
+use super::messages::insert_message_row;
+use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use crate::models::run::ACTIVE_STATUSES;
+use crate::models::{Message, Run};
+use crate::store::{Page, PageRequest, RunStore, StoreError, StoreResult, Tenant};
+
+/// `status IN ('queued', …)` for the active statuses (constants, not user input).
+fn active_clause() -> String {
+    let quoted: Vec<String> = ACTIVE_STATUSES.iter().map(|s| format!("'{s}'")).collect();
+    format!("status IN ({})", quoted.join(", "))
+}
+
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn insert_run(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        messages: &[Message],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let active: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT id FROM runs WHERE tenant = ? AND thread_id = ? AND {} LIMIT 1",
+            active_clause()
+        ))
+        .bind(tenant.as_str())
+        .bind(&run.thread_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(active) = active {
+            return Err(StoreError::ActiveRun(active));
+        }
+        for message in messages {
+            insert_message_row(&mut tx, tenant, message).await?;
+        }
+        let result = sqlx::query(
+            "INSERT INTO runs (id, tenant, thread_id, status, created_at, data) \
+             SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM threads WHERE tenant = ? AND id = ?)",
+        )
+        .bind(&run.id)
+        .bind(tenant.as_str())
+        .bind(&run.thread_id)
+        .bind(&run.status)
+        .bind(run.created_at)
+        .bind(to_document(run)?)
+        .bind(tenant.as_str())
+        .bind(&run.thread_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        expect_one(result)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_run(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<Run> {
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM runs WHERE tenant = ? AND thread_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(thread_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()> {
+        let result =
+            sqlx::query("UPDATE runs SET data = ?, status = ? WHERE tenant = ? AND id = ?")
+                .bind(to_document(run)?)
+                .bind(&run.status)
+                .bind(tenant.as_str())
+                .bind(&run.id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn list_runs(
+        &self,
+        tenant: &Tenant,
+        thread_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Run>> {
+        let filters = [("thread_id", thread_id)];
+        fetch_page(&self.pool, Table::Runs, tenant, &filters, page).await
+    }
+
+    async fn active_run(&self, tenant: &Tenant, thread_id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar(&format!(
+            "SELECT id FROM runs WHERE tenant = ? AND thread_id = ? AND {} LIMIT 1",
+            active_clause()
+        ))
+        .bind(tenant.as_str())
+        .bind(thread_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn unfinished_runs(&self) -> StoreResult<Vec<(Tenant, Run)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT tenant, data FROM runs WHERE {} ORDER BY seq",
+            active_clause()
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(tenant, data)| Ok((Tenant::from_stored(tenant), from_document(&data)?)))
+            .collect()
+    }
+}

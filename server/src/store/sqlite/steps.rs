@@ -1,0 +1,85 @@
+//! SQLite queries for run steps.
+
+use async_trait::async_trait;
+
+use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use crate::models::RunStep;
+use crate::store::{Page, PageRequest, StepStore, StoreError, StoreResult, Tenant};
+
+#[async_trait]
+impl StepStore for SqliteStore {
+    async fn insert_step(&self, tenant: &Tenant, step: &RunStep) -> StoreResult<()> {
+        let result = sqlx::query(
+            "INSERT INTO run_steps (id, tenant, thread_id, run_id, created_at, data) \
+             SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE tenant = ? AND id = ?)",
+        )
+        .bind(&step.id)
+        .bind(tenant.as_str())
+        .bind(&step.thread_id)
+        .bind(&step.run_id)
+        .bind(step.created_at)
+        .bind(to_document(step)?)
+        .bind(tenant.as_str())
+        .bind(&step.run_id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn update_step(&self, tenant: &Tenant, step: &RunStep) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE run_steps SET data = ? WHERE tenant = ? AND id = ?")
+            .bind(to_document(step)?)
+            .bind(tenant.as_str())
+            .bind(&step.id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn delete_step(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM run_steps WHERE tenant = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn get_step(&self, tenant: &Tenant, run_id: &str, id: &str) -> StoreResult<RunStep> {
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM run_steps WHERE tenant = ? AND run_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(run_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn list_steps(
+        &self,
+        tenant: &Tenant,
+        run_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RunStep>> {
+        let filters = [("run_id", run_id)];
+        fetch_page(&self.pool, Table::RunSteps, tenant, &filters, page).await
+    }
+
+    async fn steps_of_run(&self, tenant: &Tenant, run_id: &str) -> StoreResult<Vec<RunStep>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT data FROM run_steps WHERE tenant = ? AND run_id = ? ORDER BY seq",
+        )
+        .bind(tenant.as_str())
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|row| from_document(row)).collect()
+    }
+}
