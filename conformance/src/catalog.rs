@@ -15,6 +15,9 @@ pub trait Catalog: Sync {
     fn find_operation(&self, method: &str, path: &str) -> Option<Operation>;
     /// Schema errors of a response body (`ErrorResponse` for 4xx/5xx); empty when valid.
     fn validate_response(&self, operation_id: &str, status: u16, body: &Value) -> Vec<SchemaError>;
+    /// Schema errors of one stream event's data, against the branch its name selects (`done`'s
+    /// data is the string `[DONE]`); an unknown name is an error.
+    fn validate_stream_event(&self, event: &str, data: &Value) -> Vec<SchemaError>;
 }
 
 impl Catalog for Spec {
@@ -32,6 +35,10 @@ impl Catalog for Spec {
 
     fn validate_response(&self, operation_id: &str, status: u16, body: &Value) -> Vec<SchemaError> {
         Spec::validate_response(self, operation_id, status, body)
+    }
+
+    fn validate_stream_event(&self, event: &str, data: &Value) -> Vec<SchemaError> {
+        Spec::validate_stream_event(self, event, data)
     }
 }
 
@@ -69,7 +76,8 @@ pub fn path_needs_beta_header(path: &str) -> bool {
 
 /// A catalogue built in memory: for tests of the runner and for embedding the harness without the
 /// OpenAPI document. Its validation is deliberately small: error statuses need OpenAI's error
-/// envelope, other statuses need each operation's listed top-level keys.
+/// envelope, other statuses need each operation's listed top-level keys; stream events need a
+/// known name and, as data, an object with `id` and `object` (`done`: the string `[DONE]`).
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryCatalog {
     /// The operations, in report order.
@@ -139,6 +147,30 @@ impl Catalog for InMemoryCatalog {
                 message: format!("\"{key}\" is a required property"),
             })
             .collect()
+    }
+
+    fn validate_stream_event(&self, event: &str, data: &Value) -> Vec<SchemaError> {
+        let whole = |message: String| SchemaError {
+            instance_path: String::new(),
+            schema_path: String::new(),
+            message,
+        };
+        if !crate::stream::KNOWN_EVENTS.contains(&event) {
+            return vec![whole(format!(
+                "{event} is not an event of AssistantStreamEvent"
+            ))];
+        }
+        match (event, data) {
+            ("done", Value::String(text)) if text == "[DONE]" => Vec::new(),
+            ("done", other) => vec![whole(format!("{other} is not \"[DONE]\""))],
+            ("error", Value::Object(map)) if map.contains_key("message") => Vec::new(),
+            (_, Value::Object(map)) => ["id", "object"]
+                .iter()
+                .filter(|key| !map.contains_key(**key))
+                .map(|key| whole(format!("\"{key}\" is a required property")))
+                .collect(),
+            (_, other) => vec![whole(format!("{other} is not of type \"object\""))],
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::client::Received;
-use crate::fixture::Step;
+use crate::fixture::{ExpectedStatus, Step};
 use crate::matcher::match_body;
 use crate::results::{Finding, FindingKind};
 use crate::vars::Vars;
@@ -27,21 +27,12 @@ pub fn judge(
     vars: &mut Vars,
     catalog: &dyn Catalog,
 ) -> Vec<Finding> {
-    let expected_status = step.expected_status();
     let text = String::from_utf8_lossy(&received.body);
     let parsed: Option<Value> = serde_json::from_slice(&received.body).ok();
-    if let Some(reason) = unimplemented(expected_status, received.status, parsed.as_ref()) {
-        return vec![Finding::new(
-            FindingKind::Unimplemented,
-            Verdict::Unimplemented,
-            reason,
-        )];
-    }
-    let mut findings = Vec::new();
-    if received.status != expected_status {
-        let message = format!("expected status {expected_status}, got {}", received.status);
-        findings.push(Finding::new(FindingKind::Status, Verdict::Fail, message));
-    }
+    let mut findings = match status_findings(step, received, parsed.as_ref()) {
+        Ok(findings) => findings,
+        Err(unimplemented) => return vec![*unimplemented],
+    };
     check_content_type(received, &mut findings);
     let Some(body) = parsed else {
         let message = format!(
@@ -52,21 +43,22 @@ pub fn judge(
         return findings;
     };
     if let Some(operation_id) = operation_id {
-        for error in catalog.validate_response(operation_id, received.status, &body) {
-            let pointer = if error.instance_path.is_empty() {
-                "/".to_owned()
-            } else {
-                error.instance_path
-            };
-            let message = format!(
-                "schema error at {pointer}: {} (schema path {})",
-                error.message, error.schema_path
-            );
-            findings.push(Finding::new(FindingKind::Schema, Verdict::Fail, message).at(pointer));
-        }
+        findings.extend(schema_findings(
+            catalog,
+            operation_id,
+            received.status,
+            &body,
+        ));
     }
     if let Some(expected) = &step.expect.body {
-        compare_recorded(expected, &body, vars, received.received_at, &mut findings);
+        compare_recorded(
+            expected,
+            &body,
+            "",
+            vars,
+            received.received_at,
+            &mut findings,
+        );
     }
     let indent = step.expect.indent.unwrap_or(DEFAULT_INDENT);
     if text.trim_end() != pretty(&body, indent) {
@@ -78,6 +70,65 @@ pub fn judge(
             message,
         ));
     }
+    check_always_sent_headers(received, &mut findings);
+    capture(&step.capture, &body, vars, &mut findings);
+    findings
+}
+
+/// The status check: `Err` with the one finding that makes the step UNIMPLEMENTED (the route
+/// does not exist), else a FAIL finding when the status is not an expected one.
+pub fn status_findings(
+    step: &Step,
+    received: &Received,
+    parsed: Option<&Value>,
+) -> Result<Vec<Finding>, Box<Finding>> {
+    let expected = step.expected_status();
+    if let Some(reason) = unimplemented(&expected, received.status, parsed) {
+        return Err(Box::new(Finding::new(
+            FindingKind::Unimplemented,
+            Verdict::Unimplemented,
+            reason,
+        )));
+    }
+    let mut findings = Vec::new();
+    if !expected.accepts(received.status) {
+        let message = format!(
+            "expected status {}, got {}",
+            expected.describe(),
+            received.status
+        );
+        findings.push(Finding::new(FindingKind::Status, Verdict::Fail, message));
+    }
+    Ok(findings)
+}
+
+/// Schema errors of a JSON body as FAIL findings.
+pub fn schema_findings(
+    catalog: &dyn Catalog,
+    operation_id: &str,
+    status: u16,
+    body: &Value,
+) -> Vec<Finding> {
+    catalog
+        .validate_response(operation_id, status, body)
+        .into_iter()
+        .map(|error| {
+            let pointer = if error.instance_path.is_empty() {
+                "/".to_owned()
+            } else {
+                error.instance_path
+            };
+            let message = format!(
+                "schema error at {pointer}: {} (schema path {})",
+                error.message, error.schema_path
+            );
+            Finding::new(FindingKind::Schema, Verdict::Fail, message).at(pointer)
+        })
+        .collect()
+}
+
+/// NON-STRICT findings for headers OpenAI sends on every response but `received` lacks.
+pub fn check_always_sent_headers(received: &Received, findings: &mut Vec<Finding>) {
     for header in ALWAYS_SENT_HEADERS {
         if !received.headers.contains_key(header) {
             findings.push(Finding::new(
@@ -87,19 +138,17 @@ pub fn judge(
             ));
         }
     }
-    capture(step, &body, vars, &mut findings);
-    findings
 }
 
 /// Why a response means the route does not exist, when the scenario expected it to.
-fn unimplemented(expected_status: u16, status: u16, body: Option<&Value>) -> Option<String> {
-    if expected_status == status {
+fn unimplemented(expected: &ExpectedStatus, status: u16, body: Option<&Value>) -> Option<String> {
+    if expected.accepts(status) {
         return None;
     }
     match status {
         405 => Some("the route answered 405 Method Not Allowed".into()),
         501 => Some("the route answered 501 Not Implemented".into()),
-        404 if expected_status != 404 => {
+        404 => {
             let message = body?.pointer("/error/message")?.as_str()?;
             message
                 .starts_with("Invalid URL")
@@ -107,6 +156,20 @@ fn unimplemented(expected_status: u16, status: u16, body: Option<&Value>) -> Opt
         }
         _ => None,
     }
+}
+
+/// The Content-Type header's media type (before any `;`), lower-cased; empty when absent.
+pub fn media_type(received: &Received) -> String {
+    received
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn check_content_type(received: &Received, findings: &mut Vec<Finding>) {
@@ -126,14 +189,28 @@ fn check_content_type(received: &Received, findings: &mut Vec<Finding>) {
     }
 }
 
-fn compare_recorded(
+/// Compares `body` with the recorded `expected` one. `at` prefixes every pointer (e.g.
+/// `/events/3/data` for a stream event), so findings say where in the exchange they are.
+pub fn compare_recorded(
     expected: &Value,
     body: &Value,
+    at: &str,
     vars: &Vars,
     now: i64,
     findings: &mut Vec<Finding>,
 ) {
-    let report = match_body(expected, body, vars, now);
+    let mut report = match_body(expected, body, vars, now);
+    let locate = |pointer: &mut String| {
+        if !at.is_empty() {
+            *pointer = format!("{at}{}", if pointer == "/" { "" } else { pointer.as_str() });
+        }
+    };
+    report
+        .mismatches
+        .iter_mut()
+        .for_each(|m| locate(&mut m.pointer));
+    report.extra_keys.iter_mut().for_each(locate);
+    report.key_order.iter_mut().for_each(locate);
     for mismatch in report.mismatches {
         let message = format!(
             "body {}: {} (expected {}, got {})",
@@ -162,8 +239,15 @@ fn compare_recorded(
     }
 }
 
-fn capture(step: &Step, body: &Value, vars: &mut Vars, findings: &mut Vec<Finding>) {
-    for (name, pointer) in &step.capture {
+/// Sets each variable of `captures` (name → JSON pointer) from `body`; a pointer that does not
+/// resolve is a FAIL finding.
+pub fn capture(
+    captures: &serde_json::Map<String, Value>,
+    body: &Value,
+    vars: &mut Vars,
+    findings: &mut Vec<Finding>,
+) {
+    for (name, pointer) in captures {
         let pointer = pointer.as_str().unwrap_or_default();
         match body.pointer(pointer) {
             Some(value) => vars.set(name, value.clone()),
@@ -221,7 +305,7 @@ mod tests {
         #[case] unimplemented_route: bool,
     ) {
         assert_eq!(
-            unimplemented(expected, status, body.as_ref()).is_some(),
+            unimplemented(&ExpectedStatus::One(expected), status, body.as_ref()).is_some(),
             unimplemented_route
         );
     }

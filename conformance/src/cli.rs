@@ -87,6 +87,19 @@ pub struct RunArgs {
     /// YAML map of scenario id to reason: those scenarios are XFAIL (or XPASS when they pass).
     #[arg(long)]
     pub expected_failures: Option<PathBuf>,
+    /// Caps the time (seconds) any polling or streaming step may take, whatever its `timeout_s`.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub poll_timeout: Option<std::time::Duration>,
+}
+
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!("{seconds} is not between 0 and 3600 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 fn parse_header(text: &str) -> Result<(String, String), String> {
@@ -178,6 +191,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
         jobs: usize::from(args.jobs),
         fixtures_dir,
         expected_failures: args.expected_failures,
+        poll_timeout: args.poll_timeout,
     };
     if config.api_key.is_none() {
         eprintln!(

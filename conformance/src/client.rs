@@ -201,8 +201,11 @@ fn encode_segment(value: &str) -> String {
         .collect()
 }
 
-/// Sends a prepared request; the error is a transport problem in words.
-pub async fn send(client: &reqwest::Client, request: &PreparedRequest) -> Result<Received, String> {
+/// The reqwest request for a prepared one; the error is an unusable method in words.
+pub fn build_request(
+    client: &reqwest::Client,
+    request: &PreparedRequest,
+) -> Result<reqwest::RequestBuilder, String> {
     let method =
         reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|err| err.to_string())?;
     let mut builder = client.request(method, &request.url);
@@ -212,7 +215,20 @@ pub async fn send(client: &reqwest::Client, request: &PreparedRequest) -> Result
     if let Some(body) = &request.body {
         builder = builder.body(body.clone());
     }
-    let response = builder
+    Ok(builder)
+}
+
+/// The current unix time in seconds (what `$timestamp` is judged against).
+pub fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Sends a prepared request; the error is a transport problem in words.
+pub async fn send(client: &reqwest::Client, request: &PreparedRequest) -> Result<Received, String> {
+    let response = build_request(client, request)?
         .send()
         .await
         .map_err(|err| describe_transport_error(&err))?;
@@ -223,15 +239,11 @@ pub async fn send(client: &reqwest::Client, request: &PreparedRequest) -> Result
         .await
         .map_err(|err| describe_transport_error(&err))?
         .to_vec();
-    let received_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
     Ok(Received {
         status,
         headers,
         body,
-        received_at,
+        received_at: now_unix(),
     })
 }
 

@@ -10,6 +10,12 @@ use serde_json::{Map, Value};
 use crate::catalog::Catalog;
 use crate::vars::referenced_names;
 
+mod checks;
+mod events;
+
+pub use checks::{validate, DEFAULT_TIMEOUT_S};
+pub use events::{ExpectedEvent, Repeat};
+
 /// One scenario file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,17 +70,38 @@ pub struct Step {
     /// Variables captured from the response body by JSON pointer, in file order.
     #[serde(default)]
     pub capture: Map<String, Value>,
+    /// Read the answer as server-sent events (also implied by `body.stream: true`).
+    #[serde(default)]
+    pub stream: Option<bool>,
+    /// Repeat the request until a value of the response is in a set (runs are asynchronous).
+    #[serde(default)]
+    pub poll: Option<Poll>,
+    /// Seconds a polling or streaming step may take before it FAILs (default 60; the run's
+    /// `--poll-timeout` caps it).
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
     /// What the response must look like.
     pub expect: Expect,
+}
+
+/// When a polling step stops: once the value at `pointer` is one of `until`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Poll {
+    /// JSON pointer into each response body, e.g. `/status`.
+    pub pointer: String,
+    /// Values that end the polling (compared as JSON), e.g. `[completed, failed]`.
+    pub until: Vec<Value>,
 }
 
 /// The expected response.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// The recorded status; required (checked at load for a clear message).
+    /// The recorded status, or a list of acceptable ones; required (checked at load for a clear
+    /// message).
     #[serde(default)]
-    pub status: Option<u16>,
+    pub status: Option<ExpectedStatus>,
     /// The recorded body, with matchers.
     #[serde(default)]
     pub body: Option<Value>,
@@ -82,6 +109,43 @@ pub struct Expect {
     /// for the 401s its edge answers with.
     #[serde(default)]
     pub indent: Option<usize>,
+    /// For streaming steps: the events in order, with quantifiers and data matchers.
+    #[serde(default)]
+    pub events: Option<Vec<ExpectedEvent>>,
+}
+
+/// `expect.status`: one status (`200`) or several acceptable ones (`[200, 404]`, for cleanup
+/// steps whose object may already be gone).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ExpectedStatus {
+    /// Exactly this status.
+    One(u16),
+    /// Any of these.
+    AnyOf(Vec<u16>),
+}
+
+impl ExpectedStatus {
+    /// Every acceptable status.
+    pub fn statuses(&self) -> Vec<u16> {
+        match self {
+            ExpectedStatus::One(status) => vec![*status],
+            ExpectedStatus::AnyOf(statuses) => statuses.clone(),
+        }
+    }
+
+    /// Whether `status` is acceptable.
+    pub fn accepts(&self, status: u16) -> bool {
+        self.statuses().contains(&status)
+    }
+
+    /// `200` or `one of [200, 404]`, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            ExpectedStatus::One(status) => status.to_string(),
+            ExpectedStatus::AnyOf(statuses) => format!("one of {statuses:?}"),
+        }
+    }
 }
 
 impl Step {
@@ -99,8 +163,32 @@ impl Step {
     }
 
     /// The expected status (validated present at load).
-    pub fn expected_status(&self) -> u16 {
-        self.expect.status.unwrap_or_default()
+    pub fn expected_status(&self) -> ExpectedStatus {
+        self.expect
+            .status
+            .clone()
+            .unwrap_or(ExpectedStatus::AnyOf(Vec::new()))
+    }
+
+    /// Whether the answer is read as server-sent events: `stream: true`, or a body asking for a
+    /// stream (`body.stream: true`) unless the step says `stream: false`.
+    pub fn streams(&self) -> bool {
+        self.stream.unwrap_or_else(|| {
+            self.body
+                .as_ref()
+                .and_then(|body| body.get("stream"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        })
+    }
+
+    /// Variables this step defines for later steps: its captures and its events' captures.
+    pub fn captured_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.capture.keys().cloned().collect();
+        for event in self.expect.events.iter().flatten() {
+            names.extend(event.capture.keys().cloned());
+        }
+        names
     }
 }
 
@@ -193,139 +281,4 @@ pub fn scenario_id(root: &Path, file: &Path) -> String {
         .map(|part| part.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// The load-time checks; the error says what to fix.
-pub fn validate(scenario: &Scenario, catalog: &dyn Catalog) -> Result<(), String> {
-    if scenario.description.trim().is_empty() {
-        return Err("`description` is empty".into());
-    }
-    if scenario.provenance.is_empty() {
-        return Err(
-            "`provenance` is empty: say which recording or document the expectations come from"
-                .into(),
-        );
-    }
-    if scenario.steps.is_empty() {
-        return Err("`steps` is empty".into());
-    }
-    let mut names = BTreeSet::new();
-    for step in scenario.steps.iter().chain(&scenario.cleanup) {
-        if !names.insert(step.name.as_str()) {
-            return Err(format!("duplicate step name `{}`", step.name));
-        }
-        validate_step(step, catalog).map_err(|reason| format!("step `{}`: {reason}", step.name))?;
-    }
-    check_variables_are_captured_first(scenario)
-}
-
-/// Built-in variables every scenario has.
-const BUILT_IN_VARIABLES: [&str; 2] = ["model", "run_tag"];
-
-/// Every variable a step uses must be built in or captured by an earlier step, so a typo is a
-/// bad fixture rather than an ERROR at run time.
-fn check_variables_are_captured_first(scenario: &Scenario) -> Result<(), String> {
-    let mut known: BTreeSet<String> = BUILT_IN_VARIABLES
-        .iter()
-        .map(|name| name.to_string())
-        .collect();
-    for step in scenario.steps.iter().chain(&scenario.cleanup) {
-        let mut used = step.request_variables();
-        used.extend(
-            step.expect
-                .body
-                .as_ref()
-                .map(referenced_names)
-                .unwrap_or_default(),
-        );
-        if let Some(name) = used.iter().find(|name| !known.contains(*name)) {
-            return Err(format!(
-                "step `{}`: variable ${{{name}}} is neither built in nor captured by an earlier step",
-                step.name
-            ));
-        }
-        known.extend(step.capture.keys().cloned());
-    }
-    Ok(())
-}
-
-fn validate_step(step: &Step, catalog: &dyn Catalog) -> Result<(), String> {
-    if step.name.trim().is_empty() {
-        return Err("empty step name".into());
-    }
-    match step.expect.status {
-        None => return Err("missing `expect.status`".into()),
-        Some(status) if !(100..=599).contains(&status) => {
-            return Err(format!("`expect.status` {status} is not an HTTP status"))
-        }
-        Some(_) => {}
-    }
-    if let Some(indent) = step
-        .expect
-        .indent
-        .filter(|indent| !(1..=8).contains(indent))
-    {
-        return Err(format!("`expect.indent` {indent} is not between 1 and 8"));
-    }
-    if step.body.is_some() && step.raw_body.is_some() {
-        return Err("both `body` and `raw_body` given".into());
-    }
-    match (&step.operation, &step.url, &step.method) {
-        (Some(operation_id), None, None) => {
-            let operation = catalog
-                .operation(operation_id)
-                .ok_or_else(|| format!("unknown operationId `{operation_id}`"))?;
-            check_path_params(&operation.path, &step.path)?;
-        }
-        (None, Some(url), Some(method)) => {
-            if !url.starts_with('/') {
-                return Err(format!("`url` {url:?} must start with `/`"));
-            }
-            if reqwest::Method::from_bytes(method.as_bytes()).is_err()
-                || method.to_uppercase() != *method
-            {
-                return Err(format!(
-                    "`method` {method:?} is not an upper-case HTTP method"
-                ));
-            }
-            if !step.path.is_empty() {
-                return Err("`path` parameters need `operation`, not `url`".into());
-            }
-        }
-        (Some(_), _, _) => {
-            return Err("give either `operation` or `url` + `method`, not both".into())
-        }
-        (None, _, _) => return Err("missing `operation` (or `url` with `method`)".into()),
-    }
-    for (name, value) in &step.headers {
-        if !(value.is_string() || value.is_null() || value.is_number() || value.is_boolean()) {
-            return Err(format!("header `{name}` must be a string or null"));
-        }
-    }
-    for (variable, pointer) in &step.capture {
-        match pointer.as_str() {
-            Some(text) if text.is_empty() || text.starts_with('/') => {}
-            _ => {
-                return Err(format!(
-                    "capture `{variable}`: {pointer} is not a JSON pointer"
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_path_params(template: &str, given: &Map<String, Value>) -> Result<(), String> {
-    let wanted: BTreeSet<&str> = template
-        .split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-        .collect();
-    if let Some(missing) = wanted.iter().find(|name| !given.contains_key(**name)) {
-        return Err(format!("missing path parameter `{missing}` for {template}"));
-    }
-    if let Some(extra) = given.keys().find(|name| !wanted.contains(name.as_str())) {
-        return Err(format!("path parameter `{extra}` is not in {template}"));
-    }
-    Ok(())
 }

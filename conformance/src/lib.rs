@@ -17,6 +17,7 @@ pub mod cli;
 pub mod client;
 pub mod fixture;
 pub mod matcher;
+pub mod poll;
 pub mod progress;
 pub mod recordings;
 pub mod report;
@@ -25,6 +26,7 @@ pub mod runner;
 pub mod scenario;
 pub mod spec;
 pub mod sse;
+pub mod stream;
 pub mod vars;
 pub mod verdict;
 

@@ -162,6 +162,11 @@ pub enum FindingKind {
     Variable,
     /// The step was not run.
     Skipped,
+    /// A polling step did not reach its final values in time.
+    Poll,
+    /// A server-sent-events stream is wrong as a stream: framing, compact JSON, the event
+    /// grammar, the final `done`, or the events the scenario expects.
+    Stream,
 }
 
 /// One problem found in a step.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 
@@ -39,6 +39,8 @@ pub struct RunConfig {
     pub fixtures_dir: PathBuf,
     /// YAML map of scenario id to reason (`--expected-failures`).
     pub expected_failures: Option<PathBuf>,
+    /// Caps every polling and streaming step's `timeout_s` (`--poll-timeout`); `None`: no cap.
+    pub poll_timeout: Option<Duration>,
 }
 
 impl RunConfig {
@@ -53,6 +55,7 @@ impl RunConfig {
             jobs: 4,
             fixtures_dir: fixtures_dir.into(),
             expected_failures: None,
+            poll_timeout: None,
         }
     }
 }
@@ -140,6 +143,7 @@ pub async fn run_with(
         base_url: &config.base_url,
         base_headers: &headers,
         model: &config.model,
+        poll_timeout: config.poll_timeout,
     };
     progress.started(selected.len());
     let finish = |scenario: &Scenario, steps: Vec<StepResult>| {

@@ -1,13 +1,18 @@
 //! Running one scenario: its steps in order until one does not pass, then every cleanup step
 //! whose variables exist, each judged into a [`StepResult`].
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use crate::catalog::Catalog;
 use crate::check::{judge, verdict_of};
 use crate::client::{prepare, record_request, record_response, send};
-use crate::fixture::{Scenario, Step};
+use crate::fixture::{Scenario, Step, DEFAULT_TIMEOUT_S};
 use crate::results::{Finding, FindingKind, Phase, StepResult};
 use crate::vars::Vars;
 use crate::verdict::Verdict;
+use crate::{poll, stream};
 
 /// What every step of a run shares.
 pub struct StepContext<'a> {
@@ -21,6 +26,18 @@ pub struct StepContext<'a> {
     pub base_headers: &'a [(String, String)],
     /// The value of `${model}`.
     pub model: &'a str,
+    /// `--poll-timeout`: caps every polling and streaming step's `timeout_s`.
+    pub poll_timeout: Option<Duration>,
+}
+
+impl StepContext<'_> {
+    /// When a polling or streaming step gives up: its `timeout_s` (default 60 s), capped by
+    /// `--poll-timeout`.
+    pub fn deadline(&self, step: &Step) -> Instant {
+        let wanted = Duration::from_secs_f64(step.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S));
+        let allowed = self.poll_timeout.map_or(wanted, |cap| wanted.min(cap));
+        Instant::now() + allowed
+    }
 }
 
 /// Runs the scenario and returns its step results (regular steps, then cleanup).
@@ -127,31 +144,64 @@ async fn run_step(
             .find_operation(&prepared.method, path)
             .map(|op| op.id);
     }
-    let received = match send(context.client, &prepared).await {
-        Ok(received) => received,
-        Err(reason) => {
-            let message = format!("transport error: {reason}");
-            result.findings.push(Finding::new(
-                FindingKind::Transport,
-                Verdict::Error,
-                message,
-            ));
-            return result;
+    let operation_id = result.operation.clone();
+    let (received, findings) = if step.streams() {
+        let deadline = context.deadline(step);
+        let outcome = stream::exchange(
+            context,
+            &prepared,
+            step,
+            operation_id.as_deref(),
+            vars,
+            deadline,
+        )
+        .await;
+        (outcome.received, outcome.findings)
+    } else if let Some(poll) = &step.poll {
+        let deadline = context.deadline(step);
+        let outcome = poll::exchange(
+            context,
+            &prepared,
+            step,
+            poll,
+            operation_id.as_deref(),
+            vars,
+            deadline,
+        )
+        .await;
+        (outcome.received, outcome.findings)
+    } else {
+        match send(context.client, &prepared).await {
+            Ok(received) => {
+                let schema_operation = operation_id
+                    .clone()
+                    .or_else(|| error_schema_operation(&received, context));
+                let findings = judge(
+                    step,
+                    schema_operation.as_deref(),
+                    &received,
+                    vars,
+                    context.catalog,
+                );
+                (Some(received), findings)
+            }
+            Err(reason) => {
+                let message = format!("transport error: {reason}");
+                let finding = Finding::new(FindingKind::Transport, Verdict::Error, message);
+                (None, vec![finding])
+            }
         }
     };
-    result.response = Some(record_response(&received));
-    let schema_operation = result
-        .operation
-        .clone()
-        .or_else(|| error_schema_operation(&received, context));
-    result.findings = judge(
-        step,
-        schema_operation.as_deref(),
-        &received,
-        vars,
-        context.catalog,
-    );
-    result.verdict = verdict_of(&result.findings);
+    result.response = received.as_ref().map(record_response);
+    result.findings = findings;
+    result.verdict = if result.findings.is_empty() {
+        Verdict::Pass
+    } else {
+        verdict_of(&result.findings)
+    };
+    if received.is_none() && result.verdict.is_passing() {
+        result.verdict = Verdict::Error;
+    }
     result
 }
 
