@@ -1,0 +1,177 @@
+//! Durability: a server killed in the middle of a run leaves it active in the
+//! database; the next server on the same database resumes it (discarding the
+//! half-written message) so it ends, never left active.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const KEY: &str = "sk-restart-test";
+
+/// A server process on its own port; killed (not shut down) when dropped.
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(database: &str, delay_ms: u64) -> ServerProcess {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_assistants-server"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            database,
+        ])
+        .args([
+            "--llm",
+            "offline",
+            "--offline-delay-ms",
+            &delay_ms.to_string(),
+        ])
+        .env_remove("ASSISTANTS_API_KEYS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server binary starts");
+    let server = ServerProcess {
+        child,
+        base: format!("http://127.0.0.1:{port}/v1"),
+    };
+    for _ in 0..500 {
+        if reqwest::Client::new()
+            .get(format!("{}/assistants", server.base))
+            .bearer_auth(KEY)
+            .header("OpenAI-Beta", "assistants=v2")
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("server on port {port} never became ready");
+}
+
+async fn call(base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(KEY)
+        .header("OpenAI-Beta", "assistants=v2");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request sent");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+async fn poll(base: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..1000 {
+        let value = call(base, reqwest::Method::GET, path, None).await;
+        if done(&value) {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{path} never reached the expected state");
+}
+
+#[tokio::test]
+async fn a_run_interrupted_by_a_crash_completes_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("runs.db").display());
+    let first = start(&database, 150).await;
+    let post = reqwest::Method::POST;
+    let assistant = call(
+        &first.base,
+        post.clone(),
+        "/assistants",
+        Some(json!({"model": "gpt-4o"})),
+    )
+    .await;
+    let thread = call(
+        &first.base,
+        post.clone(),
+        "/threads",
+        Some(json!({"messages": [{"role": "user", "content": "Tell me something with quite a few words in it"}]})),
+    )
+    .await;
+    let thread_id = thread["id"].as_str().unwrap().to_owned();
+    let run = call(
+        &first.base,
+        post,
+        &format!("/threads/{thread_id}/runs"),
+        Some(json!({"assistant_id": assistant["id"]})),
+    )
+    .await;
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let steps_path = format!("/threads/{thread_id}/runs/{run_id}/steps");
+    // Wait until the model turn is under way: its message and step exist, half-written.
+    let steps = poll(&first.base, &steps_path, |list| {
+        list["data"].as_array().is_some_and(|d| !d.is_empty())
+    })
+    .await;
+    let interrupted_step = steps["data"][0]["id"].clone();
+    drop(first);
+
+    let second = start(&database, 0).await;
+    let run_path = format!("/threads/{thread_id}/runs/{run_id}");
+    let ended = poll(&second.base, &run_path, |run| {
+        !matches!(
+            run["status"].as_str(),
+            Some("queued" | "in_progress" | "cancelling")
+        )
+    })
+    .await;
+    assert_eq!(ended["status"], "completed", "{ended}");
+    assert_eq!(ended["expires_at"], json!(null));
+    let steps = call(&second.base, reqwest::Method::GET, &steps_path, None).await;
+    let steps = steps["data"].as_array().unwrap();
+    assert_eq!(
+        steps.len(),
+        1,
+        "the interrupted step is replaced: {steps:?}"
+    );
+    assert_ne!(steps[0]["id"], interrupted_step);
+    assert_eq!(steps[0]["status"], "completed");
+    let messages = call(
+        &second.base,
+        reqwest::Method::GET,
+        &format!("/threads/{thread_id}/messages"),
+        None,
+    )
+    .await;
+    let replies: Vec<&Value> = messages["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .collect();
+    assert_eq!(replies.len(), 1, "one reply, not a half-written one too");
+    assert_eq!(
+        replies[0]["content"][0]["text"]["value"],
+        "You said: \"Tell me something with quite a few words in it\""
+    );
+}
