@@ -5,6 +5,7 @@
 
 pub mod api_error;
 pub mod extract;
+pub mod files;
 pub mod ids;
 pub mod json;
 pub mod llm;

@@ -33,6 +33,12 @@ struct Flags {
     /// File with the accepted API keys, one per line; without it any key is accepted.
     #[arg(long, env = "ASSISTANTS_API_KEYS", value_name = "FILE")]
     api_keys: Option<PathBuf>,
+    /// Folder for uploaded file bytes [default: the database file's folder, ./data].
+    #[arg(long, env = "ASSISTANTS_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Largest file POST /v1/files accepts, in bytes.
+    #[arg(long, env = "ASSISTANTS_MAX_FILE_BYTES", default_value_t = server::settings::DEFAULT_MAX_FILE_BYTES)]
+    max_file_bytes: u64,
     /// Seconds a run may stay active before it expires (OpenAI: 600).
     #[arg(long, env = "ASSISTANTS_RUN_EXPIRY_SECS", default_value_t = 600)]
     run_expiry_secs: u64,
@@ -82,6 +88,10 @@ async fn main() -> ExitCode {
     settings.llm = flags.llm;
     settings.run_expiry = std::time::Duration::from_secs(flags.run_expiry_secs);
     settings.max_concurrent_runs = flags.max_concurrent_runs;
+    if let Some(dir) = flags.data_dir {
+        settings.data_dir = dir;
+    }
+    settings.max_file_bytes = flags.max_file_bytes;
     if let Some(path) = &flags.api_keys {
         match read_api_keys(path) {
             Ok(keys) => settings.api_keys = Some(keys),

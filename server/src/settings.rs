@@ -1,7 +1,7 @@
 //! Runtime configuration of the server, independent of how it was parsed.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::llm::config::DEFAULT_BASE_URL;
@@ -10,6 +10,9 @@ use crate::runs::{DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_RUN_EXPIRY};
 
 /// Default largest accepted request body: room for a thread with 32 long messages.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// OpenAI's largest file accepted by `POST /v1/files`: 512 MB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// What the server needs to start.
 #[derive(Debug, Clone)]
@@ -28,13 +31,21 @@ pub struct Settings {
     pub run_expiry: Duration,
     /// Runs worked on at once; more wait in `queued`.
     pub max_concurrent_runs: usize,
+    /// Folder holding uploaded file bytes (`files/`, `uploads/`, `tmp/` below it).
+    pub data_dir: PathBuf,
+    /// Largest file `POST /v1/files` accepts; a setting so tests can lower it.
+    pub max_file_bytes: u64,
 }
 
 impl Settings {
-    /// Settings with defaults for everything but the database.
+    /// Settings with defaults for everything but the database; the data directory is
+    /// the database file's folder (see [`default_data_dir`]).
     pub fn new(database_url: impl Into<String>) -> Self {
+        let database_url = database_url.into();
         Self {
-            database_url: database_url.into(),
+            data_dir: default_data_dir(&database_url),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            database_url,
             api_keys: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             llm: offline_llm(),
@@ -60,6 +71,29 @@ pub fn offline_llm() -> LlmArgs {
     }
 }
 
+/// Where file bytes go when no data directory is given: beside a SQLite database file
+/// (`sqlite://./data/assistants.db` gives `./data`), so one folder holds all state and a
+/// test's temporary database brings its own data directory. An in-memory database gets
+/// a fresh folder under the system's temporary directory, as its data dies with it.
+pub fn default_data_dir(database_url: &str) -> PathBuf {
+    let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default());
+    match path {
+        Some(path) if !path.is_empty() && !in_memory => match Path::new(path).parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        Some(_) => {
+            let unique: u64 = rand::random();
+            std::env::temp_dir().join(format!("assistants-data-{unique:016x}"))
+        }
+        None => PathBuf::from("./data"),
+    }
+}
+
 /// Reads an API-key file: one key per line; blank lines and `#` comments are ignored.
 pub fn read_api_keys(path: &Path) -> std::io::Result<HashSet<String>> {
     let text = std::fs::read_to_string(path)?;
@@ -69,4 +103,30 @@ pub fn read_api_keys(path: &Path) -> std::io::Result<HashSet<String>> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(str::to_owned)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dir_sits_beside_the_database_file() {
+        assert_eq!(
+            default_data_dir("sqlite://./data/assistants.db"),
+            PathBuf::from("./data")
+        );
+        assert_eq!(
+            default_data_dir("sqlite:///var/lib/a/db.sqlite?mode=rwc"),
+            PathBuf::from("/var/lib/a")
+        );
+        assert_eq!(default_data_dir("sqlite://db.sqlite"), PathBuf::from("."));
+        assert_eq!(default_data_dir("postgres://x/y"), PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn in_memory_databases_get_a_private_temporary_folder() {
+        let first = default_data_dir("sqlite::memory:");
+        assert!(first.starts_with(std::env::temp_dir()));
+        assert_ne!(first, default_data_dir("sqlite::memory:"));
+    }
 }

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::files::DataDir;
 use crate::llm::ChatModel;
 use crate::runs::RunEngine;
 use crate::settings::Settings;
@@ -19,6 +20,10 @@ pub struct AppState {
     pub api_keys: Option<Arc<HashSet<String>>>,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Where file and upload bytes are kept.
+    pub data: Arc<DataDir>,
+    /// Largest file `POST /v1/files` accepts.
+    pub max_file_bytes: u64,
 }
 
 impl AppState {
@@ -30,15 +35,13 @@ impl AppState {
             .llm
             .build_model()
             .map_err(|e| StoreError::Unsupported(format!("configuring the model: {e}")))?;
-        Ok(Self::with_parts(store, model, settings))
+        let state = Self::with_parts(store, model, settings);
+        crate::files::expiry::clean_up_at_startup(state.store.as_ref(), &state.data).await?;
+        Ok(state)
     }
 
     /// State around an existing store and model (tests, other backends).
-    pub fn with_parts(
-        store: Arc<dyn Store>,
-        model: Arc<dyn ChatModel>,
-        settings: &Settings,
-    ) -> Self {
+    pub fn with_parts(store: Arc<dyn Store>, model: Arc<dyn ChatModel>, settings: &Settings) -> Self {
         let runs = Arc::new(RunEngine::new(
             Arc::clone(&store),
             model,
@@ -50,6 +53,8 @@ impl AppState {
             runs,
             api_keys: settings.api_keys.clone().map(Arc::new),
             max_body_bytes: settings.max_body_bytes,
+            data: Arc::new(DataDir::new(&settings.data_dir)),
+            max_file_bytes: settings.max_file_bytes,
         }
     }
 }

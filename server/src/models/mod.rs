@@ -3,10 +3,12 @@
 //! byte-for-byte contract with clients.
 
 pub mod assistant;
+pub mod file;
 pub mod message;
 pub mod run;
 pub mod step;
 pub mod thread;
+pub mod upload;
 
 pub use assistant::Assistant;
 pub use message::Message;

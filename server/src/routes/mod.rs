@@ -2,6 +2,7 @@
 //! together under `/v1` with authentication, the beta check and OpenAI's headers.
 
 pub mod assistants;
+pub mod files;
 pub mod messages;
 pub mod run_input;
 pub mod runs;
@@ -9,6 +10,7 @@ pub mod steps;
 pub mod thread_runs;
 pub mod threads;
 pub mod tool_outputs;
+pub mod uploads;
 
 use axum::extract::Request;
 use axum::http::Method;
@@ -33,6 +35,9 @@ pub fn app(state: AppState) -> Router {
         .route_layer(from_fn(crate::middleware::require_assistants_beta));
     Router::new()
         .merge(assistants_api)
+        // The file service needs no OpenAI-Beta header (recorded).
+        .merge(files::router())
+        .merge(uploads::router())
         .fallback(invalid_url)
         .method_not_allowed_fallback(invalid_url)
         .layer(from_fn_with_state(

@@ -1,6 +1,7 @@
 //! Persistence behind one trait per resource, so handlers never see SQL and a
 //! PostgreSQL backend can sit beside SQLite. Every call is scoped by [`Tenant`].
 
+pub mod files;
 pub mod page;
 pub mod sqlite;
 
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::models::{Assistant, Message, Run, RunStep, Thread};
+pub use files::{FileStore, UploadRecord, UploadStore};
 pub use page::{Order, Page, PageRequest};
 
 /// Store failures, named by meaning rather than by backend.
@@ -168,7 +170,9 @@ pub trait StepStore: Send + Sync {
 
 /// Everything the API needs from storage.
 #[async_trait]
-pub trait Store: AssistantStore + ThreadStore + MessageStore + RunStore + StepStore {
+pub trait Store:
+    AssistantStore + ThreadStore + MessageStore + RunStore + StepStore + FileStore + UploadStore
+{
     /// Finishes pending work and closes connections, so shutdown is prompt and clean.
     async fn close(&self);
 }

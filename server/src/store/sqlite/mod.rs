@@ -2,10 +2,12 @@
 //! tenant and ordered by an insertion sequence.
 
 mod assistants;
+mod files;
 mod messages;
 mod runs;
 mod steps;
 mod threads;
+mod uploads;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -97,6 +99,7 @@ fn from_document<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
 #[derive(Debug, Clone, Copy)]
 enum Table {
     Assistants,
+    Files,
     Messages,
     Runs,
     RunSteps,
@@ -106,6 +109,7 @@ impl Table {
     fn name(self) -> &'static str {
         match self {
             Table::Assistants => "assistants",
+            Table::Files => "files",
             Table::Messages => "messages",
             Table::Runs => "runs",
             Table::RunSteps => "run_steps",

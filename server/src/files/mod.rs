@@ -1,0 +1,14 @@
+//! Uploaded file bytes and the rules around them, shared by `/v1/files` and
+//! `/v1/uploads` (and by vector stores, which read the bytes back): where bytes live
+//! on disk, how a multipart body is read without holding it in memory, the texts of
+//! their errors, and the wire quirks of these endpoints.
+
+pub mod blobs;
+pub mod errors;
+pub mod expiry;
+pub mod ids;
+pub mod multipart;
+pub mod purpose;
+pub mod wire;
+
+pub use blobs::{BlobError, DataDir, TempBlob};

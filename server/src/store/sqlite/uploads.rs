@@ -1,0 +1,178 @@
+//! SQLite queries for uploads and their parts.
+
+use async_trait::async_trait;
+
+use super::{backend, from_document, to_document, SqliteStore};
+use crate::models::file::FileObject;
+use crate::models::upload::{status, Upload, UploadPart};
+use crate::store::{StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
+
+#[async_trait]
+impl UploadStore for SqliteStore {
+    async fn insert_upload(&self, tenant: &Tenant, record: &UploadRecord) -> StoreResult<()> {
+        let upload = &record.upload;
+        sqlx::query(
+            "INSERT INTO uploads (id, tenant, status, expires_at, file_expires_after, data) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&upload.id)
+        .bind(tenant.as_str())
+        .bind(&upload.status)
+        .bind(upload.expires_at)
+        .bind(record.file_expires_after)
+        .bind(to_document(upload)?)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get_upload(&self, tenant: &Tenant, id: &str) -> StoreResult<UploadRecord> {
+        let row: Option<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT data, file_expires_after FROM uploads WHERE tenant = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let (data, file_expires_after) = row.ok_or(StoreError::NotFound)?;
+        Ok(UploadRecord {
+            upload: from_document(&data)?,
+            file_expires_after,
+        })
+    }
+
+    async fn insert_part(&self, tenant: &Tenant, part: &UploadPart, bytes: u64) -> StoreResult<()> {
+        // Only a pending upload takes parts: checked in the same statement, so a
+        // concurrent cancel or complete cannot slip in between.
+        let result = sqlx::query(
+            "INSERT INTO upload_parts (id, tenant, upload_id, bytes, data) \
+             SELECT ?, ?, ?, ?, ? FROM uploads WHERE tenant = ? AND id = ? AND status = ?",
+        )
+        .bind(&part.id)
+        .bind(tenant.as_str())
+        .bind(&part.upload_id)
+        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+        .bind(to_document(part)?)
+        .bind(tenant.as_str())
+        .bind(&part.upload_id)
+        .bind(status::PENDING)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "upload {} is not pending",
+                part.upload_id
+            )));
+        }
+        Ok(())
+    }
+
+    async fn parts_of_upload(
+        &self,
+        tenant: &Tenant,
+        upload_id: &str,
+    ) -> StoreResult<Vec<(UploadPart, u64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT data, bytes FROM upload_parts WHERE tenant = ? AND upload_id = ? ORDER BY seq",
+        )
+        .bind(tenant.as_str())
+        .bind(upload_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|(data, bytes)| Ok((from_document(data)?, u64::try_from(*bytes).unwrap_or(0))))
+            .collect()
+    }
+
+    async fn complete_upload(
+        &self,
+        tenant: &Tenant,
+        upload: &Upload,
+        file: &FileObject,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query(
+            "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
+        )
+        .bind(&upload.status)
+        .bind(to_document(upload)?)
+        .bind(tenant.as_str())
+        .bind(&upload.id)
+        .bind(status::PENDING)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "upload {} is not pending",
+                upload.id
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO files (id, tenant, purpose, created_at, expires_at, data) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&file.id)
+        .bind(tenant.as_str())
+        .bind(&file.purpose)
+        .bind(file.created_at)
+        .bind(file.expires_at)
+        .bind(to_document(file)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query("DELETE FROM upload_parts WHERE tenant = ? AND upload_id = ?")
+            .bind(tenant.as_str())
+            .bind(&upload.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn end_pending_upload(&self, tenant: &Tenant, upload: &Upload) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query(
+            "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
+        )
+        .bind(&upload.status)
+        .bind(to_document(upload)?)
+        .bind(tenant.as_str())
+        .bind(&upload.id)
+        .bind(status::PENDING)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "upload {} is not pending",
+                upload.id
+            )));
+        }
+        sqlx::query("DELETE FROM upload_parts WHERE tenant = ? AND upload_id = ?")
+            .bind(tenant.as_str())
+            .bind(&upload.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn overdue_uploads(&self, now: i64) -> StoreResult<Vec<(Tenant, Upload)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant, data FROM uploads WHERE status = ? AND expires_at <= ? ORDER BY seq",
+        )
+        .bind(status::PENDING)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|(tenant, data)| Ok((Tenant::from_stored(tenant.clone()), from_document(data)?)))
+            .collect()
+    }
+}
