@@ -159,9 +159,14 @@ async fn load_pending(
     Ok(record)
 }
 
-/// The answer when a store write found the upload no longer pending.
+/// The answer when a write or a read of parts found the upload changed by a
+/// concurrent request; an upload still pending means something else went wrong.
 async fn changed_meanwhile(state: &AppState, tenant: &Tenant, upload_id: &str) -> ApiError {
     match load_upload(state, tenant, upload_id).await {
+        Ok(record) if record.upload.status == status::PENDING => {
+            tracing::error!(%upload_id, "upload parts missing while the upload is pending");
+            ApiError::internal("")
+        }
         Ok(record) => ApiError::upload_not_pending(upload_id, &record.upload.status),
         Err(error) => error,
     }
@@ -285,7 +290,14 @@ pub async fn complete_upload(
     let mut buffer = vec![0u8; 256 * 1024];
     for id in &completion.part_ids {
         let path = state.data.part_path(&tenant, &upload_id, id);
-        let mut part = tokio::fs::File::open(&path).await.map_err(io_error)?;
+        let mut part = match tokio::fs::File::open(&path).await {
+            Ok(part) => part,
+            // A concurrent cancel (or expiry) removed the parts meanwhile.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(changed_meanwhile(&state, &tenant, &upload_id).await)
+            }
+            Err(error) => return Err(io_error(error)),
+        };
         loop {
             let read = part.read(&mut buffer).await.map_err(io_error)?;
             if read == 0 {
