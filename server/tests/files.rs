@@ -457,3 +457,19 @@ async fn tenants_never_see_each_others_files() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn startup_removes_half_written_bytes_of_a_previous_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let leftover = dir.path().join("data/tmp/0123.part");
+    std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
+    std::fs::write(&leftover, b"half a file").unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/assistants.db").display()
+    );
+    let settings = server::Settings::new(url);
+    assert_eq!(settings.data_dir, dir.path().join("data"));
+    server::AppState::from_settings(&settings).await.unwrap();
+    assert!(!leftover.exists());
+}
