@@ -1,5 +1,5 @@
 //! Compares a response body with the recorded one, honouring the fixture matchers (`$id:PREFIX`,
-//! `$timestamp`, `$string`, `$any`, `${name}`), and notes what only makes a step NON-STRICT
+//! `$timestamp`, `$integer`, `$string`, `$any`, `${name}`), and notes what only makes a step NON-STRICT
 //! (extra keys, a different key order).
 
 use serde_json::Value;
@@ -149,6 +149,17 @@ impl Matcher<'_> {
             }
             return;
         }
+        if text == "$integer" {
+            if actual.as_u64().is_none() {
+                self.mismatch(
+                    pointer,
+                    &expected,
+                    actual,
+                    "expected a non-negative integer",
+                );
+            }
+            return;
+        }
         if text == "$timestamp" {
             match actual.as_i64() {
                 Some(seconds)
@@ -263,6 +274,8 @@ mod tests {
     #[case(json!("$timestamp"), json!(NOW - 3600))]
     #[case(json!("$timestamp"), json!(NOW + 300))]
     #[case(json!("$string"), json!("anything at all"))]
+    #[case(json!("$integer"), json!(0))]
+    #[case(json!("$integer"), json!(24165))]
     #[case(json!("$any"), json!(null))]
     #[case(json!("$any"), json!({"deep": [1]}))]
     #[case(json!("${asst}"), json!("asst_abc12345"))]
@@ -287,6 +300,9 @@ mod tests {
     #[case(json!("$timestamp"), json!(1.5), "/")]
     #[case(json!("$timestamp"), json!("1761861736"), "/")]
     #[case(json!("$string"), json!(null), "/")]
+    #[case(json!("$integer"), json!(-1), "/")]
+    #[case(json!("$integer"), json!(1.5), "/")]
+    #[case(json!("$integer"), json!("3"), "/")]
     #[case(json!("${asst}"), json!("asst_other999"), "/")]
     #[case(json!({"a": 1}), json!({"a": 2}), "/a")]
     #[case(json!({"a": "$any"}), json!({}), "/a")]
