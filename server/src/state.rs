@@ -41,7 +41,11 @@ impl AppState {
     }
 
     /// State around an existing store and model (tests, other backends).
-    pub fn with_parts(store: Arc<dyn Store>, model: Arc<dyn ChatModel>, settings: &Settings) -> Self {
+    pub fn with_parts(
+        store: Arc<dyn Store>,
+        model: Arc<dyn ChatModel>,
+        settings: &Settings,
+    ) -> Self {
         let runs = Arc::new(RunEngine::new(
             Arc::clone(&store),
             model,
