@@ -119,6 +119,54 @@ fn the_fixtures_directory_is_found_walking_up() {
     "steps:\n  - {name: a, operation: createThing, expect: {status: 200, body: {id: 'x ${ghost}'}}}\n",
     "variable ${ghost}"
 )]
+#[case::empty_status_list(
+    "steps:\n  - {name: a, operation: createThing, expect: {status: []}}\n",
+    "`expect.status` is an empty list"
+)]
+#[case::bad_status_in_list(
+    "steps:\n  - {name: a, operation: createThing, expect: {status: [200, 999]}}\n",
+    "`expect.status` 999 is not an HTTP status"
+)]
+#[case::events_without_stream(
+    "steps:\n  - {name: a, operation: createThing, expect: {status: 200, events: [done]}}\n",
+    "`expect.events` needs a streaming step"
+)]
+#[case::stream_with_body(
+    "steps:\n  - {name: a, operation: createThing, body: {stream: true}, expect: {status: 200, body: {}}}\n",
+    "not `expect.body`"
+)]
+#[case::stream_with_step_capture(
+    "steps:\n  - {name: a, operation: createThing, stream: true, capture: {x: /id}, expect: {status: 200}}\n",
+    "captures from an event"
+)]
+#[case::events_not_ending_in_done(
+    "steps:\n  - {name: a, operation: createThing, stream: true, expect: {status: 200, events: [thread.run.created]}}\n",
+    "must end with `done`"
+)]
+#[case::capture_on_a_quantified_event(
+    "steps:\n  - {name: a, operation: createThing, stream: true, expect: {status: 200, events: [{event: 'thread.message.delta*', capture: {x: /id}}, done]}}\n",
+    "capture needs an event that occurs exactly once"
+)]
+#[case::item_after_a_greedy_one(
+    "steps:\n  - {name: a, operation: createThing, stream: true, expect: {status: 200, events: ['thread.message.delta*', thread.message.delta, done]}}\n",
+    "can never match"
+)]
+#[case::event_variable_captured_later(
+    "steps:\n  - {name: a, operation: createThing, stream: true, expect: {status: 200, events: [{event: x, data: {id: '${r}'}}, {event: y, capture: {r: /id}}, done]}}\n",
+    "variable ${r} is neither"
+)]
+#[case::poll_without_values(
+    "steps:\n  - {name: a, operation: createThing, poll: {pointer: /status, until: []}, expect: {status: 200}}\n",
+    "`poll.until` is empty"
+)]
+#[case::poll_and_stream(
+    "steps:\n  - {name: a, operation: createThing, stream: true, poll: {pointer: /status, until: [x]}, expect: {status: 200}}\n",
+    "cannot both `poll` and stream"
+)]
+#[case::timeout_without_poll(
+    "steps:\n  - {name: a, operation: createThing, timeout_s: 5, expect: {status: 200}}\n",
+    "`timeout_s` needs `poll`"
+)]
 fn broken_fixtures_name_the_file_and_the_reason(#[case] steps: &str, #[case] reason: &str) {
     let test = reason
         .chars()
@@ -128,6 +176,17 @@ fn broken_fixtures_name_the_file_and_the_reason(#[case] steps: &str, #[case] rea
     let err = load_scenarios(&dir, &catalog()).unwrap_err();
     assert!(err.file.ends_with("broken/one.yaml"), "{err}");
     assert!(err.to_string().contains(reason), "{err}");
+}
+
+#[test]
+fn event_captures_serve_later_events_and_steps() {
+    let steps = "steps:\n  - {name: a, operation: createThing, body: {stream: true}, expect: {status: 200, events: [{event: thread.run.created, capture: {run: /id}}, {event: 'thread.run.queued?', data: {id: '${run}'}}, done]}}\n  - {name: b, operation: getThing, path: {thing_id: '${run}'}, expect: {status: [200, 404]}}\n";
+    let dir = dir_with(
+        "event-captures",
+        &[("ok/stream.yaml", &format!("{HEAD}{steps}"))],
+    );
+    let scenarios = load_scenarios(&dir, &catalog()).unwrap();
+    assert!(scenarios[0].steps[0].streams());
 }
 
 #[test]
