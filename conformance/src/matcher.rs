@@ -8,8 +8,9 @@ use crate::vars::{whole_placeholder, Vars};
 
 /// How far before the step a `$timestamp` may lie: objects created earlier in a scenario.
 const TIMESTAMP_PAST_SECS: i64 = 24 * 60 * 60;
-/// How far after the step a `$timestamp` may lie: clock skew between harness and server.
-const TIMESTAMP_FUTURE_SECS: i64 = 10 * 60;
+/// How far after the step a `$timestamp` may lie: an active run's `expires_at` (`created_at +
+/// 600`) plus clock skew between harness and server.
+const TIMESTAMP_FUTURE_SECS: i64 = 15 * 60;
 /// Minimum characters after an `$id:` prefix, so a bare prefix is not an id.
 const ID_MIN_SUFFIX: usize = 8;
 
@@ -169,7 +170,7 @@ impl Matcher<'_> {
                     pointer,
                     &expected,
                     actual,
-                    "timestamp not within 24 hours before to 10 minutes after the step",
+                    "timestamp not within 24 hours before to 15 minutes after the step",
                 ),
                 None => self.mismatch(
                     pointer,
@@ -273,6 +274,7 @@ mod tests {
     #[case(json!("$timestamp"), json!(NOW))]
     #[case(json!("$timestamp"), json!(NOW - 3600))]
     #[case(json!("$timestamp"), json!(NOW + 300))]
+    #[case(json!("$timestamp"), json!(NOW + 600 + 60))]
     #[case(json!("$string"), json!("anything at all"))]
     #[case(json!("$integer"), json!(0))]
     #[case(json!("$integer"), json!(24165))]
