@@ -76,6 +76,7 @@ async fn a_function_call_round_trip_completes_the_run() {
     assert_eq!(tool_step["type"], "tool_calls");
     assert_eq!(tool_step["status"], "in_progress");
     assert_eq!(tool_step["expires_at"], waiting["expires_at"]);
+    assert_eq!(tool_step["usage"], json!(null), "no usage while waiting");
     assert_eq!(
         tool_step["step_details"]["tool_calls"][0]["function"]["output"],
         json!(null)

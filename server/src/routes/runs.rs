@@ -301,8 +301,10 @@ pub async fn cancel_run(
                     .collect();
                 engine.finish_cancelled(&key, &mut open).await
             };
-            if let Err(error) = outcome.await {
-                tracing::error!(%error, "cancelling a waiting run failed");
+            match outcome.await {
+                // The thread was deleted meanwhile: nothing is left to cancel.
+                Ok(()) | Err(crate::store::StoreError::NotFound) => {}
+                Err(error) => tracing::error!(%error, "cancelling a waiting run failed"),
             }
         });
     }

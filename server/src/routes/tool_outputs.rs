@@ -131,6 +131,13 @@ pub async fn submit_tool_ouputs_to_run(
         }
         step.status = "completed".into();
         step.completed_at = Some(unix_now());
+        step.usage = Some(
+            state
+                .store
+                .held_usage(&key.tenant, &step.id)
+                .await?
+                .unwrap_or_default(),
+        );
         state.store.update_step(&key.tenant, &step).await?;
         state
             .runs

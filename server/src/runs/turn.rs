@@ -297,8 +297,8 @@ impl RunEngine {
                 })
                 .collect();
             step.step_details = json!({"type": "tool_calls", "tool_calls": detailed});
-            step.usage = Some(usage);
             self.store.update_step(&key.tenant, &step).await?;
+            self.store.hold_usage(&key.tenant, &step.id, &usage).await?;
             return self.await_outputs(key, calls).await;
         }
         let total = earlier

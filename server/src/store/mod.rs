@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
-use crate::models::{Assistant, Message, Run, RunStep, Thread};
+use crate::models::{Assistant, Message, Run, RunStep, RunUsage, Thread};
 pub use files::{FileStore, UploadRecord, UploadStore};
 pub use page::{Order, Page, PageRequest};
 
@@ -166,6 +166,12 @@ pub trait StepStore: Send + Sync {
     ) -> StoreResult<Page<RunStep>>;
     /// All steps of a run, oldest first (prompt assembly and recovery).
     async fn steps_of_run(&self, tenant: &Tenant, run_id: &str) -> StoreResult<Vec<RunStep>>;
+    /// Keeps the usage of a step's model turn out of its document until the step
+    /// completes (tool-call steps show `usage: null` while their run waits).
+    async fn hold_usage(&self, tenant: &Tenant, step_id: &str, usage: &RunUsage)
+        -> StoreResult<()>;
+    /// The usage held for a step, if any.
+    async fn held_usage(&self, tenant: &Tenant, step_id: &str) -> StoreResult<Option<RunUsage>>;
 }
 
 /// Everything the API needs from storage.

@@ -22,7 +22,13 @@ impl RunStore for SqliteStore {
         run: &Run,
         messages: &[Message],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // IMMEDIATE: the lock check reads before writing, and a deferred transaction
+        // could not upgrade to a writer under concurrent writes ("database is locked").
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
         let active: Option<String> = sqlx::query_scalar(&format!(
             "SELECT id FROM runs WHERE tenant = ? AND thread_id = ? AND {} LIMIT 1",
             active_clause()

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
-use crate::models::RunStep;
+use crate::models::{RunStep, RunUsage};
 use crate::store::{Page, PageRequest, StepStore, StoreError, StoreResult, Tenant};
 
 #[async_trait]
@@ -81,5 +81,32 @@ impl StepStore for SqliteStore {
         .await
         .map_err(backend)?;
         rows.iter().map(|row| from_document(row)).collect()
+    }
+
+    async fn hold_usage(
+        &self,
+        tenant: &Tenant,
+        step_id: &str,
+        usage: &RunUsage,
+    ) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE run_steps SET held_usage = ? WHERE tenant = ? AND id = ?")
+            .bind(to_document(usage)?)
+            .bind(tenant.as_str())
+            .bind(step_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn held_usage(&self, tenant: &Tenant, step_id: &str) -> StoreResult<Option<RunUsage>> {
+        let held: Option<Option<String>> =
+            sqlx::query_scalar("SELECT held_usage FROM run_steps WHERE tenant = ? AND id = ?")
+                .bind(tenant.as_str())
+                .bind(step_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        held.flatten().map(|text| from_document(&text)).transpose()
     }
 }
