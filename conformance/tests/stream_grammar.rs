@@ -286,3 +286,28 @@ fn non_compact_data_is_a_framing_difference_and_keep_alives_are_not() {
     assert_eq!(differences.len(), 1);
     assert!(differences[0].contains("not compact JSON"));
 }
+
+#[test]
+fn failure_details_name_stream_findings() {
+    use conformance::report::text::step_details;
+    use conformance::results::{Finding, FindingKind, Phase, StepResult};
+    use conformance::Verdict;
+    let step = StepResult {
+        name: "stream".into(),
+        phase: Phase::Step,
+        operation: Some("createRun".into()),
+        verdict: Verdict::Fail,
+        request: None,
+        response: None,
+        findings: vec![Finding::new(
+            FindingKind::Stream,
+            Verdict::Fail,
+            "event grammar: event #9 `end of stream`: the stream does not end with `event: done` / `data: [DONE]`",
+        )],
+    };
+    let details = step_details("threads/runs/x", &step);
+    assert!(
+        details.contains("- FAIL (stream): event grammar"),
+        "{details}"
+    );
+}

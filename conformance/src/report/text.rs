@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::report::excerpt;
-use crate::results::{Phase, ScenarioResult, StepResult};
+use crate::results::{FindingKind, Phase, ScenarioResult, StepResult};
 use crate::verdict::Verdict;
 
 /// Characters of a response or request body shown in failure details (results keep more).
@@ -79,7 +79,14 @@ pub fn step_details(scenario_id: &str, step: &StepResult) -> String {
         }
     }
     for finding in &step.findings {
-        let _ = writeln!(out, "    - {}: {}", finding.verdict, finding.message);
+        // stream and poll problems are named as such, so a stream's verdict reads apart from
+        // the body checks it shares a step with
+        let kind = match finding.kind {
+            FindingKind::Stream => " (stream)",
+            FindingKind::Poll => " (poll)",
+            _ => "",
+        };
+        let _ = writeln!(out, "    - {}{kind}: {}", finding.verdict, finding.message);
     }
     out
 }
