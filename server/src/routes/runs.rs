@@ -288,6 +288,12 @@ pub async fn cancel_run(
     if !accepted {
         return Err(ApiError::run_not_cancellable(&run.status));
     }
+    if !was_waiting {
+        // A client streaming this run sees it (a waiting run's stream has ended).
+        state
+            .runs
+            .emit(&key.run_id, "thread.run.cancelling", &run.for_stream());
+    }
     state.runs.signal_cancel(&key.run_id);
     if was_waiting {
         let engine = state.runs.clone();

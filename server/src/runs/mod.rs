@@ -7,6 +7,7 @@
 
 pub mod drive;
 pub mod events;
+pub mod progress;
 pub mod prompt;
 pub mod recovery;
 pub mod turn;

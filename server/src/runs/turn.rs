@@ -9,55 +9,13 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::drive::cancelled;
+use super::progress::{new_step, Progress};
 use super::prompt::{build_request, PromptStop};
 use super::{RunEngine, RunKey};
 use crate::ids::{new_id, unix_now, IdKind};
-use crate::llm::{ChatEvent, CompletionAccumulator, FinishReason, ToolCallDelta};
+use crate::llm::{ChatEvent, FinishReason, ToolCallDelta};
 use crate::models::{Message, Run, RunStep, RunUsage, StreamMessage};
 use crate::store::StoreResult;
-
-/// What the turn has written so far.
-struct Progress {
-    run: Run,
-    message: Option<(Message, RunStep)>,
-    tool_step: Option<RunStep>,
-    call_ids: Vec<String>,
-    answer: CompletionAccumulator,
-}
-
-impl Progress {
-    fn open_steps(&mut self) -> Vec<RunStep> {
-        let mut open: Vec<RunStep> = self
-            .message
-            .take()
-            .map(|(_, step)| step)
-            .into_iter()
-            .collect();
-        open.extend(self.tool_step.take());
-        open
-    }
-}
-
-/// A new in-progress step of `run`.
-pub fn new_step(run: &Run, kind: &str, details: Value) -> RunStep {
-    RunStep {
-        id: new_id(IdKind::Step),
-        object: "thread.run.step".into(),
-        created_at: unix_now(),
-        run_id: run.id.clone(),
-        assistant_id: run.assistant_id.clone(),
-        thread_id: run.thread_id.clone(),
-        kind: kind.into(),
-        status: "in_progress".into(),
-        cancelled_at: None,
-        completed_at: None,
-        expires_at: run.expires_at,
-        failed_at: None,
-        last_error: None,
-        step_details: details,
-        usage: None,
-    }
-}
 
 impl RunEngine {
     /// Runs one model turn of an `in_progress` run.
@@ -82,13 +40,7 @@ impl RunEngine {
                         .await
                 }
             };
-        let mut progress = Progress {
-            run,
-            message: None,
-            tool_step: None,
-            call_ids: Vec::new(),
-            answer: CompletionAccumulator::new(),
-        };
+        let mut progress = Progress::new(run);
         let started = tokio::select! {
             started = self.model.stream(request) => started,
             () = cancelled(&mut cancel) => return self.finish_cancelled(key, &mut []).await,
@@ -102,14 +54,15 @@ impl RunEngine {
                 event = stream.next() => event,
                 () = cancelled(&mut cancel) => {
                     drop(stream);
-                    return self.finish_cancelled(key, &mut progress.open_steps()).await;
+                    let mut open = self.stop_early(key, &mut progress).await?;
+                    return self.finish_cancelled(key, &mut open).await;
                 }
             };
             match event {
                 None => break,
                 Some(Ok(event)) => self.forward(key, &mut progress, event).await?,
                 Some(Err(error)) => {
-                    let mut open = progress.open_steps();
+                    let mut open = self.stop_early(key, &mut progress).await?;
                     return self
                         .fail(key, &mut open, error.code(), &error.message)
                         .await;
@@ -233,11 +186,10 @@ impl RunEngine {
         mut progress: Progress,
         earlier: &[RunStep],
     ) -> StoreResult<()> {
-        let answer = std::mem::take(&mut progress.answer);
-        let completion = match answer.finish() {
+        let completion = match progress.answer.clone().finish() {
             Ok(completion) => completion,
             Err(error) => {
-                let mut open = progress.open_steps();
+                let mut open = self.stop_early(key, &mut progress).await?;
                 return self
                     .fail(key, &mut open, error.code(), &error.message)
                     .await;
