@@ -98,4 +98,12 @@ async fn a_model_error_mid_answer_fails_the_step_and_the_stream_says_so() {
         run["last_error"]["message"],
         "the upstream connection was reset"
     );
+    let messages = app
+        .get(&format!("/v1/threads/{thread_id}/messages"))
+        .await
+        .json();
+    assert_eq!(
+        messages["data"][0]["content"][0]["text"]["value"], "Hello",
+        "the text written before the failure is kept"
+    );
 }
