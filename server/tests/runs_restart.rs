@@ -175,3 +175,77 @@ async fn a_run_interrupted_by_a_crash_completes_after_restart() {
         "You said: \"Tell me something with quite a few words in it\""
     );
 }
+
+/// A run document in `status`, as an earlier server process left it.
+fn left_behind(thread_id: &str, status: &str, expires_at: i64) -> server::models::Run {
+    let run = json!({
+        "id": server::ids::new_id(server::ids::IdKind::Run), "object": "thread.run",
+        "created_at": server::ids::unix_now() - 700, "assistant_id": "asst_gone",
+        "thread_id": thread_id, "status": status, "started_at": null, "expires_at": expires_at,
+        "cancelled_at": null, "failed_at": null, "completed_at": null,
+        "required_action": null, "last_error": null, "model": "gpt-4o", "instructions": null,
+        "tools": [], "tool_resources": {}, "metadata": {}, "temperature": 1.0, "top_p": 1.0,
+        "reasoning_effort": null, "max_completion_tokens": null, "max_prompt_tokens": null,
+        "truncation_strategy": {"type": "auto", "last_messages": null},
+        "incomplete_details": null, "usage": null, "response_format": "auto",
+        "tool_choice": "auto", "parallel_tool_calls": true
+    });
+    serde_json::from_value(run).unwrap()
+}
+
+#[tokio::test]
+async fn startup_ends_or_resumes_every_unfinished_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("left.db").display());
+    let tenant = server::store::Tenant::from_api_key(KEY);
+    let now = server::ids::unix_now();
+    let mut runs = Vec::new();
+    {
+        let store = server::store::connect(&database).await.unwrap();
+        for (status, expires_at) in [
+            ("cancelling", now + 100),
+            ("requires_action", now - 10),
+            ("in_progress", now + 100),
+        ] {
+            let thread: server::models::Thread = serde_json::from_value(json!({
+                "id": server::ids::new_id(server::ids::IdKind::Thread), "object": "thread",
+                "created_at": now, "metadata": {}, "tool_resources": {}
+            }))
+            .unwrap();
+            let message: server::models::Message = serde_json::from_value(json!({
+                "id": server::ids::new_id(server::ids::IdKind::Message),
+                "object": "thread.message", "created_at": now, "assistant_id": null,
+                "thread_id": thread.id, "run_id": null, "role": "user",
+                "content": [{"type": "text", "text": {"value": "still there?", "annotations": []}}],
+                "attachments": [], "metadata": {}
+            }))
+            .unwrap();
+            store
+                .insert_thread(&tenant, &thread, &[message])
+                .await
+                .unwrap();
+            let run = left_behind(&thread.id, status, expires_at);
+            store.insert_run(&tenant, &run, &[]).await.unwrap();
+            runs.push((status, thread.id, run.id));
+        }
+        store.close().await;
+    }
+    let server = start(&database, 0).await;
+    for (status, thread_id, run_id) in runs {
+        let path = format!("/threads/{thread_id}/runs/{run_id}");
+        let ended = poll(&server.base, &path, |run| {
+            !matches!(
+                run["status"].as_str(),
+                Some("queued" | "in_progress" | "cancelling" | "requires_action")
+            )
+        })
+        .await;
+        let expected = match status {
+            "cancelling" => "cancelled",
+            "requires_action" => "expired",
+            _ => "completed",
+        };
+        assert_eq!(ended["status"], expected, "{status}: {ended}");
+        assert_eq!(ended["expires_at"], json!(null));
+    }
+}
