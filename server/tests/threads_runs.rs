@@ -216,3 +216,50 @@ async fn modify_run_changes_metadata_of_an_ended_run_only() {
         Some("invalid_type"),
     );
 }
+
+#[tokio::test]
+async fn another_tenant_sees_no_runs_or_steps() {
+    let app = TestApp::new().await;
+    let assistant_id = assistant(&app, json!([])).await;
+    let thread_id = thread_with(&app, "mine").await;
+    let run = create_run(&app, &thread_id, json!({"assistant_id": assistant_id})).await;
+    let run_id = run["id"].as_str().unwrap();
+    poll_until(&app, &thread_id, run_id, SETTLED).await;
+    for path in [
+        format!("/v1/threads/{thread_id}/runs"),
+        format!("/v1/threads/{thread_id}/runs/{run_id}"),
+        format!("/v1/threads/{thread_id}/runs/{run_id}/steps"),
+    ] {
+        let response = app
+            .call_as(common::OTHER_KEY, axum::http::Method::GET, &path, None)
+            .await;
+        let missing = format!("No thread found with id '{thread_id}'.");
+        assert_error(&response, 404, &missing, None, None);
+    }
+}
+
+#[tokio::test]
+async fn json_response_formats_shape_the_answer() {
+    let app = TestApp::new().await;
+    let assistant_id = assistant(&app, json!([])).await;
+    let schema = json!({"type": "json_schema", "json_schema": {"name": "answer",
+        "schema": {"type": "object", "properties": {"answer": {"type": "string"}},
+            "required": ["answer"]}}});
+    for format in [json!({"type": "json_object"}), schema] {
+        let thread_id = thread_with(&app, "Write some JSON for me!").await;
+        let body = json!({"assistant_id": assistant_id, "response_format": format});
+        let run = create_run(&app, &thread_id, body).await;
+        assert_eq!(run["response_format"], format);
+        let done = poll_until(&app, &thread_id, run["id"].as_str().unwrap(), SETTLED).await;
+        assert_eq!(done["status"], "completed");
+        let messages = app
+            .get(&format!("/v1/threads/{thread_id}/messages"))
+            .await
+            .json();
+        let text = messages["data"][0]["content"][0]["text"]["value"]
+            .as_str()
+            .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(text).expect("the answer is JSON");
+        assert!(parsed.is_object(), "{text}");
+    }
+}
