@@ -131,9 +131,9 @@ fn the_fixtures_directory_is_found_walking_up() {
     "steps:\n  - {name: a, operation: createThing, expect: {status: 200, events: [done]}}\n",
     "`expect.events` needs a streaming step"
 )]
-#[case::stream_with_body(
-    "steps:\n  - {name: a, operation: createThing, body: {stream: true}, expect: {status: 200, body: {}}}\n",
-    "not `expect.body`"
+#[case::stream_with_body_and_events(
+    "steps:\n  - {name: a, operation: createThing, body: {stream: true}, expect: {status: 200, body: {}, events: [done]}}\n",
+    "either `events` (a stream) or `body`"
 )]
 #[case::stream_with_step_capture(
     "steps:\n  - {name: a, operation: createThing, stream: true, capture: {x: /id}, expect: {status: 200}}\n",
