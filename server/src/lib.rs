@@ -17,6 +17,7 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod validation;
+pub mod vector_stores;
 
 pub use api_error::ApiError;
 pub use routes::app;
@@ -44,6 +45,7 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let state = AppState::from_settings(&settings).await?;
     state.runs.recover_unfinished().await?;
+    state.ingest.resume().await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     let store = state.store.clone();
     let served = axum::serve(listener, app(state))

@@ -13,6 +13,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// OpenAI's largest file accepted by `POST /v1/files`: 512 MB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+/// Vector store files ingested at once by default (the machine has few cores).
+pub const DEFAULT_INGEST_WORKERS: usize = 2;
 
 /// What the server needs to start.
 #[derive(Debug, Clone)]
@@ -35,6 +37,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Largest file `POST /v1/files` accepts; a setting so tests can lower it.
     pub max_file_bytes: u64,
+    /// Vector store files ingested at once; 0 pauses ingestion (files wait
+    /// `in_progress` for a server with workers: restart tests use it).
+    pub ingest_workers: usize,
 }
 
 impl Settings {
@@ -51,6 +56,7 @@ impl Settings {
             llm: offline_llm(),
             run_expiry: DEFAULT_RUN_EXPIRY,
             max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
+            ingest_workers: DEFAULT_INGEST_WORKERS,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub data: Arc<DataDir>,
     /// Largest file `POST /v1/files` accepts.
     pub max_file_bytes: u64,
+    /// The background ingestion queue of vector store files.
+    pub ingest: Arc<crate::vector_stores::Ingestor>,
 }
 
 impl AppState {
@@ -52,13 +54,20 @@ impl AppState {
             settings.run_expiry,
             settings.max_concurrent_runs,
         ));
+        let data = Arc::new(DataDir::new(&settings.data_dir));
+        let ingest = Arc::new(crate::vector_stores::Ingestor::new(
+            Arc::clone(&store),
+            Arc::clone(&data),
+            settings.ingest_workers,
+        ));
         Self {
             store,
             runs,
             api_keys: settings.api_keys.clone().map(Arc::new),
             max_body_bytes: settings.max_body_bytes,
-            data: Arc::new(DataDir::new(&settings.data_dir)),
+            data,
             max_file_bytes: settings.max_file_bytes,
+            ingest,
         }
     }
 }

@@ -11,6 +11,9 @@ pub mod thread_runs;
 pub mod threads;
 pub mod tool_outputs;
 pub mod uploads;
+pub mod vector_store_file_batches;
+pub mod vector_store_files;
+pub mod vector_stores;
 
 use axum::extract::Request;
 use axum::http::Method;
@@ -38,6 +41,10 @@ pub fn app(state: AppState) -> Router {
         // The file service needs no OpenAI-Beta header (recorded).
         .merge(files::router())
         .merge(uploads::router())
+        // Vector stores need no OpenAI-Beta header either (the 2025 .NET SDK sent none).
+        .merge(vector_stores::router())
+        .merge(vector_store_files::router())
+        .merge(vector_store_file_batches::router())
         .fallback(invalid_url)
         .method_not_allowed_fallback(invalid_url)
         .layer(from_fn_with_state(

@@ -4,6 +4,7 @@
 pub mod files;
 pub mod page;
 pub mod sqlite;
+pub mod vector_stores;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::models::{Assistant, Message, Run, RunStep, RunUsage, Thread};
 pub use files::{FileStore, UploadRecord, UploadStore};
 pub use page::{Order, Page, PageRequest};
+pub use vector_stores::VectorStoreStore;
 
 /// Store failures, named by meaning rather than by backend.
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +179,14 @@ pub trait StepStore: Send + Sync {
 /// Everything the API needs from storage.
 #[async_trait]
 pub trait Store:
-    AssistantStore + ThreadStore + MessageStore + RunStore + StepStore + FileStore + UploadStore
+    AssistantStore
+    + ThreadStore
+    + MessageStore
+    + RunStore
+    + StepStore
+    + FileStore
+    + UploadStore
+    + VectorStoreStore
 {
     /// Finishes pending work and closes connections, so shutdown is prompt and clean.
     async fn close(&self);

@@ -8,6 +8,7 @@ mod runs;
 mod steps;
 mod threads;
 mod uploads;
+mod vector_stores;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -103,6 +104,8 @@ enum Table {
     Messages,
     Runs,
     RunSteps,
+    VectorStores,
+    VectorStoreFiles,
 }
 
 impl Table {
@@ -113,6 +116,8 @@ impl Table {
             Table::Messages => "messages",
             Table::Runs => "runs",
             Table::RunSteps => "run_steps",
+            Table::VectorStores => "vector_stores",
+            Table::VectorStoreFiles => "vector_store_files",
         }
     }
 }

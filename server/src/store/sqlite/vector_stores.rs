@@ -1,0 +1,504 @@
+//! SQLite queries for vector stores, their files and batches, and FTS5 chunk search.
+
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use crate::store::vector_stores::{ChunkScope, IngestedFile, VectorStoreStore};
+use crate::store::{Page, PageRequest, StoreError, StoreResult, Tenant};
+use crate::vector_stores::model::{ChunkHit, FileBatch, FileCounts, VectorStore, VectorStoreFile};
+
+/// Counts and usage of the files of one store, or of one batch.
+async fn counts(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    batch_id: Option<&str>,
+) -> StoreResult<(FileCounts, i64)> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT status, COUNT(*), COALESCE(SUM(usage_bytes), 0) FROM vector_store_files \
+         WHERE tenant = ",
+    );
+    query.push_bind(tenant.as_str());
+    query
+        .push(" AND vector_store_id = ")
+        .push_bind(vector_store_id);
+    if let Some(batch_id) = batch_id {
+        query.push(" AND batch_id = ").push_bind(batch_id);
+    }
+    query.push(" GROUP BY status");
+    let rows: Vec<(String, i64, i64)> = query
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let mut counts = FileCounts::default();
+    let mut usage = 0;
+    for (status, count, bytes) in rows {
+        match status.as_str() {
+            "in_progress" => counts.in_progress += count,
+            "completed" => counts.completed += count,
+            "failed" => counts.failed += count,
+            "cancelled" => counts.cancelled += count,
+            _ => {}
+        }
+        counts.total += count;
+        usage += bytes;
+    }
+    Ok((counts, usage))
+}
+
+async fn with_counts(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    store: VectorStore,
+    now: i64,
+) -> StoreResult<VectorStore> {
+    let (file_counts, usage) = counts(conn, tenant, &store.id, None).await?;
+    Ok(store.with_counts(file_counts, usage, now))
+}
+
+async fn drop_chunks(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    file_id: Option<&str>,
+) -> StoreResult<()> {
+    let mut query = QueryBuilder::<Sqlite>::new("DELETE FROM vector_store_chunks WHERE tenant = ");
+    query.push_bind(tenant.as_str());
+    query
+        .push(" AND vector_store_id = ")
+        .push_bind(vector_store_id);
+    if let Some(file_id) = file_id {
+        query.push(" AND file_id = ").push_bind(file_id);
+    }
+    query.build().execute(&mut *conn).await.map_err(backend)?;
+    Ok(())
+}
+
+async fn upsert_file(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    file: &VectorStoreFile,
+    batch_id: Option<&str>,
+) -> StoreResult<()> {
+    drop_chunks(conn, tenant, &file.vector_store_id, Some(&file.id)).await?;
+    sqlx::query(
+        "DELETE FROM vector_store_files WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+    )
+    .bind(tenant.as_str())
+    .bind(&file.vector_store_id)
+    .bind(&file.id)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO vector_store_files (id, tenant, vector_store_id, batch_id, status, \
+         usage_bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&file.id)
+    .bind(tenant.as_str())
+    .bind(&file.vector_store_id)
+    .bind(batch_id)
+    .bind(&file.status)
+    .bind(file.usage_bytes)
+    .bind(to_document(file)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+#[async_trait]
+impl VectorStoreStore for SqliteStore {
+    async fn insert_vector_store(
+        &self,
+        tenant: &Tenant,
+        store: &VectorStore,
+        files: &[VectorStoreFile],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("INSERT INTO vector_stores (id, tenant, data) VALUES (?, ?, ?)")
+            .bind(&store.id)
+            .bind(tenant.as_str())
+            .bind(to_document(store)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for file in files {
+            upsert_file(&mut tx, tenant, file, None).await?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_vector_store(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<VectorStore> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM vector_stores WHERE tenant = ? AND id = ?")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?;
+        let store: VectorStore = from_document(&data.ok_or(StoreError::NotFound)?)?;
+        with_counts(&mut conn, tenant, store, now).await
+    }
+
+    async fn update_vector_store(&self, tenant: &Tenant, store: &VectorStore) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE vector_stores SET data = ? WHERE tenant = ? AND id = ?")
+            .bind(to_document(store)?)
+            .bind(tenant.as_str())
+            .bind(&store.id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn delete_vector_store(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        drop_chunks(&mut tx, tenant, id, None).await?;
+        let result = sqlx::query("DELETE FROM vector_stores WHERE tenant = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        expect_one(result)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_vector_stores(
+        &self,
+        tenant: &Tenant,
+        page: &PageRequest,
+        now: i64,
+    ) -> StoreResult<Page<VectorStore>> {
+        let page: Page<VectorStore> =
+            fetch_page(&self.pool, Table::VectorStores, tenant, &[], page).await?;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for store in page.items {
+            items.push(with_counts(&mut conn, tenant, store, now).await?);
+        }
+        Ok(Page {
+            items,
+            has_more: page.has_more,
+        })
+    }
+
+    async fn attach_files(
+        &self,
+        tenant: &Tenant,
+        files: &[VectorStoreFile],
+        batch: Option<&FileBatch>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some(batch) = batch {
+            sqlx::query(
+                "INSERT INTO vector_store_file_batches (id, tenant, vector_store_id, data) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(&batch.id)
+            .bind(tenant.as_str())
+            .bind(&batch.vector_store_id)
+            .bind(to_document(batch)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        for file in files {
+            upsert_file(&mut tx, tenant, file, batch.map(|b| b.id.as_str())).await?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<VectorStoreFile> {
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_files WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(file_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        file: &VectorStoreFile,
+    ) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE vector_store_files SET data = ?, status = ?, usage_bytes = ? \
+             WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+        )
+        .bind(to_document(file)?)
+        .bind(&file.status)
+        .bind(file.usage_bytes)
+        .bind(tenant.as_str())
+        .bind(&file.vector_store_id)
+        .bind(&file.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn finish_ingestion(&self, tenant: &Tenant, done: &IngestedFile) -> StoreResult<bool> {
+        let file = &done.file;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query(
+            "UPDATE vector_store_files SET data = ?, status = ?, usage_bytes = ?, content = ? \
+             WHERE tenant = ? AND vector_store_id = ? AND id = ? AND status = 'in_progress'",
+        )
+        .bind(to_document(file)?)
+        .bind(&file.status)
+        .bind(file.usage_bytes)
+        .bind(done.text.as_deref())
+        .bind(tenant.as_str())
+        .bind(&file.vector_store_id)
+        .bind(&file.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for (position, chunk) in done.chunks.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO vector_store_chunks (text, tenant, vector_store_id, file_id, position) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(chunk)
+            .bind(tenant.as_str())
+            .bind(&file.vector_store_id)
+            .bind(&file.id)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn delete_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        drop_chunks(&mut tx, tenant, vector_store_id, Some(file_id)).await?;
+        let result = sqlx::query(
+            "DELETE FROM vector_store_files WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(file_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        expect_one(result)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_vector_store_files(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: Option<&str>,
+        status: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<VectorStoreFile>> {
+        let mut filters = vec![("vector_store_id", vector_store_id)];
+        if let Some(batch_id) = batch_id {
+            filters.push(("batch_id", batch_id));
+        }
+        if let Some(status) = status {
+            filters.push(("status", status));
+        }
+        fetch_page(&self.pool, Table::VectorStoreFiles, tenant, &filters, page).await
+    }
+
+    async fn completed_files(
+        &self,
+        tenant: &Tenant,
+        vector_store_ids: &[String],
+    ) -> StoreResult<Vec<VectorStoreFile>> {
+        if vector_store_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT data FROM vector_store_files WHERE status = 'completed' AND tenant = ",
+        );
+        query.push_bind(tenant.as_str());
+        query.push(" AND vector_store_id IN (");
+        let mut ids = query.separated(", ");
+        for id in vector_store_ids {
+            ids.push_bind(id.as_str());
+        }
+        query.push(") ORDER BY seq");
+        let rows: Vec<String> = query
+            .build_query_scalar()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(|row| from_document(row)).collect()
+    }
+
+    async fn vector_store_file_text(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let row: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT content FROM vector_store_files \
+             WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(file_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    async fn files_in_progress(&self) -> StoreResult<Vec<(Tenant, VectorStoreFile)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant, data FROM vector_store_files WHERE status = 'in_progress' ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(tenant, data)| Ok((Tenant::from_stored(tenant), from_document(&data)?)))
+            .collect()
+    }
+
+    async fn get_file_batch(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> StoreResult<FileBatch> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_file_batches \
+             WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(batch_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+        let batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
+        let (file_counts, _) = counts(&mut conn, tenant, vector_store_id, Some(batch_id)).await?;
+        Ok(batch.with_counts(file_counts))
+    }
+
+    async fn cancel_file_batch(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_file_batches \
+             WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(batch_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
+        batch.status = "cancelled".to_owned();
+        sqlx::query("UPDATE vector_store_file_batches SET data = ? WHERE tenant = ? AND id = ?")
+            .bind(to_document(&batch)?)
+            .bind(tenant.as_str())
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(
+            "UPDATE vector_store_files SET status = 'cancelled', \
+             data = json_set(data, '$.status', 'cancelled') \
+             WHERE tenant = ? AND vector_store_id = ? AND batch_id = ? AND status = 'in_progress'",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn search_chunks(
+        &self,
+        tenant: &Tenant,
+        scope: &ChunkScope<'_>,
+        query_text: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ChunkHit>> {
+        if scope.vector_store_ids.is_empty() || scope.files.is_some_and(<[_]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT vector_store_id, file_id, text, bm25(vector_store_chunks) AS rank \
+             FROM vector_store_chunks WHERE vector_store_chunks MATCH ",
+        );
+        query.push_bind(query_text);
+        query.push(" AND tenant = ").push_bind(tenant.as_str());
+        query.push(" AND vector_store_id IN (");
+        let mut ids = query.separated(", ");
+        for id in scope.vector_store_ids {
+            ids.push_bind(id.as_str());
+        }
+        query.push(")");
+        if let Some(files) = scope.files {
+            // Files are named "store file" so one IN list checks both columns.
+            query.push(" AND (vector_store_id || ' ' || file_id) IN (");
+            let mut keys = query.separated(", ");
+            for (store, file) in files {
+                keys.push_bind(format!("{store} {file}"));
+            }
+            query.push(")");
+        }
+        query.push(" ORDER BY rank, file_id, position LIMIT ");
+        query.push_bind(i64::from(limit));
+        let rows: Vec<(String, String, String, f64)> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(vector_store_id, file_id, text, bm25)| ChunkHit {
+                vector_store_id,
+                file_id,
+                text,
+                bm25,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,138 @@
+//! Storage of vector stores, their files, file batches and the searchable chunks.
+//! Counts, usage and statuses of stores and batches are computed from the file rows
+//! on every read, so they can never disagree with the files.
+
+use async_trait::async_trait;
+
+use super::{Page, PageRequest, StoreResult, Tenant};
+use crate::vector_stores::model::{ChunkHit, FileBatch, VectorStore, VectorStoreFile};
+
+/// How an ingestion ended, written together with the chunks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestedFile {
+    /// The file as it now is (`completed` or `failed`, with usage).
+    pub file: VectorStoreFile,
+    /// The extracted text, when extraction worked.
+    pub text: Option<String>,
+    /// The chunks search will rank.
+    pub chunks: Vec<String>,
+}
+
+/// Which chunks a search may look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkScope<'a> {
+    /// The stores searched.
+    pub vector_store_ids: &'a [String],
+    /// When attribute filters apply: the `(vector_store_id, file_id)` pairs that passed.
+    pub files: Option<&'a [(String, String)]>,
+}
+
+/// Vector stores, their files and batches.
+#[async_trait]
+pub trait VectorStoreStore: Send + Sync {
+    /// Stores a new vector store with the files it starts with, all or nothing.
+    async fn insert_vector_store(
+        &self,
+        tenant: &Tenant,
+        store: &VectorStore,
+        files: &[VectorStoreFile],
+    ) -> StoreResult<()>;
+    /// One store with its computed fields at `now`; `NotFound` if absent.
+    async fn get_vector_store(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<VectorStore>;
+    /// Replaces a store's own fields (name, metadata, activity...); `NotFound` if absent.
+    async fn update_vector_store(&self, tenant: &Tenant, store: &VectorStore) -> StoreResult<()>;
+    /// Deletes a store with its files, batches and chunks; `NotFound` if absent.
+    async fn delete_vector_store(&self, tenant: &Tenant, id: &str) -> StoreResult<()>;
+    /// One page of the tenant's stores with computed fields at `now`.
+    async fn list_vector_stores(
+        &self,
+        tenant: &Tenant,
+        page: &PageRequest,
+        now: i64,
+    ) -> StoreResult<Page<VectorStore>>;
+
+    /// Attaches files (re-attaching replaces the old attachment and its chunks), with
+    /// the batch that attaches them if any, all or nothing.
+    async fn attach_files(
+        &self,
+        tenant: &Tenant,
+        files: &[VectorStoreFile],
+        batch: Option<&FileBatch>,
+    ) -> StoreResult<()>;
+    /// One attached file; `NotFound` if absent.
+    async fn get_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<VectorStoreFile>;
+    /// Replaces an attached file's document (attributes); `NotFound` if absent.
+    async fn update_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        file: &VectorStoreFile,
+    ) -> StoreResult<()>;
+    /// Records an ingestion's end and its chunks, only if the file is still
+    /// `in_progress` (not cancelled, deleted or re-attached meanwhile); whether it was.
+    async fn finish_ingestion(&self, tenant: &Tenant, done: &IngestedFile) -> StoreResult<bool>;
+    /// Detaches a file and drops its chunks; `NotFound` if absent.
+    async fn delete_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<()>;
+    /// One page of a store's files, optionally of one batch and/or one status.
+    async fn list_vector_store_files(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: Option<&str>,
+        status: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<VectorStoreFile>>;
+    /// Every completed file of the given stores (search filters read their attributes).
+    async fn completed_files(
+        &self,
+        tenant: &Tenant,
+        vector_store_ids: &[String],
+    ) -> StoreResult<Vec<VectorStoreFile>>;
+    /// The extracted text of an attached file (None until ingested).
+    async fn vector_store_file_text(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<Option<String>>;
+    /// Every file of any tenant still waiting for ingestion (restart recovery).
+    async fn files_in_progress(&self) -> StoreResult<Vec<(Tenant, VectorStoreFile)>>;
+
+    /// One batch with its computed fields; `NotFound` if absent.
+    async fn get_file_batch(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> StoreResult<FileBatch>;
+    /// Marks the batch cancelled and its pending files `cancelled`; `NotFound` if absent.
+    async fn cancel_file_batch(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> StoreResult<()>;
+
+    /// The best `limit` chunks matching an FTS5 `query` within `scope`, best first.
+    async fn search_chunks(
+        &self,
+        tenant: &Tenant,
+        scope: &ChunkScope<'_>,
+        query: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ChunkHit>>;
+}

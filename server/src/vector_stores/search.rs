@@ -1,0 +1,169 @@
+//! Offline retrieval: keyword ranking with SQLite FTS5's bm25 over the stored chunks,
+//! no network and no model. Runs call [`search`] for file_search; the
+//! searchVectorStore operation calls it too.
+//!
+//! Scores: bm25 is unbounded, so a chunk's score is `s / (s + SCORE_HALF)` with
+//! `s = -bm25` (FTS5's bm25 is negative, better is lower). That maps every match into
+//! [0, 1), keeps the order, and stays comparable across queries, so a
+//! `score_threshold` means the same thing for every query (a relative-to-best
+//! normalisation would always give the best hit 1.0, whatever its quality).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::filters::Filter;
+use super::model::VectorStoreFile;
+use crate::models::JsonMap;
+use crate::store::vector_stores::ChunkScope;
+use crate::store::{Store, StoreResult, Tenant};
+
+/// The raw bm25 score that maps to 0.5.
+pub const SCORE_HALF: f64 = 2.0;
+/// Longest query text considered, in characters (guards FTS5 from huge queries).
+const MAX_QUERY_TERMS: usize = 64;
+
+/// What to search for and how to cut the results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    /// The query strings; their terms are OR-ed.
+    pub queries: Vec<String>,
+    /// At most this many results (1-50).
+    pub max_num_results: u32,
+    /// Results scoring below this are dropped (0-1).
+    pub score_threshold: f64,
+    /// Only files whose attributes pass.
+    pub filter: Option<Filter>,
+}
+
+/// One content piece of a result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ResultContent {
+    /// Always `text`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The chunk's text.
+    pub text: String,
+}
+
+/// One result: a chunk with its file, keys in the spec's order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchResult {
+    /// The file the chunk came from.
+    pub file_id: String,
+    /// That file's name.
+    pub filename: String,
+    /// Relevance in [0, 1].
+    pub score: f64,
+    /// The file's attributes in this store.
+    pub attributes: JsonMap,
+    /// The chunk.
+    pub content: Vec<ResultContent>,
+}
+
+/// The FTS5 query for `queries`: every word quoted (so no FTS5 syntax survives) and
+/// OR-ed; `None` when there is no word to look for.
+pub fn fts_query(queries: &[String]) -> Option<String> {
+    let mut seen = HashSet::new();
+    let terms: Vec<String> = queries
+        .iter()
+        .flat_map(|q| q.split(|c: char| !c.is_alphanumeric()))
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .filter(|word| seen.insert(word.clone()))
+        .take(MAX_QUERY_TERMS)
+        .map(|word| format!("\"{word}\""))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" OR "))
+}
+
+/// Maps a bm25 rank onto [0, 1).
+pub fn normalise(bm25: f64) -> f64 {
+    let s = (-bm25).max(0.0);
+    s / (s + SCORE_HALF)
+}
+
+/// Searches the tenant's `vector_store_ids`: attribute filters first, then bm25
+/// ranking, then `score_threshold`, then `max_num_results`.
+pub async fn search(
+    store: &dyn Store,
+    tenant: &Tenant,
+    vector_store_ids: &[String],
+    options: &SearchOptions,
+) -> StoreResult<Vec<SearchResult>> {
+    let Some(query) = fts_query(&options.queries) else {
+        return Ok(Vec::new());
+    };
+    let files = store.completed_files(tenant, vector_store_ids).await?;
+    let attributes: HashMap<(String, String), &VectorStoreFile> = files
+        .iter()
+        .map(|f| ((f.vector_store_id.clone(), f.id.clone()), f))
+        .collect();
+    let allowed: Option<Vec<(String, String)>> = options.filter.as_ref().map(|filter| {
+        files
+            .iter()
+            .filter(|f| filter.matches(&f.attributes))
+            .map(|f| (f.vector_store_id.clone(), f.id.clone()))
+            .collect()
+    });
+    let scope = ChunkScope {
+        vector_store_ids,
+        files: allowed.as_deref(),
+    };
+    let hits = store
+        .search_chunks(tenant, &scope, &query, options.max_num_results)
+        .await?;
+    let mut filenames: HashMap<String, String> = HashMap::new();
+    let mut results = Vec::new();
+    for hit in hits {
+        let score = normalise(hit.bm25);
+        if score < options.score_threshold {
+            continue;
+        }
+        if !filenames.contains_key(&hit.file_id) {
+            let name = match store.get_file(tenant, &hit.file_id).await {
+                Ok(file) => file.filename,
+                // The file was deleted from Files; its chunks still answer.
+                Err(_) => hit.file_id.clone(),
+            };
+            filenames.insert(hit.file_id.clone(), name);
+        }
+        let key = (hit.vector_store_id.clone(), hit.file_id.clone());
+        results.push(SearchResult {
+            filename: filenames[&hit.file_id].clone(),
+            score,
+            attributes: attributes
+                .get(&key)
+                .map(|f| f.attributes.clone())
+                .unwrap_or_default(),
+            content: vec![ResultContent {
+                kind: "text",
+                text: hit.text,
+            }],
+            file_id: hit.file_id,
+        });
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_lose_fts_syntax() {
+        assert_eq!(
+            fts_query(&["Who wrote \"NEAR(a b)\"? AND-or*".to_owned()]).unwrap(),
+            "\"who\" OR \"wrote\" OR \"near\" OR \"a\" OR \"b\" OR \"and\" OR \"or\""
+        );
+        assert_eq!(fts_query(&["?!".to_owned()]), None);
+    }
+
+    #[test]
+    fn scores_stay_in_the_unit_interval_and_keep_order() {
+        assert_eq!(normalise(0.0), 0.0);
+        assert!(normalise(-1e9) < 1.0);
+        assert!(normalise(-5.0) > normalise(-1.0));
+        assert_eq!(normalise(3.0), 0.0);
+    }
+}
