@@ -263,3 +263,22 @@ async fn json_response_formats_shape_the_answer() {
         assert!(parsed.is_object(), "{text}");
     }
 }
+
+#[tokio::test]
+async fn runs_and_steps_require_the_assistants_beta_header() {
+    let app = TestApp::new().await;
+    let thread_id = thread_with(&app, "hi").await;
+    for path in [
+        format!("/v1/threads/{thread_id}/runs"),
+        format!("/v1/threads/{thread_id}/runs/run_x/steps"),
+    ] {
+        let request = axum::http::Request::builder()
+            .uri(&path)
+            .header("authorization", format!("Bearer {}", common::KEY))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.send(request).await;
+        assert_eq!(response.status, 400, "{path}");
+        assert_eq!(response.json()["error"]["code"], "invalid_beta");
+    }
+}
