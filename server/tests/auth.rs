@@ -242,7 +242,7 @@ async fn unknown_urls_and_methods_are_invalid_url() {
         (Method::GET, "/v1/threads/runs"),
         (Method::DELETE, "/v1/threads/thread_abc/runs"),
         (Method::PUT, "/v1/files"),
-        (Method::GET, "/v1/vector_stores"),
+        (Method::PUT, "/v1/vector_stores"),
         (Method::PUT, "/v1/assistants"),
         (Method::DELETE, "/v1/threads/thread_abc/messages"),
         (Method::GET, "/v1/threads"),
