@@ -278,3 +278,60 @@ async fn a_streamed_tool_call_and_streamed_outputs_follow_the_recordings() {
         assert_same_shapes(&submitted, &recorded[1]);
     }
 }
+
+#[tokio::test]
+async fn cancelling_a_streamed_run_ends_its_stream_cancelled() {
+    use futures::StreamExt;
+    let mut settings = server::Settings::new("sqlite::memory:");
+    settings.llm.offline_delay_ms = 30;
+    let app = TestApp::with_settings(settings).await;
+    let assistant_id = assistant(&app, json!([])).await;
+    let thread_id = thread_with(&app, "a reply with a good number of words to cancel").await;
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/v1/threads/{thread_id}/runs"))
+        .header("authorization", format!("Bearer {}", common::KEY))
+        .header("openai-beta", "assistants=v2")
+        .body(axum::body::Body::from(
+            json!({"assistant_id": assistant_id, "stream": true}).to_string(),
+        ))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap();
+    let mut body = response.into_body().into_data_stream();
+    let mut text = String::new();
+    while !text.contains("event: thread.message.delta") {
+        let chunk = body.next().await.expect("the stream goes on").unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let run_id = text
+        .split("\"id\":\"")
+        .find(|piece| piece.starts_with("run_"))
+        .map(|piece| piece[..28].to_owned())
+        .unwrap();
+    let cancelled = app
+        .post(
+            &format!("/v1/threads/{thread_id}/runs/{run_id}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.json()["status"], "cancelling");
+    while let Some(chunk) = body.next().await {
+        text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+    }
+    let events = parse_sse(&text);
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names[names.len() - 4..],
+        [
+            "thread.run.cancelling",
+            "thread.run.step.cancelled",
+            "thread.run.cancelled",
+            "done"
+        ],
+        "{names:?}"
+    );
+    let run = events[events.len() - 2].json();
+    assert!(run["cancelled_at"].is_i64());
+}
