@@ -3,6 +3,8 @@
 //! for background ingestion with a bounded number of tries instead of fixed sleeps.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use std::time::Duration;
 
 use axum::http::StatusCode;
