@@ -283,7 +283,7 @@ async fn a_streamed_tool_call_and_streamed_outputs_follow_the_recordings() {
 async fn cancelling_a_streamed_run_ends_its_stream_cancelled() {
     use futures::StreamExt;
     let mut settings = server::Settings::new("sqlite::memory:");
-    settings.llm.offline_delay_ms = 30;
+    settings.llm.offline_delay_ms = 250;
     let app = TestApp::with_settings(settings).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread_id = thread_with(&app, "a reply with a good number of words to cancel").await;
