@@ -6,14 +6,18 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::client::Received;
-use crate::fixture::{ExpectedStatus, Step};
+use crate::fixture::{ExpectedBytes, ExpectedStatus, Step};
 use crate::matcher::match_body;
 use crate::results::{Finding, FindingKind};
+use crate::spec::Family;
 use crate::vars::Vars;
 use crate::verdict::Verdict;
 
 /// Spaces per indent level of OpenAI's JSON bodies unless a step says otherwise.
 const DEFAULT_INDENT: usize = 2;
+
+/// The indent of OpenAI's edge (authentication) bodies, which also end with a newline.
+const EDGE_INDENT: usize = 4;
 
 /// Headers OpenAI sends on every response; their absence makes a step NON-STRICT.
 const ALWAYS_SENT_HEADERS: [&str; 2] = ["openai-version", "x-request-id"];
@@ -33,7 +37,20 @@ pub fn judge(
         Ok(findings) => findings,
         Err(unimplemented) => return vec![*unimplemented],
     };
-    check_content_type(received, &mut findings);
+    if let Some(expected) = &step.expect.raw_body {
+        if let Some(media) = &step.expect.content_type {
+            check_content_type(received, media, &mut findings);
+        }
+        compare_raw_body(expected, received, vars, &mut findings);
+        check_always_sent_headers(received, &mut findings);
+        return findings;
+    }
+    let media = step
+        .expect
+        .content_type
+        .as_deref()
+        .unwrap_or("application/json");
+    check_content_type(received, media, &mut findings);
     let Some(body) = parsed else {
         let message = format!(
             "response body is not JSON: {}",
@@ -61,9 +78,20 @@ pub fn judge(
         );
     }
     let indent = step.expect.indent.unwrap_or(DEFAULT_INDENT);
-    if text.trim_end() != pretty(&body, indent) {
-        let message =
-            format!("body is not pretty-printed with a {indent}-space indent as OpenAI's is");
+    let newline = step
+        .expect
+        .trailing_newline
+        .unwrap_or_else(|| indent == EDGE_INDENT || is_file_service_step(step, catalog));
+    let wanted = format!(
+        "{}{}",
+        pretty(&body, indent),
+        if newline { "\n" } else { "" }
+    );
+    if text != wanted {
+        let ending = if newline { "one" } else { "no" };
+        let message = format!(
+            "body is not pretty-printed with a {indent}-space indent and {ending} trailing newline as OpenAI's is"
+        );
         findings.push(Finding::new(
             FindingKind::Formatting,
             Verdict::NonStrict,
@@ -172,15 +200,84 @@ pub fn media_type(received: &Received) -> String {
         .to_ascii_lowercase()
 }
 
-fn check_content_type(received: &Received, findings: &mut Vec<Finding>) {
+/// Whether the step addresses OpenAI's file service (`/files*`, `/uploads*`), whose JSON bodies
+/// end with one `\n` (every recorded `/v1/files` and `/v1/uploads` answer, errors included).
+pub fn is_file_service_step(step: &Step, catalog: &dyn Catalog) -> bool {
+    if let Some(operation) = step
+        .operation
+        .as_deref()
+        .and_then(|id| catalog.operation(id))
+    {
+        return matches!(operation.family, Family::Files | Family::Uploads);
+    }
+    let first = step
+        .url
+        .as_deref()
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    matches!(first, "files" | "uploads")
+}
+
+/// FAIL when the body's bytes are not exactly `expected` (a downloaded file).
+fn compare_raw_body(
+    expected: &ExpectedBytes,
+    received: &Received,
+    vars: &Vars,
+    findings: &mut Vec<Finding>,
+) {
+    let wanted = match expected {
+        ExpectedBytes::Text(text) => match vars.splice(text) {
+            Ok(text) => text.into_bytes(),
+            Err(unknown) => {
+                let message = format!("expected raw body: {unknown}");
+                findings.push(Finding::new(FindingKind::Variable, Verdict::Error, message));
+                return;
+            }
+        },
+        ExpectedBytes::Encoded { base64 } => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(base64)
+                .unwrap_or_default()
+        }
+    };
+    if received.body != wanted {
+        let differs_at = wanted
+            .iter()
+            .zip(&received.body)
+            .position(|(a, b)| a != b)
+            .unwrap_or(wanted.len().min(received.body.len()));
+        let message = format!(
+            "raw body differs from the expected {} bytes at byte {differs_at} (got {} bytes: {})",
+            wanted.len(),
+            received.body.len(),
+            crate::report::excerpt(&String::from_utf8_lossy(&received.body), 200)
+        );
+        findings.push(Finding {
+            kind: FindingKind::Body,
+            verdict: Verdict::Fail,
+            pointer: None,
+            expected: Some(Value::String(String::from_utf8_lossy(&wanted).into_owned())),
+            actual: Some(Value::String(
+                String::from_utf8_lossy(&received.body).into_owned(),
+            )),
+            message,
+        });
+    }
+}
+
+fn check_content_type(received: &Received, media: &str, findings: &mut Vec<Finding>) {
     let content_type = received
         .headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        let message = format!("expected Content-Type application/json, got {content_type:?}");
+    if !essence.eq_ignore_ascii_case(media) {
+        let message = format!("expected Content-Type {media}, got {content_type:?}");
         findings.push(Finding::new(
             FindingKind::ContentType,
             Verdict::Fail,

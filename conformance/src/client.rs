@@ -42,8 +42,11 @@ pub struct PreparedRequest {
     pub url: String,
     /// Headers in sending order.
     pub headers: Vec<(String, String)>,
-    /// Body text, if any.
+    /// Body text, if any (for a multipart body: its bytes as lossy UTF-8, for the results).
     pub body: Option<String>,
+    /// The exact bytes to send when they are not `body`'s text (a multipart body, whose file
+    /// parts may be binary).
+    pub wire_body: Option<Vec<u8>>,
 }
 
 /// What came back.
@@ -101,12 +104,17 @@ pub fn prepare(
         step,
         vars,
     )?;
-    let body = match (&step.body, &step.raw_body) {
-        (Some(json), _) => {
+    let multipart = match &step.multipart {
+        Some(multipart) => Some(crate::multipart::encode(multipart, vars)?),
+        None => None,
+    };
+    let body = match (&step.body, &step.raw_body, &multipart) {
+        (Some(json), _, _) => {
             Some(serde_json::to_string(&vars.substitute(json)?).expect("JSON serialises"))
         }
-        (None, Some(raw)) => Some(vars.splice(raw)?),
-        (None, None) => None,
+        (None, Some(raw), _) => Some(vars.splice(raw)?),
+        (None, None, Some(encoded)) => Some(String::from_utf8_lossy(&encoded.body).into_owned()),
+        (None, None, None) => None,
     };
     let mut headers = Vec::new();
     if let Some((_, auth)) = base
@@ -118,7 +126,9 @@ pub fn prepare(
     if beta {
         headers.push(("OpenAI-Beta".to_owned(), "assistants=v2".to_owned()));
     }
-    if body.is_some() {
+    if let Some(encoded) = &multipart {
+        headers.push(("Content-Type".to_owned(), encoded.content_type.clone()));
+    } else if body.is_some() {
         headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     }
     for (name, value) in base
@@ -139,6 +149,7 @@ pub fn prepare(
         url,
         headers,
         body,
+        wire_body: multipart.map(|encoded| encoded.body),
     })
 }
 
@@ -212,7 +223,9 @@ pub fn build_request(
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    if let Some(body) = &request.body {
+    if let Some(bytes) = &request.wire_body {
+        builder = builder.body(bytes.clone());
+    } else if let Some(body) = &request.body {
         builder = builder.body(body.clone());
     }
     Ok(builder)

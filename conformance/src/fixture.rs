@@ -61,6 +61,9 @@ pub struct Step {
     /// Body sent verbatim (for malformed JSON), instead of `body`.
     #[serde(default)]
     pub raw_body: Option<String>,
+    /// A `multipart/form-data` body (text fields and file parts), instead of `body`.
+    #[serde(default)]
+    pub multipart: Option<crate::multipart::Multipart>,
     /// A raw path below the base URL, instead of `operation`.
     #[serde(default)]
     pub url: Option<String>,
@@ -112,6 +115,30 @@ pub struct Expect {
     /// For streaming steps: the events in order, with quantifiers and data matchers.
     #[serde(default)]
     pub events: Option<Vec<ExpectedEvent>>,
+    /// Whether the JSON body ends with one `\n`; default by path family: `true` on `/files*`
+    /// and `/uploads*` (OpenAI's file service) and for 4-space (edge) bodies, else `false`.
+    #[serde(default)]
+    pub trailing_newline: Option<bool>,
+    /// The media type the response must declare (parameters such as a charset are ignored);
+    /// default `application/json`, or none at all when `raw_body` is given.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The exact bytes of a non-JSON body (a downloaded file); instead of `body`.
+    #[serde(default)]
+    pub raw_body: Option<ExpectedBytes>,
+}
+
+/// `expect.raw_body`: exact bytes, as UTF-8 text or (for binary content) base64.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ExpectedBytes {
+    /// The body as UTF-8 text, variables spliced in.
+    Text(String),
+    /// The body as standard base64.
+    Encoded {
+        /// Standard base64 of the bytes.
+        base64: String,
+    },
 }
 
 /// `expect.status`: one status (`200`) or several acceptable ones (`[200, 404]`, for cleanup
@@ -159,6 +186,10 @@ impl Step {
         parts.extend(self.body.clone());
         parts.extend(self.raw_body.clone().map(Value::String));
         parts.extend(self.url.clone().map(Value::String));
+        if let Some(multipart) = &self.multipart {
+            parts.push(Value::Object(multipart.fields.clone()));
+            parts.push(Value::Object(multipart.files.clone()));
+        }
         referenced_names(&Value::Array(parts))
     }
 

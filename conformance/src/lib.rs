@@ -17,6 +17,7 @@ pub mod cli;
 pub mod client;
 pub mod fixture;
 pub mod matcher;
+pub mod multipart;
 pub mod poll;
 pub mod progress;
 pub mod recordings;

@@ -37,7 +37,8 @@ pub fn openai_json(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
-/// Like [`openai_json`] with another indent (OpenAI's edge renders 401s with four spaces).
+/// Like [`openai_json`] with another indent and a trailing newline, as OpenAI's edge renders
+/// its 401s (four spaces).
 pub fn openai_json_indented(indent: &[u8], body: Value) -> Response {
     let mut text = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
@@ -46,6 +47,7 @@ pub fn openai_json_indented(indent: &[u8], body: Value) -> Response {
         &mut serde_json::Serializer::with_formatter(&mut text, formatter),
     )
     .unwrap();
+    text.push(b'\n');
     let headers = [
         ("content-type", "application/json; charset=utf-8"),
         ("openai-version", "2020-10-01"),
@@ -160,16 +162,34 @@ pub fn catalog() -> InMemoryCatalog {
             Family::Assistants,
             &["id", "deleted"],
         )
-        .with("listWidgets", "GET", "/widgets", Family::Files, &["data"])
-        .with("getUnordered", "GET", "/unordered", Family::Files, &["id"])
-        .with("getCompact", "GET", "/compact", Family::Files, &["id"])
-        .with("getFour", "GET", "/four", Family::Files, &["id"])
-        .with("getHtml", "GET", "/html", Family::Files, &["id"])
+        .with(
+            "listWidgets",
+            "GET",
+            "/widgets",
+            Family::VectorStores,
+            &["data"],
+        )
+        .with(
+            "getUnordered",
+            "GET",
+            "/unordered",
+            Family::VectorStores,
+            &["id"],
+        )
+        .with(
+            "getCompact",
+            "GET",
+            "/compact",
+            Family::VectorStores,
+            &["id"],
+        )
+        .with("getFour", "GET", "/four", Family::VectorStores, &["id"])
+        .with("getHtml", "GET", "/html", Family::VectorStores, &["id"])
         .with(
             "getPartial",
             "GET",
             "/partial",
-            Family::Files,
+            Family::VectorStores,
             &["id", "object"],
         )
         .with("neverUsed", "GET", "/never", Family::Uploads, &[])
