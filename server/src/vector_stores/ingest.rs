@@ -13,6 +13,10 @@ use crate::files::DataDir;
 use crate::store::vector_stores::IngestedFile;
 use crate::store::{Store, StoreError, StoreResult, Tenant};
 
+/// Largest file read for ingestion: the whole text is held in memory while it is
+/// chunked, so bigger files fail instead (OpenAI capped files at 5M tokens).
+pub const MAX_INGEST_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The ingestion queue.
 pub struct Ingestor {
     store: Arc<dyn Store>,
@@ -69,6 +73,13 @@ async fn ingest(
 ) -> StoreResult<()> {
     let chunking = Chunking::from_json(&file.chunking_strategy);
     let outcome = match store.get_file(tenant, &file.id).await {
+        Ok(record) if record.bytes > MAX_INGEST_BYTES => Err(LastError {
+            code: "invalid_file".to_owned(),
+            message: format!(
+                "The file is too large to process: {} bytes, at most {MAX_INGEST_BYTES}.",
+                record.bytes
+            ),
+        }),
         Ok(record) => match tokio::fs::read(data.file_path(tenant, &record.id)).await {
             Ok(bytes) => tokio::task::spawn_blocking(move || {
                 let text = extract_text(&record.filename, &bytes)?;

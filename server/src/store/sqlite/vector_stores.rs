@@ -3,78 +3,15 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+mod chunks;
+mod counts;
+
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::store::vector_stores::{ChunkScope, IngestedFile, VectorStoreStore};
 use crate::store::{Page, PageRequest, StoreError, StoreResult, Tenant};
-use crate::vector_stores::model::{ChunkHit, FileBatch, FileCounts, VectorStore, VectorStoreFile};
-
-/// Counts and usage of the files of one store, or of one batch.
-async fn counts(
-    conn: &mut SqliteConnection,
-    tenant: &Tenant,
-    vector_store_id: &str,
-    batch_id: Option<&str>,
-) -> StoreResult<(FileCounts, i64)> {
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT status, COUNT(*), COALESCE(SUM(usage_bytes), 0) FROM vector_store_files \
-         WHERE tenant = ",
-    );
-    query.push_bind(tenant.as_str());
-    query
-        .push(" AND vector_store_id = ")
-        .push_bind(vector_store_id);
-    if let Some(batch_id) = batch_id {
-        query.push(" AND batch_id = ").push_bind(batch_id);
-    }
-    query.push(" GROUP BY status");
-    let rows: Vec<(String, i64, i64)> = query
-        .build_query_as()
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?;
-    let mut counts = FileCounts::default();
-    let mut usage = 0;
-    for (status, count, bytes) in rows {
-        match status.as_str() {
-            "in_progress" => counts.in_progress += count,
-            "completed" => counts.completed += count,
-            "failed" => counts.failed += count,
-            "cancelled" => counts.cancelled += count,
-            _ => {}
-        }
-        counts.total += count;
-        usage += bytes;
-    }
-    Ok((counts, usage))
-}
-
-async fn with_counts(
-    conn: &mut SqliteConnection,
-    tenant: &Tenant,
-    store: VectorStore,
-    now: i64,
-) -> StoreResult<VectorStore> {
-    let (file_counts, usage) = counts(conn, tenant, &store.id, None).await?;
-    Ok(store.with_counts(file_counts, usage, now))
-}
-
-async fn drop_chunks(
-    conn: &mut SqliteConnection,
-    tenant: &Tenant,
-    vector_store_id: &str,
-    file_id: Option<&str>,
-) -> StoreResult<()> {
-    let mut query = QueryBuilder::<Sqlite>::new("DELETE FROM vector_store_chunks WHERE tenant = ");
-    query.push_bind(tenant.as_str());
-    query
-        .push(" AND vector_store_id = ")
-        .push_bind(vector_store_id);
-    if let Some(file_id) = file_id {
-        query.push(" AND file_id = ").push_bind(file_id);
-    }
-    query.build().execute(&mut *conn).await.map_err(backend)?;
-    Ok(())
-}
+use crate::vector_stores::model::{ChunkHit, FileBatch, VectorStore, VectorStoreFile};
+use chunks::drop_chunks;
+use counts::{counts, with_counts};
 
 async fn upsert_file(
     conn: &mut SqliteConnection,
@@ -277,20 +214,7 @@ impl VectorStoreStore for SqliteStore {
         if result.rows_affected() == 0 {
             return Ok(false);
         }
-        for (position, chunk) in done.chunks.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO vector_store_chunks (text, tenant, vector_store_id, file_id, position) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(chunk)
-            .bind(tenant.as_str())
-            .bind(&file.vector_store_id)
-            .bind(&file.id)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
+        chunks::insert_chunks(&mut tx, tenant, file, &done.chunks).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -460,45 +384,6 @@ impl VectorStoreStore for SqliteStore {
         query_text: &str,
         limit: u32,
     ) -> StoreResult<Vec<ChunkHit>> {
-        if scope.vector_store_ids.is_empty() || scope.files.is_some_and(<[_]>::is_empty) {
-            return Ok(Vec::new());
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT vector_store_id, file_id, text, bm25(vector_store_chunks) AS rank \
-             FROM vector_store_chunks WHERE vector_store_chunks MATCH ",
-        );
-        query.push_bind(query_text);
-        query.push(" AND tenant = ").push_bind(tenant.as_str());
-        query.push(" AND vector_store_id IN (");
-        let mut ids = query.separated(", ");
-        for id in scope.vector_store_ids {
-            ids.push_bind(id.as_str());
-        }
-        query.push(")");
-        if let Some(files) = scope.files {
-            // Files are named "store file" so one IN list checks both columns.
-            query.push(" AND (vector_store_id || ' ' || file_id) IN (");
-            let mut keys = query.separated(", ");
-            for (store, file) in files {
-                keys.push_bind(format!("{store} {file}"));
-            }
-            query.push(")");
-        }
-        query.push(" ORDER BY rank, file_id, position LIMIT ");
-        query.push_bind(i64::from(limit));
-        let rows: Vec<(String, String, String, f64)> = query
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(rows
-            .into_iter()
-            .map(|(vector_store_id, file_id, text, bm25)| ChunkHit {
-                vector_store_id,
-                file_id,
-                text,
-                bm25,
-            })
-            .collect())
+        chunks::search_chunks(&self.pool, tenant, scope, query_text, limit).await
     }
 }

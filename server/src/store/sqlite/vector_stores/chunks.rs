@@ -1,0 +1,102 @@
+//! The FTS5 side of vector stores: writing, dropping and ranking chunks.
+
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::super::backend;
+use crate::store::vector_stores::ChunkScope;
+use crate::store::{StoreResult, Tenant};
+use crate::vector_stores::model::{ChunkHit, VectorStoreFile};
+
+/// Drops the chunks of one file of a store, or of the whole store.
+pub(super) async fn drop_chunks(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    file_id: Option<&str>,
+) -> StoreResult<()> {
+    let mut query = QueryBuilder::<Sqlite>::new("DELETE FROM vector_store_chunks WHERE tenant = ");
+    query.push_bind(tenant.as_str());
+    query
+        .push(" AND vector_store_id = ")
+        .push_bind(vector_store_id);
+    if let Some(file_id) = file_id {
+        query.push(" AND file_id = ").push_bind(file_id);
+    }
+    query.build().execute(&mut *conn).await.map_err(backend)?;
+    Ok(())
+}
+
+/// Writes a file's chunks in order.
+pub(super) async fn insert_chunks(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    file: &VectorStoreFile,
+    chunks: &[String],
+) -> StoreResult<()> {
+    for (position, chunk) in chunks.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO vector_store_chunks (text, tenant, vector_store_id, file_id, position) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(chunk)
+        .bind(tenant.as_str())
+        .bind(&file.vector_store_id)
+        .bind(&file.id)
+        .bind(position as i64)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// The best `limit` chunks matching `query_text` within the tenant's `scope`.
+pub(super) async fn search_chunks(
+    pool: &SqlitePool,
+    tenant: &Tenant,
+    scope: &ChunkScope<'_>,
+    query_text: &str,
+    limit: u32,
+) -> StoreResult<Vec<ChunkHit>> {
+    if scope.vector_store_ids.is_empty() || scope.files.is_some_and(<[_]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT vector_store_id, file_id, text, bm25(vector_store_chunks) AS rank \
+             FROM vector_store_chunks WHERE vector_store_chunks MATCH ",
+    );
+    query.push_bind(query_text);
+    query.push(" AND tenant = ").push_bind(tenant.as_str());
+    query.push(" AND vector_store_id IN (");
+    let mut ids = query.separated(", ");
+    for id in scope.vector_store_ids {
+        ids.push_bind(id.as_str());
+    }
+    query.push(")");
+    if let Some(files) = scope.files {
+        // Files are named "store file" so one IN list checks both columns.
+        query.push(" AND (vector_store_id || ' ' || file_id) IN (");
+        let mut keys = query.separated(", ");
+        for (store, file) in files {
+            keys.push_bind(format!("{store} {file}"));
+        }
+        query.push(")");
+    }
+    query.push(" ORDER BY rank, file_id, position LIMIT ");
+    query.push_bind(i64::from(limit));
+    let rows: Vec<(String, String, String, f64)> = query
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    Ok(rows
+        .into_iter()
+        .map(|(vector_store_id, file_id, text, bm25)| ChunkHit {
+            vector_store_id,
+            file_id,
+            text,
+            bm25,
+        })
+        .collect())
+}
