@@ -371,3 +371,34 @@ async fn ingestion_resumes_after_a_restart() {
     let hits = second.search(&store, json!({"query": "resumable"})).await;
     assert_eq!(hits["data"][0]["file_id"], file.as_str());
 }
+
+#[tokio::test]
+async fn attributes_set_during_ingestion_survive_it() {
+    let app = VsApp::with(|mut s| {
+        s.ingest_workers = 0;
+        s
+    })
+    .await;
+    let store = empty_store(&app).await;
+    let file = app.upload("a.txt", "kept attributes").await;
+    attach(
+        &app,
+        &store,
+        json!({"file_id": file, "attributes": {"v": 1}}),
+    )
+    .await;
+    let path = format!("/v1/vector_stores/{store}/files/{file}");
+    let updated = app
+        .app()
+        .create(&path, json!({"attributes": {"v": 2}}))
+        .await;
+    assert_eq!(updated["status"], "in_progress");
+    let workers =
+        server::vector_stores::Ingestor::new(app.state.store.clone(), app.state.data.clone(), 1);
+    assert_eq!(workers.resume().await.unwrap(), 1);
+    let done = settled_file(&app, &store, &file).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["attributes"], json!({"v": 2}));
+    assert_eq!(done["usage_bytes"], "kept attributes".len() + 1024);
+    assert_eq!(done["last_error"], Value::Null);
+}

@@ -197,17 +197,27 @@ impl VectorStoreStore for SqliteStore {
     async fn finish_ingestion(&self, tenant: &Tenant, done: &IngestedFile) -> StoreResult<bool> {
         let file = &done.file;
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Only the ingestion's own fields change (attributes set meanwhile stay), and
+        // only on the attachment this ingestion was for: a re-attachment in between has
+        // its own `created_at` or chunking and its own ingestion.
         let result = sqlx::query(
-            "UPDATE vector_store_files SET data = ?, status = ?, usage_bytes = ?, content = ? \
-             WHERE tenant = ? AND vector_store_id = ? AND id = ? AND status = 'in_progress'",
+            "UPDATE vector_store_files SET status = ?, usage_bytes = ?, content = ?, \
+             data = json_set(data, '$.status', ?, '$.usage_bytes', ?, '$.last_error', json(?)) \
+             WHERE tenant = ? AND vector_store_id = ? AND id = ? AND status = 'in_progress' \
+             AND json_extract(data, '$.created_at') = ? \
+             AND json(json_extract(data, '$.chunking_strategy')) = json(?)",
         )
-        .bind(to_document(file)?)
         .bind(&file.status)
         .bind(file.usage_bytes)
         .bind(done.text.as_deref())
+        .bind(&file.status)
+        .bind(file.usage_bytes)
+        .bind(to_document(&file.last_error)?)
         .bind(tenant.as_str())
         .bind(&file.vector_store_id)
         .bind(&file.id)
+        .bind(file.created_at)
+        .bind(to_document(&file.chunking_strategy)?)
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
