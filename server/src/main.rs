@@ -45,6 +45,9 @@ struct Flags {
     /// Runs worked on at once; more wait in `queued`.
     #[arg(long, env = "ASSISTANTS_MAX_CONCURRENT_RUNS", default_value_t = 64)]
     max_concurrent_runs: usize,
+    /// Vector store files ingested at once; 0 pauses ingestion.
+    #[arg(long, env = "ASSISTANTS_INGEST_WORKERS", default_value_t = server::settings::DEFAULT_INGEST_WORKERS)]
+    ingest_workers: usize,
     #[command(flatten)]
     llm: LlmArgs,
 }
@@ -88,6 +91,7 @@ async fn main() -> ExitCode {
     settings.llm = flags.llm;
     settings.run_expiry = std::time::Duration::from_secs(flags.run_expiry_secs);
     settings.max_concurrent_runs = flags.max_concurrent_runs;
+    settings.ingest_workers = flags.ingest_workers;
     if let Some(dir) = flags.data_dir {
         settings.data_dir = dir;
     }
