@@ -30,8 +30,9 @@ pub struct PollOutcome {
     pub findings: Vec<Finding>,
 }
 
-/// Whether polling may stop at this answer.
-fn settled(poll: &Poll, received: &Received) -> Result<(), Option<Value>> {
+/// Whether polling may stop at this answer. `until` values may be variables (`${vs}`), for
+/// eventually consistent lists polled until a new object shows up.
+fn settled(poll: &Poll, received: &Received, vars: &Vars) -> Result<(), Option<Value>> {
     if !(200..300).contains(&received.status) {
         return Ok(());
     }
@@ -39,7 +40,14 @@ fn settled(poll: &Poll, received: &Received) -> Result<(), Option<Value>> {
         return Ok(());
     };
     match body.pointer(&poll.pointer) {
-        Some(value) if poll.until.iter().any(|wanted| same(wanted, value)) => Ok(()),
+        Some(value)
+            if poll.until.iter().any(|wanted| {
+                let wanted = vars.substitute(wanted).unwrap_or_else(|_| wanted.clone());
+                same(&wanted, value)
+            }) =>
+        {
+            Ok(())
+        }
         other => Err(other.cloned()),
     }
 }
@@ -85,7 +93,7 @@ pub async fn exchange(
                 };
             }
         };
-        let value = match settled(poll, &received) {
+        let value = match settled(poll, &received, vars) {
             Ok(()) => {
                 let mut findings = judge(step, operation_id, &received, vars, catalog);
                 merge(&mut findings, along_the_way);
@@ -179,16 +187,38 @@ mod tests {
 
     #[test]
     fn polling_settles_on_a_listed_value_or_any_non_success() {
+        let vars = Vars::for_scenario("m");
         assert_eq!(
-            settled(&poll(), &answer(200, json!({"status": "completed"}))),
+            settled(&poll(), &answer(200, json!({"status": "completed"})), &vars),
             Ok(())
         );
-        assert_eq!(settled(&poll(), &answer(404, json!({"error": {}}))), Ok(()));
         assert_eq!(
-            settled(&poll(), &answer(200, json!({"status": "queued"}))),
+            settled(&poll(), &answer(404, json!({"error": {}})), &vars),
+            Ok(())
+        );
+        assert_eq!(
+            settled(&poll(), &answer(200, json!({"status": "queued"})), &vars),
             Err(Some(json!("queued")))
         );
-        assert_eq!(settled(&poll(), &answer(200, json!({}))), Err(None));
+        assert_eq!(settled(&poll(), &answer(200, json!({})), &vars), Err(None));
+    }
+
+    #[test]
+    fn until_values_may_be_variables() {
+        let mut vars = Vars::for_scenario("m");
+        vars.set("newest", json!("vs_abc"));
+        let poll = Poll {
+            pointer: "/first_id".into(),
+            until: vec![json!("${newest}")],
+        };
+        assert_eq!(
+            settled(&poll, &answer(200, json!({"first_id": "vs_abc"})), &vars),
+            Ok(())
+        );
+        assert_eq!(
+            settled(&poll, &answer(200, json!({"first_id": "vs_old"})), &vars),
+            Err(Some(json!("vs_old")))
+        );
     }
 
     #[test]
