@@ -1,0 +1,70 @@
+//! Benchmarks of runs in the reference server (`cargo bench -p server --bench runs`):
+//! run overhead with the offline model, the time a streamed run adds before the first
+//! delta over a direct upstream call, and a burst of concurrent streamed runs on
+//! SQLite. Everything runs in this process over loopback HTTP; sizes come from
+//! `BENCH_*` variables (see [`config`]) and the results are printed as tables.
+
+mod concurrent;
+mod config;
+mod fake_upstream;
+mod first_delta;
+mod harness;
+mod overhead;
+mod process;
+mod sse;
+mod stats;
+
+use config::{BenchConfig, Section};
+use harness::Serving;
+use server::runs::DEFAULT_MAX_CONCURRENT_RUNS;
+
+/// Any failure ends the benchmark with its message.
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[tokio::main]
+async fn main() -> BenchResult<()> {
+    let config = BenchConfig::from_env_and_args();
+    let load_before = process::load_average();
+    eprintln!("bench runs: {}", config.describe());
+    let mut report = Vec::new();
+    let mut failed_runs = 0;
+    if config.wants(Section::Overhead) {
+        eprintln!("1/3 run overhead ...");
+        report.push(overhead::measure(&config).await?.render());
+    }
+    if config.wants(Section::FirstDelta) {
+        eprintln!("2/3 time to first delta ...");
+        report.push(first_delta::measure(&config).await?.render());
+    }
+    if config.wants(Section::Concurrent) {
+        let mut bursts = Vec::new();
+        let raised = config.concurrent.max(1);
+        for (limit, serving) in [
+            (raised, Serving::AsShipped),
+            (DEFAULT_MAX_CONCURRENT_RUNS, Serving::AsShipped),
+            (raised, Serving::NoDelay),
+        ] {
+            eprintln!(
+                "3/3 {} concurrent streamed runs, limit {limit}, {serving:?} ...",
+                config.concurrent
+            );
+            bursts.push(concurrent::measure(&config, limit, serving).await?);
+        }
+        failed_runs = bursts.iter().map(|burst| burst.errors).sum::<usize>();
+        report.push(concurrent::render(&bursts));
+    }
+    println!("# Run benchmarks of the reference server\n");
+    println!("command: cargo bench -p server --bench runs");
+    println!("sizes:   {}", config.describe());
+    println!(
+        "machine: {} CPUs; load average before {load_before}, after {}; \
+         server, fake upstream and clients share one tokio runtime in this process\n",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        process::load_average(),
+    );
+    println!("{}", report.join("\n"));
+    if failed_runs > 0 {
+        return Err(format!("{failed_runs} concurrent runs failed (see the table)").into());
+    }
+    Ok(())
+}
