@@ -34,7 +34,7 @@ pub(super) async fn insert_message_row(
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         insert_message_row(&mut tx, tenant, message).await?;
         tx.commit().await.map_err(backend)
     }

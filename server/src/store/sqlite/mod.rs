@@ -62,6 +62,19 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Starts a write transaction holding SQLite's write lock from its first statement.
+    /// A deferred transaction that reads before it writes cannot upgrade to a writer while
+    /// another connection writes (background runs, ingestion): SQLite then fails at once
+    /// with "database is locked" instead of waiting out `busy_timeout`.
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)
+    }
+}
+
 #[async_trait::async_trait]
 impl super::Store for SqliteStore {
     async fn close(&self) {

@@ -22,13 +22,7 @@ impl RunStore for SqliteStore {
         run: &Run,
         messages: &[Message],
     ) -> StoreResult<()> {
-        // IMMEDIATE: the lock check reads before writing, and a deferred transaction
-        // could not upgrade to a writer under concurrent writes ("database is locked").
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         let active: Option<String> = sqlx::query_scalar(&format!(
             "SELECT id FROM runs WHERE tenant = ? AND thread_id = ? AND {} LIMIT 1",
             active_clause()

@@ -15,7 +15,7 @@ impl ThreadStore for SqliteStore {
         thread: &Thread,
         messages: &[Message],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO threads (id, tenant, created_at, data) VALUES (?, ?, ?, ?)")
             .bind(&thread.id)
             .bind(tenant.as_str())
@@ -53,7 +53,7 @@ impl ThreadStore for SqliteStore {
     }
 
     async fn delete_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         // Explicit, not only ON DELETE CASCADE, so other backends behave the same.
         sqlx::query("DELETE FROM messages WHERE tenant = ? AND thread_id = ?")
             .bind(tenant.as_str())

@@ -94,7 +94,7 @@ impl UploadStore for SqliteStore {
         upload: &Upload,
         file: &FileObject,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query(
             "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
         )
@@ -135,7 +135,7 @@ impl UploadStore for SqliteStore {
     }
 
     async fn end_pending_upload(&self, tenant: &Tenant, upload: &Upload) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query(
             "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
         )

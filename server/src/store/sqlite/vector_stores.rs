@@ -54,7 +54,7 @@ impl VectorStoreStore for SqliteStore {
         store: &VectorStore,
         files: &[VectorStoreFile],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO vector_stores (id, tenant, data) VALUES (?, ?, ?)")
             .bind(&store.id)
             .bind(tenant.as_str())
@@ -98,7 +98,7 @@ impl VectorStoreStore for SqliteStore {
     }
 
     async fn delete_vector_store(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         drop_chunks(&mut tx, tenant, id, None).await?;
         let result = sqlx::query("DELETE FROM vector_stores WHERE tenant = ? AND id = ?")
             .bind(tenant.as_str())
@@ -135,7 +135,7 @@ impl VectorStoreStore for SqliteStore {
         files: &[VectorStoreFile],
         batch: Option<&FileBatch>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         if let Some(batch) = batch {
             sqlx::query(
                 "INSERT INTO vector_store_file_batches (id, tenant, vector_store_id, data) \
@@ -196,7 +196,7 @@ impl VectorStoreStore for SqliteStore {
 
     async fn finish_ingestion(&self, tenant: &Tenant, done: &IngestedFile) -> StoreResult<bool> {
         let file = &done.file;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         // Only the ingestion's own fields change (attributes set meanwhile stay), and
         // only on the attachment this ingestion was for: a re-attachment in between has
         // its own `created_at` or chunking and its own ingestion.
@@ -235,7 +235,7 @@ impl VectorStoreStore for SqliteStore {
         vector_store_id: &str,
         file_id: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         drop_chunks(&mut tx, tenant, vector_store_id, Some(file_id)).await?;
         let result = sqlx::query(
             "DELETE FROM vector_store_files WHERE tenant = ? AND vector_store_id = ? AND id = ?",
@@ -353,7 +353,7 @@ impl VectorStoreStore for SqliteStore {
         vector_store_id: &str,
         batch_id: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.begin_write().await?;
         let data: Option<String> = sqlx::query_scalar(
             "SELECT data FROM vector_store_file_batches \
              WHERE tenant = ? AND vector_store_id = ? AND id = ?",
