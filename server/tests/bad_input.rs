@@ -174,7 +174,7 @@ async fn error_catalogue() {
         (
             "POST",
             "/v1/assistants".into(),
-            r#"{"model": "gpt-4o", "tool_resources": {"file_search": {"vector_stores": [{"file_ids": []}]}}}"#,
+            r#"{"model": "gpt-4o", "tool_resources": {"file_search": {"vector_stores": [{"file_ids": [7]}]}}}"#,
         ),
         (
             "POST",

@@ -12,6 +12,7 @@ use crate::extract::{check_id, JsonObject, ListQuery, PathParams as Path};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{Assistant, Deleted, JsonMap, ListPage};
+use crate::routes::resource_stores::create_requested_stores;
 use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::Tenant;
@@ -164,7 +165,10 @@ pub async fn create_assistant(
     tenant: Tenant,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Assistant>, ApiError> {
-    let changes = read_changes(&body, true)?;
+    let mut changes = read_changes(&body, true)?;
+    if let Some(resources) = changes.tool_resources.as_mut() {
+        create_requested_stores(&state, &tenant, resources).await?;
+    }
     let mut assistant = Assistant {
         id: new_id(IdKind::Assistant),
         object: "assistant".to_owned(),
@@ -226,7 +230,11 @@ pub async fn modify_assistant(
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Assistant>, ApiError> {
     let mut assistant = load(&state, &tenant, &assistant_id).await?;
-    read_changes(&body, false)?.apply(&mut assistant);
+    let mut changes = read_changes(&body, false)?;
+    if let Some(resources) = changes.tool_resources.as_mut() {
+        create_requested_stores(&state, &tenant, resources).await?;
+    }
+    changes.apply(&mut assistant);
     state
         .store
         .update_assistant(&tenant, &assistant)

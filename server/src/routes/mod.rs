@@ -4,6 +4,7 @@
 pub mod assistants;
 pub mod files;
 pub mod messages;
+pub mod resource_stores;
 pub mod run_input;
 pub mod runs;
 pub mod steps;

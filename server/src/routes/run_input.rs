@@ -243,18 +243,23 @@ pub fn new_run(
     }
 }
 
-/// Checks the `include[]` query parameters of runs and steps.
-pub fn check_include(query: Option<&str>) -> Checked<()> {
+/// Checks the `include[]` query parameters of runs and steps; true when they ask for
+/// the file_search results' content.
+pub fn check_include(query: Option<&str>) -> Checked<bool> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query.unwrap_or_default()).unwrap_or_default();
+    let mut wanted = false;
     for (key, value) in pairs {
-        if (key == "include[]" || key == "include") && value != FILE_SEARCH_CONTENT {
-            return Err(ApiError::invalid_value(
-                "include[0]",
-                &value,
-                &[FILE_SEARCH_CONTENT],
-            ));
+        if key == "include[]" || key == "include" {
+            if value != FILE_SEARCH_CONTENT {
+                return Err(ApiError::invalid_value(
+                    "include[0]",
+                    &value,
+                    &[FILE_SEARCH_CONTENT],
+                ));
+            }
+            wanted = true;
         }
     }
-    Ok(())
+    Ok(wanted)
 }

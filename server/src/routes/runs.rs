@@ -153,18 +153,22 @@ pub async fn create_run(
     RawQuery(query): RawQuery,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    check_include(query.as_deref())?;
+    let include_search_results = check_include(query.as_deref())?;
     load_thread(&state, &tenant, &thread_id).await?;
     let mut allowed = RUN_FIELDS.to_vec();
     allowed.extend(["additional_instructions", "additional_messages"]);
     Fields::new(&body, "").only(&allowed)?;
     let request = read_run_request(&body)?;
     let run = record_run(&state, &tenant, &thread_id, &request).await?;
+    let access = RunAccess {
+        include_search_results,
+        ..run_access(&headers)
+    };
     Ok(launch(
         &state,
         tenant,
         run,
-        run_access(&headers),
+        access,
         request.stream,
         Vec::new(),
     ))

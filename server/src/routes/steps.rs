@@ -14,6 +14,7 @@ use crate::models::{ListPage, Run, RunStep};
 use crate::routes::run_input::check_include;
 use crate::routes::runs::load_run;
 use crate::routes::serving_only;
+use crate::runs::file_search::without_results;
 use crate::state::AppState;
 use crate::store::Tenant;
 
@@ -28,12 +29,17 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The step as REST shows it: no `expires_at` once its run has ended.
-fn as_listed(mut step: RunStep, run: &Run) -> RunStep {
+/// The step as REST shows it: no `expires_at` once its run has ended, and file_search
+/// results only when `include[]` asked for them.
+fn as_listed(mut step: RunStep, run: &Run, include_search_results: bool) -> RunStep {
     if !run.is_active() {
         step.expires_at = None;
     }
-    step
+    if include_search_results {
+        step
+    } else {
+        without_results(step)
+    }
 }
 
 /// GET /v1/threads/{thread_id}/runs/{run_id}/steps
@@ -44,13 +50,17 @@ pub async fn list_run_steps(
     RawQuery(raw): RawQuery,
     query: ListQuery,
 ) -> Result<Pretty<ListPage<RunStep>>, ApiError> {
-    check_include(raw.as_deref())?;
+    let include = check_include(raw.as_deref())?;
     let run = load_run(&state, &tenant, &thread_id, &run_id).await?;
     let page = state
         .store
         .list_steps(&tenant, &run_id, &query.page)
         .await?;
-    let steps = page.items.into_iter().map(|s| as_listed(s, &run)).collect();
+    let steps = page
+        .items
+        .into_iter()
+        .map(|s| as_listed(s, &run, include))
+        .collect();
     Ok(Pretty(ListPage::new(steps, page.has_more, |s| &s.id)))
 }
 
@@ -61,7 +71,7 @@ pub async fn get_run_step(
     Path((thread_id, run_id, step_id)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Pretty<RunStep>, ApiError> {
-    check_include(raw.as_deref())?;
+    let include = check_include(raw.as_deref())?;
     let run = load_run(&state, &tenant, &thread_id, &run_id).await?;
     check_id(IdKind::Step, "step_id", &step_id)?;
     let step = state
@@ -69,5 +79,5 @@ pub async fn get_run_step(
         .get_step(&tenant, &run_id, &step_id)
         .await
         .map_err(|e| ApiError::from_store(e, "run step", &step_id))?;
-    Ok(Pretty(as_listed(step, &run)))
+    Ok(Pretty(as_listed(step, &run, include)))
 }

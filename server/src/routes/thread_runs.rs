@@ -12,11 +12,13 @@ use crate::api_error::ApiError;
 use crate::extract::JsonObject;
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::models::{Message, Thread};
+use crate::routes::resource_stores::create_requested_stores_in;
 use crate::routes::run_input::{check_include, read_run_request, RUN_FIELDS};
 use crate::routes::runs::{launch, record_run, run_access};
 use crate::routes::serving_only;
 use crate::routes::threads::{new_message, read_initial_messages, read_tool_resources};
 use crate::runs::events::RunEvent;
+use crate::runs::RunAccess;
 use crate::state::AppState;
 use crate::store::Tenant;
 use crate::validation::Fields;
@@ -37,7 +39,7 @@ pub async fn create_thread_and_run(
     RawQuery(query): RawQuery,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    check_include(query.as_deref())?;
+    let include_search_results = check_include(query.as_deref())?;
     let mut allowed = RUN_FIELDS.to_vec();
     allowed.extend(["thread", "tool_resources"]);
     let fields = Fields::new(&body, "");
@@ -49,7 +51,7 @@ pub async fn create_thread_and_run(
     thread_fields.only(&["messages", "tool_resources", "metadata"])?;
     let inputs = read_initial_messages(&thread_fields)?;
     read_tool_resources(&fields)?;
-    let thread = Thread {
+    let mut thread = Thread {
         id: new_id(IdKind::Thread),
         object: "thread".to_owned(),
         created_at: unix_now(),
@@ -75,6 +77,7 @@ pub async fn create_thread_and_run(
     if !has_instructions && !messages.iter().any(|m| m.role == "user") {
         return Err(ApiError::invalid_thread());
     }
+    create_requested_stores_in(&state, &tenant, &mut thread.tool_resources).await?;
     state
         .store
         .insert_thread(&tenant, &thread, &messages)
@@ -85,7 +88,10 @@ pub async fn create_thread_and_run(
         &state,
         tenant,
         run,
-        run_access(&headers),
+        RunAccess {
+            include_search_results,
+            ..run_access(&headers)
+        },
         request.stream,
         vec![created],
     ))

@@ -12,6 +12,7 @@ use crate::extract::{check_id, JsonObject, PathParams as Path};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, Message, Thread};
+use crate::routes::resource_stores::create_requested_stores_in;
 use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::Tenant;
@@ -94,13 +95,14 @@ pub async fn create_thread(
     let fields = Fields::new(&body, "");
     fields.only(&["messages", "tool_resources", "metadata"])?;
     let inputs = read_initial_messages(&fields)?;
-    let thread = Thread {
+    let mut thread = Thread {
         id: new_id(IdKind::Thread),
         object: "thread".to_owned(),
         created_at: unix_now(),
         metadata: fields.metadata()?.set().unwrap_or_default(),
         tool_resources: read_tool_resources(&fields)?.unwrap_or_else(|| json!({})),
     };
+    create_requested_stores_in(&state, &tenant, &mut thread.tool_resources).await?;
     let messages: Vec<Message> = inputs
         .into_iter()
         .map(|input| new_message(&thread.id, thread.created_at, input))
@@ -152,7 +154,8 @@ pub async fn modify_thread(
     if let Some(metadata) = fields.metadata()?.into_update() {
         thread.metadata = metadata.unwrap_or_else(JsonMap::new);
     }
-    if let Some(resources) = read_tool_resources(&fields)? {
+    if let Some(mut resources) = read_tool_resources(&fields)? {
+        create_requested_stores_in(&state, &tenant, &mut resources).await?;
         thread.tool_resources = resources;
     }
     state

@@ -5,8 +5,11 @@
 //! Cancelling drops the model stream; a restart resumes or ends every unfinished run
 //! ([`recovery`]); a `requires_action` run with no outputs by `expires_at` expires.
 
+pub mod citations;
+mod deltas;
 pub mod drive;
 pub mod events;
+pub mod file_search;
 pub mod progress;
 pub mod prompt;
 pub mod recovery;
@@ -48,6 +51,9 @@ pub struct RunAccess {
     pub credentials: UpstreamCredentials,
     /// `LLM-PARAM-<name>` headers.
     pub extra: Map<String, serde_json::Value>,
+    /// `include[]=step_details.tool_calls[*].file_search.results[*].content` was given:
+    /// streamed steps show their search results.
+    pub include_search_results: bool,
 }
 
 /// The executor shared by every handler (behind `Arc` in the app state).

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::citations::Sources;
 use super::{RunEngine, RunKey};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::llm::CompletionAccumulator;
@@ -21,6 +22,16 @@ pub(super) struct Progress {
     pub call_ids: Vec<String>,
     /// The answer assembled from the events so far.
     pub answer: CompletionAccumulator,
+    /// Call indexes that are file_search calls (run by the server, not the client).
+    pub search_calls: Vec<usize>,
+    /// The run's search results, for citing the answer's source markers.
+    pub sources: Sources,
+    /// Answer text held back until a source marker it may start is complete.
+    pub held_text: String,
+    /// Characters of the answer already sent as message deltas.
+    pub sent_chars: usize,
+    /// Citations already sent as delta annotations (the next one's `index`).
+    pub citations_sent: usize,
 }
 
 impl Progress {
@@ -32,6 +43,11 @@ impl Progress {
             tool_step: None,
             call_ids: Vec::new(),
             answer: CompletionAccumulator::new(),
+            search_calls: Vec::new(),
+            sources: Sources::default(),
+            held_text: String::new(),
+            sent_chars: 0,
+            citations_sent: 0,
         }
     }
 }

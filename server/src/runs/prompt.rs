@@ -11,7 +11,10 @@ use crate::llm::{
 use crate::models::{Message, Run, RunStep};
 use crate::store::{Order, PageRequest, Store, StoreError, Tenant};
 
+use super::citations::format_results;
+use super::file_search::{file_search_tool, search_function};
 use super::RunAccess;
+use crate::llm::offline::file_search::FILE_SEARCH_FUNCTION;
 
 /// Why no request could be built.
 #[derive(Debug)]
@@ -92,7 +95,7 @@ pub async fn build_request(
         model: run.model.clone(),
         messages: Vec::new(),
         tools: function_tools(&run.tools),
-        tool_choice: tool_choice(&run.tool_choice),
+        tool_choice: tool_choice(&run.tool_choice, searched(steps)),
         parallel_tool_calls: Some(run.parallel_tool_calls),
         response_format: response_format(&run.response_format),
         temperature: run.temperature,
@@ -163,13 +166,57 @@ fn chat_message(message: &Message) -> ChatMessage {
     }
 }
 
+/// Whether the run already searched its files (a forced search is then not forced again).
+fn searched(steps: &[RunStep]) -> bool {
+    steps.iter().any(|step| {
+        step.step_details["tool_calls"]
+            .as_array()
+            .is_some_and(|calls| calls.iter().any(|c| c["type"] == "file_search"))
+    })
+}
+
 /// The run's finished tool rounds: each an assistant turn with its calls, then the outputs.
 fn tool_rounds(steps: &[RunStep]) -> Vec<ChatMessage> {
     let mut messages = Vec::new();
+    let mut searches = 0;
     for step in steps
         .iter()
         .filter(|s| s.kind == "tool_calls" && s.status == "completed")
     {
+        let search_calls: Vec<&Value> = step.step_details["tool_calls"]
+            .as_array()
+            .map(|calls| {
+                calls
+                    .iter()
+                    .filter(|c| c["type"] == "file_search")
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !search_calls.is_empty() {
+            // The queries are not kept (the step has no place for them on the wire).
+            messages.push(ChatMessage::assistant_tool_calls(
+                search_calls
+                    .iter()
+                    .map(|call| ToolCall {
+                        id: call["id"].as_str().unwrap_or_default().to_owned(),
+                        name: FILE_SEARCH_FUNCTION.to_owned(),
+                        arguments: "{}".to_owned(),
+                    })
+                    .collect(),
+            ));
+            for call in search_calls {
+                let results = call["file_search"]["results"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                messages.push(ChatMessage::tool(
+                    call["id"].as_str().unwrap_or_default(),
+                    format_results(searches, results),
+                ));
+                searches += 1;
+            }
+            continue;
+        }
         let calls: Vec<&Value> = step.step_details["tool_calls"]
             .as_array()
             .map(|calls| calls.iter().filter(|c| c["type"] == "function").collect())
@@ -200,8 +247,10 @@ fn tool_rounds(steps: &[RunStep]) -> Vec<ChatMessage> {
     messages
 }
 
-/// The run's function tools (code_interpreter and file_search are not run by this server).
+/// The run's function tools, with the search function when it has file_search
+/// (code_interpreter is not run by this server).
 fn function_tools(tools: &[Value]) -> Vec<FunctionTool> {
+    let search = file_search_tool(tools).map(|_| search_function());
     tools
         .iter()
         .filter(|tool| tool["type"] == "function")
@@ -214,12 +263,21 @@ fn function_tools(tools: &[Value]) -> Vec<FunctionTool> {
                 strict: function["strict"].as_bool(),
             }
         })
+        .chain(search)
         .collect()
 }
 
-/// `"none"`, `"auto"`, `"required"` or a named function.
-fn tool_choice(value: &Value) -> ToolChoice {
+/// `"none"`, `"auto"`, `"required"`, a named function, or file_search (the search
+/// function, forced only until the run has searched).
+fn tool_choice(value: &Value, searched: bool) -> ToolChoice {
     match value {
+        Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("file_search") => {
+            if searched {
+                ToolChoice::Auto
+            } else {
+                ToolChoice::Function(FILE_SEARCH_FUNCTION.to_owned())
+            }
+        }
         Value::String(text) if text == "none" => ToolChoice::None,
         Value::String(text) if text == "required" => ToolChoice::Required,
         Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("function") => {

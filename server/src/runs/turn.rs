@@ -8,11 +8,14 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use super::citations::Sources;
 use super::drive::cancelled;
+use super::file_search::{file_search_tool, ranking_options};
 use super::progress::{new_step, Progress};
 use super::prompt::{build_request, PromptStop};
 use super::{RunEngine, RunKey};
 use crate::ids::{new_id, unix_now, IdKind};
+use crate::llm::offline::file_search::FILE_SEARCH_FUNCTION;
 use crate::llm::{ChatEvent, FinishReason, ToolCallDelta};
 use crate::models::{Message, Run, RunStep, RunUsage, StreamMessage};
 use crate::store::StoreResult;
@@ -22,9 +25,28 @@ impl RunEngine {
     pub(super) async fn turn(
         self: &Arc<Self>,
         key: &RunKey,
-        run: Run,
+        mut run: Run,
         mut cancel: watch::Receiver<bool>,
     ) -> StoreResult<()> {
+        loop {
+            if !self.turn_once(key, run, &mut cancel).await? {
+                return Ok(());
+            }
+            // The server ran the model's searches: the model answers in a new turn.
+            run = self.mutate_run(key, |_| false).await?;
+            if run.status == "cancelling" {
+                return self.finish_cancelled(key, &mut []).await;
+            }
+        }
+    }
+
+    /// One model turn; true when it ended in searches the model must now read.
+    async fn turn_once(
+        self: &Arc<Self>,
+        key: &RunKey,
+        run: Run,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> StoreResult<bool> {
         let steps = self.store.steps_of_run(&key.tenant, &key.run_id).await?;
         let access = self.access_of(&key.run_id);
         let request =
@@ -32,30 +54,40 @@ impl RunEngine {
                 Ok(request) => request,
                 Err(PromptStop::Store(error)) => return Err(error),
                 Err(PromptStop::PromptTooLong) => {
-                    return self.end_incomplete(key, "max_prompt_tokens", None).await
+                    return self
+                        .end_incomplete(key, "max_prompt_tokens", None)
+                        .await
+                        .map(|()| false)
                 }
                 Err(PromptStop::NoCompletionTokensLeft) => {
                     return self
                         .end_incomplete(key, "max_completion_tokens", None)
                         .await
+                        .map(|()| false)
                 }
             };
         let mut progress = Progress::new(run);
+        progress.sources = Sources::of_steps(steps.iter().map(|s| &s.step_details));
         let started = tokio::select! {
             started = self.model.stream(request) => started,
-            () = cancelled(&mut cancel) => return self.finish_cancelled(key, &mut []).await,
+            () = cancelled(cancel) => return self.finish_cancelled(key, &mut []).await.map(|()| false),
         };
         let mut stream = match started {
             Ok(stream) => stream,
-            Err(error) => return self.fail(key, &mut [], error.code(), &error.message).await,
+            Err(error) => {
+                return self
+                    .fail(key, &mut [], error.code(), &error.message)
+                    .await
+                    .map(|()| false)
+            }
         };
         loop {
             let event = tokio::select! {
                 event = stream.next() => event,
-                () = cancelled(&mut cancel) => {
+                () = cancelled(cancel) => {
                     drop(stream);
                     let mut open = self.stop_early(key, &mut progress).await?;
-                    return self.finish_cancelled(key, &mut open).await;
+                    return self.finish_cancelled(key, &mut open).await.map(|()| false);
                 }
             };
             match event {
@@ -65,7 +97,8 @@ impl RunEngine {
                     let mut open = self.stop_early(key, &mut progress).await?;
                     return self
                         .fail(key, &mut open, error.code(), &error.message)
-                        .await;
+                        .await
+                        .map(|()| false);
                 }
             }
         }
@@ -83,20 +116,10 @@ impl RunEngine {
         progress.answer.push(&event);
         match &event {
             ChatEvent::TextDelta(text) => {
-                let first = progress.message.is_none();
-                if first {
+                if progress.message.is_none() {
                     self.open_message(key, progress).await?;
                 }
-                let Some((message, _)) = &progress.message else {
-                    return Ok(());
-                };
-                let mut part = json!({"value": text});
-                if first {
-                    part["annotations"] = json!([]);
-                }
-                let delta = json!({"id": message.id, "object": "thread.message.delta",
-                    "delta": {"content": [{"index": 0, "type": "text", "text": part}]}});
-                self.emit(&key.run_id, "thread.message.delta", &delta);
+                self.forward_text(key, progress, text, false);
             }
             ChatEvent::ToolCallDelta(delta) => self.forward_call(key, progress, delta).await?,
             ChatEvent::Finish(_) | ChatEvent::Usage(_) => {}
@@ -138,11 +161,19 @@ impl RunEngine {
                 .unwrap_or_else(crate::llm::offline::render::new_call_id);
             progress.call_ids[delta.index] = id.clone();
             let name = delta.name.clone().unwrap_or_default();
-            let call = json!({"index": delta.index, "id": id, "type": "function",
-                "function": {"name": name, "arguments": "", "output": null}});
+            let search_tool = file_search_tool(&progress.run.tools);
+            let call = match search_tool.filter(|_| name == FILE_SEARCH_FUNCTION) {
+                Some(tool) => {
+                    progress.search_calls.push(delta.index);
+                    json!({"index": delta.index, "id": id, "type": "file_search",
+                        "file_search": {"ranking_options": ranking_options(tool), "results": []}})
+                }
+                None => json!({"index": delta.index, "id": id, "type": "function",
+                    "function": {"name": name, "arguments": "", "output": null}}),
+            };
             self.emit(&key.run_id, "thread.run.step.delta", &step_delta(call));
         }
-        if !delta.arguments.is_empty() {
+        if !delta.arguments.is_empty() && !progress.search_calls.contains(&delta.index) {
             let call = json!({"index": delta.index, "type": "function",
                 "function": {"arguments": delta.arguments}});
             self.emit(&key.run_id, "thread.run.step.delta", &step_delta(call));
@@ -185,16 +216,20 @@ impl RunEngine {
         key: &RunKey,
         mut progress: Progress,
         earlier: &[RunStep],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let completion = match progress.answer.clone().finish() {
             Ok(completion) => completion,
             Err(error) => {
                 let mut open = self.stop_early(key, &mut progress).await?;
                 return self
                     .fail(key, &mut open, error.code(), &error.message)
-                    .await;
+                    .await
+                    .map(|()| false);
             }
         };
+        if progress.message.is_some() {
+            self.forward_text(key, &mut progress, "", true);
+        }
         let usage = RunUsage::from_turn(&completion.usage);
         let now = unix_now();
         let truncated = completion.finish_reason == FinishReason::Length;
@@ -208,13 +243,16 @@ impl RunEngine {
             })
             .collect();
         let wants_tools = !calls.is_empty() && !truncated;
+        if wants_tools && !progress.search_calls.is_empty() {
+            return self.run_searches(key, progress, &completion).await;
+        }
         if !wants_tools && progress.message.is_none() {
             self.open_message(key, &mut progress).await?;
         }
         if let Some((mut message, mut step)) = progress.message.take() {
-            message.content = vec![
-                json!({"type": "text", "text": {"value": completion.text, "annotations": []}}),
-            ];
+            let annotations = progress.sources.annotate(&completion.text);
+            message.content = vec![json!({"type": "text",
+                "text": {"value": completion.text, "annotations": annotations}})];
             self.store.update_message(&key.tenant, &message).await?;
             let mut shown =
                 StreamMessage::of(&message, if truncated { "incomplete" } else { "completed" });
@@ -238,7 +276,7 @@ impl RunEngine {
         }
         if wants_tools {
             let Some(mut step) = progress.tool_step.take() else {
-                return Ok(());
+                return Ok(false);
             };
             let detailed: Vec<Value> = calls
                 .iter()
@@ -251,7 +289,7 @@ impl RunEngine {
             step.step_details = json!({"type": "tool_calls", "tool_calls": detailed});
             self.store.update_step(&key.tenant, &step).await?;
             self.store.hold_usage(&key.tenant, &step.id, &usage).await?;
-            return self.await_outputs(key, calls).await;
+            return self.await_outputs(key, calls).await.map(|()| false);
         }
         let total = earlier
             .iter()
@@ -260,7 +298,8 @@ impl RunEngine {
         if truncated {
             return self
                 .end_incomplete(key, "max_completion_tokens", Some(total))
-                .await;
+                .await
+                .map(|()| false);
         }
         let mut cancelled_meanwhile = false;
         let run = self
@@ -277,11 +316,11 @@ impl RunEngine {
             })
             .await?;
         if cancelled_meanwhile {
-            return self.finish_cancelled(key, &mut []).await;
+            return self.finish_cancelled(key, &mut []).await.map(|()| false);
         }
         self.forget_access(&key.run_id);
         self.emit(&key.run_id, "thread.run.completed", &run.for_stream());
-        Ok(())
+        Ok(false)
     }
 
     /// Puts the run into `requires_action` for `calls` and arms its expiry.

@@ -122,14 +122,14 @@ pub fn normalize_tool_resources(map: &JsonMap) -> Checked<JsonMap> {
     if let Some(search) = fields.object("file_search")?.set() {
         let search_fields = Fields::new(search, "tool_resources.file_search.");
         search_fields.only(&["vector_store_ids", "vector_stores"])?;
-        if search_fields.value("vector_stores").is_some() {
-            return Err(ApiError::not_supported(
-                "tool_resources.file_search.vector_stores",
-                "Creating vector stores through 'tool_resources.file_search.vector_stores'",
-            ));
-        }
         let ids = string_list(&search_fields, "vector_store_ids", 1)?;
-        out.insert("file_search".into(), json!({"vector_store_ids": ids}));
+        let mut search = json!({"vector_store_ids": ids});
+        // The stores to create are checked and created by the handler (it needs the
+        // file store), then replaced by their ids.
+        if let Some(stores) = search_fields.array("vector_stores", 1)?.set() {
+            search["vector_stores"] = Value::Array(stores.clone());
+        }
+        out.insert("file_search".into(), search);
     }
     if let Some(interpreter) = fields.object("code_interpreter")?.set() {
         let interpreter_fields = Fields::new(interpreter, "tool_resources.code_interpreter.");

@@ -5,6 +5,7 @@
 //! before each delta, for testing cancels and restarts.
 
 pub mod arguments;
+pub mod file_search;
 pub mod render;
 pub mod rules;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use self::file_search::SearchFilesThenCite;
 use self::rules::{
     ForcedToolChoice, OfflineRule, Plan, QuoteToolOutputs, QuoteUserMessage, ToolsNamedInMessage,
 };
@@ -44,7 +46,7 @@ impl OfflineModel {
 
     /// Adds a rule consulted after the tool-output and forced-tool rules and before the
     /// name-matching and quoting rules: the hook for tools the server itself runs
-    /// (issue 4's file_search).
+    /// (file_search has its built-in rule, consulted first).
     pub fn with_rule(mut self, rule: Arc<dyn OfflineRule>) -> Self {
         self.extra_rules.push(rule);
         self
@@ -52,7 +54,8 @@ impl OfflineModel {
 
     /// What the model will do with `request`.
     pub fn plan(&self, request: &ChatRequest) -> Result<Plan, LlmError> {
-        let before: [&dyn OfflineRule; 2] = [&QuoteToolOutputs, &ForcedToolChoice];
+        let before: [&dyn OfflineRule; 3] =
+            [&SearchFilesThenCite, &QuoteToolOutputs, &ForcedToolChoice];
         let extra = self.extra_rules.iter().map(|rule| rule.as_ref());
         let named: [&dyn OfflineRule; 1] = [&ToolsNamedInMessage];
         for rule in before.into_iter().chain(extra).chain(named) {

@@ -1,14 +1,16 @@
 //! The offline model's decision rules: given a request, what should the next turn be?
 //! Rules are consulted in order and the first that returns a [`Plan`] wins:
 //!
+//! 0. [`super::file_search::SearchFilesThenCite`]: with the server's `file_search`
+//!    function on offer, search with the latest user message when `tool_choice` forces
+//!    it or the message ends with `?`, then answer quoting the best result with its
+//!    `【n:m†filename】` citation marker (first, so a forced search is not repeated);
 //! 1. [`QuoteToolOutputs`]: when the conversation ends with tool outputs, reply with
 //!    text quoting each of them (this comes first so that runs with a forced
 //!    `tool_choice` still finish after their outputs are submitted);
 //! 2. [`ForcedToolChoice`]: `tool_choice` naming a function calls it; `required` calls
 //!    the first function tool;
-//! 3. extra rules added with [`super::OfflineModel::with_rule`] (issue 4's file_search
-//!    rule belongs here: call the retrieval tool when it is available and the latest user
-//!    message ends with `?`);
+//! 3. extra rules added with [`super::OfflineModel::with_rule`];
 //! 4. [`ToolsNamedInMessage`]: with `tool_choice` auto, call every function whose name
 //!    appears as a word in the latest user message (all of them in tool order when
 //!    `parallel_tool_calls` is not false, else the first);
