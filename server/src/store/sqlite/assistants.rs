@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use super::{backend, fetch_page, to_document, SqliteStore, Table};
 use crate::models::Assistant;
-use crate::store::{AssistantStore, Page, PageRequest, StoreError, StoreResult, Tenant};
+use crate::store::{AssistantStore, Page, PageRequest, StoreResult, Tenant};
 
 #[async_trait]
 impl AssistantStore for SqliteStore {
@@ -21,35 +21,16 @@ impl AssistantStore for SqliteStore {
     }
 
     async fn get_assistant(&self, tenant: &Tenant, id: &str) -> StoreResult<Assistant> {
-        let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM assistants WHERE tenant = ? AND id = ?")
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        from_document(&data.ok_or(StoreError::NotFound)?)
+        self.get_document(Table::Assistants, tenant, id).await
     }
 
     async fn update_assistant(&self, tenant: &Tenant, assistant: &Assistant) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE assistants SET data = ? WHERE tenant = ? AND id = ?")
-            .bind(to_document(assistant)?)
-            .bind(tenant.as_str())
-            .bind(&assistant.id)
-            .execute(&self.pool)
+        self.update_document(Table::Assistants, tenant, &assistant.id, assistant)
             .await
-            .map_err(backend)?;
-        expect_one(result)
     }
 
     async fn delete_assistant(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
-        let result = sqlx::query("DELETE FROM assistants WHERE tenant = ? AND id = ?")
-            .bind(tenant.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        expect_one(result)
+        self.delete_document(Table::Assistants, tenant, id).await
     }
 
     async fn list_assistants(

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use super::{backend, fetch_page, to_document, SqliteStore, Table};
 use crate::models::file::FileObject;
-use crate::store::{FileStore, Page, PageRequest, StoreError, StoreResult, Tenant};
+use crate::store::{FileStore, Page, PageRequest, StoreResult, Tenant};
 
 #[async_trait]
 impl FileStore for SqliteStore {
@@ -26,24 +26,11 @@ impl FileStore for SqliteStore {
     }
 
     async fn get_file(&self, tenant: &Tenant, id: &str) -> StoreResult<FileObject> {
-        let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM files WHERE tenant = ? AND id = ?")
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        from_document(&data.ok_or(StoreError::NotFound)?)
+        self.get_document(Table::Files, tenant, id).await
     }
 
     async fn delete_file(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
-        let result = sqlx::query("DELETE FROM files WHERE tenant = ? AND id = ?")
-            .bind(tenant.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        expect_one(result)
+        self.delete_document(Table::Files, tenant, id).await
     }
 
     async fn list_files(

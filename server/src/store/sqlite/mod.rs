@@ -73,6 +73,60 @@ impl SqliteStore {
             .await
             .map_err(backend)
     }
+
+    /// The object `id` of `table` within the tenant, decoded from its JSON document.
+    async fn get_document<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        tenant: &Tenant,
+        id: &str,
+    ) -> StoreResult<T> {
+        let sql = format!(
+            "SELECT data FROM {} WHERE tenant = ? AND id = ?",
+            table.name()
+        );
+        let data: Option<String> = sqlx::query_scalar(&sql)
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Replaces the JSON document of object `id`; `NotFound` when the tenant has no such row.
+    async fn update_document<T: Serialize>(
+        &self,
+        table: Table,
+        tenant: &Tenant,
+        id: &str,
+        value: &T,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE {} SET data = ? WHERE tenant = ? AND id = ?",
+            table.name()
+        );
+        let result = sqlx::query(&sql)
+            .bind(to_document(value)?)
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
+
+    /// Deletes object `id`; `NotFound` when the tenant has no such row.
+    async fn delete_document(&self, table: Table, tenant: &Tenant, id: &str) -> StoreResult<()> {
+        let sql = format!("DELETE FROM {} WHERE tenant = ? AND id = ?", table.name());
+        let result = sqlx::query(&sql)
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
 }
 
 #[async_trait::async_trait]
@@ -117,6 +171,7 @@ enum Table {
     Messages,
     Runs,
     RunSteps,
+    Threads,
     VectorStores,
     VectorStoreFiles,
 }
@@ -129,6 +184,7 @@ impl Table {
             Table::Messages => "messages",
             Table::Runs => "runs",
             Table::RunSteps => "run_steps",
+            Table::Threads => "threads",
             Table::VectorStores => "vector_stores",
             Table::VectorStoreFiles => "vector_store_files",
         }

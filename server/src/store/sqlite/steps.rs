@@ -28,24 +28,12 @@ impl StepStore for SqliteStore {
     }
 
     async fn update_step(&self, tenant: &Tenant, step: &RunStep) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE run_steps SET data = ? WHERE tenant = ? AND id = ?")
-            .bind(to_document(step)?)
-            .bind(tenant.as_str())
-            .bind(&step.id)
-            .execute(&self.pool)
+        self.update_document(Table::RunSteps, tenant, &step.id, step)
             .await
-            .map_err(backend)?;
-        expect_one(result)
     }
 
     async fn delete_step(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
-        let result = sqlx::query("DELETE FROM run_steps WHERE tenant = ? AND id = ?")
-            .bind(tenant.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        expect_one(result)
+        self.delete_document(Table::RunSteps, tenant, id).await
     }
 
     async fn get_step(&self, tenant: &Tenant, run_id: &str, id: &str) -> StoreResult<RunStep> {

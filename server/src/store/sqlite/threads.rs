@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 
 use super::messages::insert_message_row;
-use super::{backend, expect_one, from_document, to_document, SqliteStore};
+use super::{backend, expect_one, to_document, SqliteStore, Table};
 use crate::models::{Message, Thread};
-use crate::store::{StoreError, StoreResult, Tenant, ThreadStore};
+use crate::store::{StoreResult, Tenant, ThreadStore};
 
 #[async_trait]
 impl ThreadStore for SqliteStore {
@@ -31,25 +31,12 @@ impl ThreadStore for SqliteStore {
     }
 
     async fn get_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<Thread> {
-        let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM threads WHERE tenant = ? AND id = ?")
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        from_document(&data.ok_or(StoreError::NotFound)?)
+        self.get_document(Table::Threads, tenant, id).await
     }
 
     async fn update_thread(&self, tenant: &Tenant, thread: &Thread) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE threads SET data = ? WHERE tenant = ? AND id = ?")
-            .bind(to_document(thread)?)
-            .bind(tenant.as_str())
-            .bind(&thread.id)
-            .execute(&self.pool)
+        self.update_document(Table::Threads, tenant, &thread.id, thread)
             .await
-            .map_err(backend)?;
-        expect_one(result)
     }
 
     async fn delete_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {

@@ -87,14 +87,8 @@ impl VectorStoreStore for SqliteStore {
     }
 
     async fn update_vector_store(&self, tenant: &Tenant, store: &VectorStore) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE vector_stores SET data = ? WHERE tenant = ? AND id = ?")
-            .bind(to_document(store)?)
-            .bind(tenant.as_str())
-            .bind(&store.id)
-            .execute(&self.pool)
+        self.update_document(Table::VectorStores, tenant, &store.id, store)
             .await
-            .map_err(backend)?;
-        expect_one(result)
     }
 
     async fn delete_vector_store(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
