@@ -402,3 +402,91 @@ async fn a_streamed_search_follows_the_recording() {
         .json();
     assert_cites(&completed, &file_id);
 }
+
+#[tokio::test]
+async fn attachments_for_file_search_go_into_the_threads_own_store() {
+    let vs = VsApp::new().await;
+    let file_id = vs.upload("favorite_foods.txt", FOODS).await;
+    let assistant = vs
+        .app()
+        .create(
+            "/v1/assistants",
+            json!({"model": "gpt-4o", "tools": [{"type": "file_search"}]}),
+        )
+        .await;
+    let thread = vs.app().create("/v1/threads", json!({})).await;
+    let thread_id = thread["id"].as_str().unwrap();
+    let attachments = json!([{"file_id": file_id, "tools": [{"type": "file_search"}]}]);
+    let message = vs
+        .app()
+        .create(
+            &format!("/v1/threads/{thread_id}/messages"),
+            json!({"role": "user", "content": QUESTION, "attachments": attachments}),
+        )
+        .await;
+    assert_eq!(message["attachments"], attachments);
+    let thread = vs
+        .app()
+        .get(&format!("/v1/threads/{thread_id}"))
+        .await
+        .json();
+    let store_id = thread["tool_resources"]["file_search"]["vector_store_ids"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("the thread has its own store: {thread}"))
+        .to_owned();
+    let files = vs
+        .app()
+        .get(&format!("/v1/vector_stores/{store_id}/files"))
+        .await
+        .json();
+    assert_eq!(files["data"][0]["id"], file_id.as_str());
+    let (_, steps) = completed_run(&vs, thread_id, json!({"assistant_id": assistant["id"]})).await;
+    assert_eq!(steps.len(), 2);
+    assert_cites(&answer(&vs, thread_id).await, &file_id);
+    // A second attachment joins the same store.
+    let other = vs.upload("other.txt", "Nothing relevant here").await;
+    vs.app()
+        .create(
+            &format!("/v1/threads/{thread_id}/messages"),
+            json!({"role": "user", "content": "more", "attachments":
+                [{"file_id": other, "tools": [{"type": "file_search"}]}]}),
+        )
+        .await;
+    let again = vs
+        .app()
+        .get(&format!("/v1/threads/{thread_id}"))
+        .await
+        .json();
+    assert_eq!(
+        again["tool_resources"]["file_search"]["vector_store_ids"],
+        json!([store_id])
+    );
+    let files = vs
+        .app()
+        .get(&format!("/v1/vector_stores/{store_id}/files"))
+        .await
+        .json();
+    assert_eq!(files["data"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_attachment_of_an_unknown_file_is_echoed_but_not_searched() {
+    let vs = VsApp::new().await;
+    let thread = vs.app().create("/v1/threads", json!({})).await;
+    let thread_id = thread["id"].as_str().unwrap();
+    let attachments = json!([{"file_id": "file-nope", "tools": [{"type": "file_search"}]}]);
+    let message = vs
+        .app()
+        .create(
+            &format!("/v1/threads/{thread_id}/messages"),
+            json!({"role": "user", "content": "x", "attachments": attachments}),
+        )
+        .await;
+    assert_eq!(message["attachments"], attachments);
+    let stores = vs.app().get("/v1/vector_stores").await.json();
+    assert_eq!(
+        stores["data"],
+        json!([]),
+        "no store for files that do not exist"
+    );
+}

@@ -12,6 +12,7 @@ use crate::ids::{unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::message::ModifiedMessage;
 use crate::models::{Deleted, ListPage, Message};
+use crate::routes::resource_stores::store_searchable_attachments;
 use crate::routes::serving_only;
 use crate::routes::threads::{load_thread, new_message};
 use crate::state::AppState;
@@ -43,10 +44,13 @@ pub async fn create_message(
     Path(thread_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Message>, ApiError> {
-    load_thread(&state, &tenant, &thread_id).await?;
+    let mut thread = load_thread(&state, &tenant, &thread_id).await?;
     let message = new_message(&thread_id, unix_now(), message_input(&body, "")?);
     if let Some(run_id) = state.store.active_run(&tenant, &thread_id).await? {
         return Err(ApiError::thread_locked(&thread_id, &run_id));
+    }
+    if store_searchable_attachments(&state, &tenant, &mut thread, &message.attachments).await? {
+        state.store.update_thread(&tenant, &thread).await?;
     }
     state
         .store

@@ -1,18 +1,27 @@
 //! The `tool_resources.file_search.vector_stores` helper of assistants and threads:
 //! each entry (`file_ids`, optional `chunking_strategy` and `metadata`) becomes a new
 //! vector store whose files are ingested in the background, and its id joins
-//! `vector_store_ids`, as OpenAI did.
+//! `vector_store_ids`, as OpenAI did. Message attachments with file_search go into the
+//! thread's own store the same way.
 
 use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
 use crate::ids::unix_now;
-use crate::models::JsonMap;
+use crate::models::{JsonMap, Message, Thread};
+
+/// The attachments of `messages`, for [`store_searchable_attachments`].
+pub fn attachments_of(messages: &[Message]) -> Vec<Value> {
+    messages
+        .iter()
+        .flat_map(|message| message.attachments.iter().cloned())
+        .collect()
+}
 use crate::routes::vector_store_files::{check_file_ids, new_attachment};
 use crate::state::AppState;
-use crate::store::Tenant;
+use crate::store::{StoreError, Tenant};
 use crate::validation::{Field, Fields};
-use crate::vector_stores::chunking::parse_chunking;
+use crate::vector_stores::chunking::{parse_chunking, Chunking};
 use crate::vector_stores::ids::new_vector_store_id;
 use crate::vector_stores::model::{FileCounts, VectorStore};
 
@@ -107,4 +116,64 @@ async fn create_store(
         .await?;
     state.ingest.enqueue(tenant, files);
     Ok(store.id)
+}
+
+/// Files of `attachments` (of new messages) with the file_search tool go into the thread's vector
+/// store: its first `vector_store_ids` entry, or a new store added to its
+/// `tool_resources` (as OpenAI did); unknown or expired files are left out. True when
+/// `thread` changed and must be saved.
+pub async fn store_searchable_attachments(
+    state: &AppState,
+    tenant: &Tenant,
+    thread: &mut Thread,
+    attachments: &[Value],
+) -> Result<bool, ApiError> {
+    let mut file_ids: Vec<String> = Vec::new();
+    let searchable = attachments.iter().filter(|attachment| {
+        attachment["tools"]
+            .as_array()
+            .is_some_and(|tools| tools.iter().any(|t| t["type"] == "file_search"))
+    });
+    for file_id in searchable.filter_map(|attachment| attachment["file_id"].as_str()) {
+        // Messages accept file ids as given (content parts do too); only files that
+        // exist and are live can be searched, so the others are left out of the store.
+        let live = match state.store.get_file(tenant, file_id).await {
+            Ok(file) => file.expires_at.is_none_or(|at| at > unix_now()),
+            Err(StoreError::NotFound) => false,
+            Err(other) => return Err(other.into()),
+        };
+        if live && !file_ids.iter().any(|known| known == file_id) {
+            file_ids.push(file_id.to_owned());
+        }
+    }
+    if file_ids.is_empty() {
+        return Ok(false);
+    }
+    let existing = thread.tool_resources["file_search"]["vector_store_ids"][0]
+        .as_str()
+        .map(str::to_owned);
+    let now = unix_now();
+    if let Some(store_id) = existing {
+        let files: Vec<_> = file_ids
+            .iter()
+            .map(|id| new_attachment(&store_id, id, Chunking::default(), JsonMap::new(), now))
+            .collect();
+        state.store.attach_files(tenant, &files, None).await?;
+        state.ingest.enqueue(tenant, files);
+        return Ok(false);
+    }
+    let ids: Vec<Value> = file_ids.into_iter().map(Value::String).collect();
+    let request = json!({"file_ids": ids});
+    let store_id = create_store(
+        state,
+        tenant,
+        request.as_object().expect("an object"),
+        "attachments.",
+    )
+    .await?;
+    if !thread.tool_resources.is_object() {
+        thread.tool_resources = json!({});
+    }
+    thread.tool_resources["file_search"] = json!({"vector_store_ids": [store_id]});
+    Ok(true)
 }

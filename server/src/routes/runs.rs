@@ -7,12 +7,14 @@ use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use serde_json::Value;
 
 use crate::api_error::ApiError;
 use crate::extract::{check_id, JsonObject, ListQuery, PathParams as Path};
 use crate::ids::IdKind;
 use crate::json::Pretty;
 use crate::models::{ListPage, Message, Run};
+use crate::routes::resource_stores::store_searchable_attachments;
 use crate::routes::run_input::{check_include, new_run, read_run_request, RunRequest, RUN_FIELDS};
 use crate::routes::serving_only;
 use crate::routes::threads::{load_thread, new_message};
@@ -154,11 +156,19 @@ pub async fn create_run(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let include_search_results = check_include(query.as_deref())?;
-    load_thread(&state, &tenant, &thread_id).await?;
+    let mut thread = load_thread(&state, &tenant, &thread_id).await?;
     let mut allowed = RUN_FIELDS.to_vec();
     allowed.extend(["additional_instructions", "additional_messages"]);
     Fields::new(&body, "").only(&allowed)?;
     let request = read_run_request(&body)?;
+    let attachments: Vec<Value> = request
+        .additional_messages
+        .iter()
+        .flat_map(|message| message.attachments.iter().cloned())
+        .collect();
+    if store_searchable_attachments(&state, &tenant, &mut thread, &attachments).await? {
+        state.store.update_thread(&tenant, &thread).await?;
+    }
     let run = record_run(&state, &tenant, &thread_id, &request).await?;
     let access = RunAccess {
         include_search_results,

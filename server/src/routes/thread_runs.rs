@@ -12,7 +12,9 @@ use crate::api_error::ApiError;
 use crate::extract::JsonObject;
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::models::{Message, Thread};
-use crate::routes::resource_stores::create_requested_stores_in;
+use crate::routes::resource_stores::{
+    attachments_of, create_requested_stores_in, store_searchable_attachments,
+};
 use crate::routes::run_input::{check_include, read_run_request, RUN_FIELDS};
 use crate::routes::runs::{launch, record_run, run_access};
 use crate::routes::serving_only;
@@ -78,6 +80,7 @@ pub async fn create_thread_and_run(
         return Err(ApiError::invalid_thread());
     }
     create_requested_stores_in(&state, &tenant, &mut thread.tool_resources).await?;
+    store_searchable_attachments(&state, &tenant, &mut thread, &attachments_of(&messages)).await?;
     state
         .store
         .insert_thread(&tenant, &thread, &messages)

@@ -12,7 +12,9 @@ use crate::extract::{check_id, JsonObject, PathParams as Path};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, Message, Thread};
-use crate::routes::resource_stores::create_requested_stores_in;
+use crate::routes::resource_stores::{
+    attachments_of, create_requested_stores_in, store_searchable_attachments,
+};
 use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::Tenant;
@@ -107,6 +109,7 @@ pub async fn create_thread(
         .into_iter()
         .map(|input| new_message(&thread.id, thread.created_at, input))
         .collect();
+    store_searchable_attachments(&state, &tenant, &mut thread, &attachments_of(&messages)).await?;
     state
         .store
         .insert_thread(&tenant, &thread, &messages)
