@@ -88,3 +88,44 @@ def test_unsupported_file_fails_with_last_error(client, store):
         assert attached.last_error.code in ("unsupported_file", "invalid_file")
     finally:
         client.files.delete(image.id)
+
+
+def test_file_search_run_cites_its_source(client, uploaded):
+    tides = next(f for f in uploaded if f.filename == "tides.txt")
+    assistant = client.beta.assistants.create(
+        model="gpt-4o",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [f.id for f in uploaded]}]}},
+    )
+    thread = client.beta.threads.create(
+        messages=[{"role": "user", "content": "What is the moon's pull on the oceans causing?"}]
+    )
+    try:
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id,
+            assistant_id=assistant.id,
+            include=["step_details.tool_calls[*].file_search.results[*].content"],
+        )
+        assert run.status == "completed", run.last_error
+        reply = client.beta.threads.messages.list(thread.id, limit=1).data[0]
+        text = reply.content[0].text
+        citations = [a for a in text.annotations if a.type == "file_citation"]
+        assert citations, text.value
+        assert citations[0].file_citation.file_id == tides.id
+        assert text.value[citations[0].start_index : citations[0].end_index] == citations[0].text
+
+        steps = client.beta.threads.runs.steps.list(
+            run.id,
+            thread_id=thread.id,
+            order="asc",
+            include=["step_details.tool_calls[*].file_search.results[*].content"],
+        ).data
+        call = steps[0].step_details.tool_calls[0]
+        assert call.type == "file_search"
+        assert call.file_search.results[0].file_id == tides.id
+        assert "moon" in call.file_search.results[0].content[0].text
+    finally:
+        client.beta.threads.delete(thread.id)
+        for store_id in assistant.tool_resources.file_search.vector_store_ids:
+            client.vector_stores.delete(store_id)
+        client.beta.assistants.delete(assistant.id)
