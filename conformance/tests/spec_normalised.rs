@@ -138,33 +138,7 @@ fn errors_use_error_response_and_undocumented_statuses_are_reported() {
 fn every_stream_event_of_the_document_has_a_validator() {
     let spec = Spec::load(&source()).unwrap();
     let names: Vec<&str> = spec.stream_event_names().collect();
-    for name in [
-        "thread.created",
-        "thread.run.created",
-        "thread.run.queued",
-        "thread.run.in_progress",
-        "thread.run.requires_action",
-        "thread.run.completed",
-        "thread.run.incomplete",
-        "thread.run.failed",
-        "thread.run.cancelling",
-        "thread.run.cancelled",
-        "thread.run.expired",
-        "thread.run.step.created",
-        "thread.run.step.in_progress",
-        "thread.run.step.delta",
-        "thread.run.step.completed",
-        "thread.run.step.failed",
-        "thread.run.step.cancelled",
-        "thread.run.step.expired",
-        "thread.message.created",
-        "thread.message.in_progress",
-        "thread.message.delta",
-        "thread.message.completed",
-        "thread.message.incomplete",
-        "error",
-        "done",
-    ] {
+    for name in conformance::stream::KNOWN_EVENTS {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     assert_eq!(spec.validate_stream_event("done", &json!("[DONE]")), vec![]);

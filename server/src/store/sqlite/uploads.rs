@@ -95,23 +95,7 @@ impl UploadStore for SqliteStore {
         file: &FileObject,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let result = sqlx::query(
-            "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
-        )
-        .bind(&upload.status)
-        .bind(to_document(upload)?)
-        .bind(tenant.as_str())
-        .bind(&upload.id)
-        .bind(status::PENDING)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "upload {} is not pending",
-                upload.id
-            )));
-        }
+        end_pending(&mut tx, tenant, upload).await?;
         sqlx::query(
             "INSERT INTO files (id, tenant, purpose, created_at, expires_at, data) \
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -125,40 +109,14 @@ impl UploadStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        sqlx::query("DELETE FROM upload_parts WHERE tenant = ? AND upload_id = ?")
-            .bind(tenant.as_str())
-            .bind(&upload.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        drop_parts(&mut tx, tenant, &upload.id).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn end_pending_upload(&self, tenant: &Tenant, upload: &Upload) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let result = sqlx::query(
-            "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
-        )
-        .bind(&upload.status)
-        .bind(to_document(upload)?)
-        .bind(tenant.as_str())
-        .bind(&upload.id)
-        .bind(status::PENDING)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "upload {} is not pending",
-                upload.id
-            )));
-        }
-        sqlx::query("DELETE FROM upload_parts WHERE tenant = ? AND upload_id = ?")
-            .bind(tenant.as_str())
-            .bind(&upload.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        end_pending(&mut tx, tenant, upload).await?;
+        drop_parts(&mut tx, tenant, &upload.id).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -175,4 +133,46 @@ impl UploadStore for SqliteStore {
             .map(|(tenant, data)| Ok((Tenant::from_stored(tenant.clone()), from_document(data)?)))
             .collect()
     }
+}
+
+/// Stores `upload`'s new (final) state if it is still pending in the database, so a
+/// concurrent complete and cancel cannot both succeed.
+async fn end_pending(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tenant: &Tenant,
+    upload: &Upload,
+) -> StoreResult<()> {
+    let result = sqlx::query(
+        "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
+    )
+    .bind(&upload.status)
+    .bind(to_document(upload)?)
+    .bind(tenant.as_str())
+    .bind(&upload.id)
+    .bind(status::PENDING)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::Conflict(format!(
+            "upload {} is not pending",
+            upload.id
+        )));
+    }
+    Ok(())
+}
+
+/// Forgets the part rows of an upload that has ended (its bytes are removed by the caller).
+async fn drop_parts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tenant: &Tenant,
+    upload_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM upload_parts WHERE tenant = ? AND upload_id = ?")
+        .bind(tenant.as_str())
+        .bind(upload_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
