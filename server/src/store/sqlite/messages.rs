@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 
-use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use super::{backend, expect_one, fetch_page, to_document, SqliteStore, Table};
 use crate::models::Message;
-use crate::store::{MessageStore, Page, PageRequest, StoreError, StoreResult, Tenant};
+use crate::store::{MessageStore, Page, PageRequest, StoreResult, Tenant};
 
 /// Inserts one message row, only if its thread exists for the tenant.
 pub(super) async fn insert_message_row(
@@ -45,16 +45,8 @@ impl MessageStore for SqliteStore {
         thread_id: &str,
         id: &str,
     ) -> StoreResult<Message> {
-        let data: Option<String> = sqlx::query_scalar(
-            "SELECT data FROM messages WHERE tenant = ? AND thread_id = ? AND id = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(thread_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        from_document(&data.ok_or(StoreError::NotFound)?)
+        self.get_child_document(Table::Messages, tenant, ("thread_id", thread_id), id)
+            .await
     }
 
     async fn update_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()> {

@@ -94,6 +94,29 @@ impl SqliteStore {
         from_document(&data.ok_or(StoreError::NotFound)?)
     }
 
+    /// Like [`Self::get_document`] for objects that live under a parent (a thread's messages
+    /// and runs, a run's steps): `NotFound` unless `id` belongs to that parent.
+    async fn get_child_document<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        tenant: &Tenant,
+        (parent_column, parent_id): (&'static str, &str),
+        id: &str,
+    ) -> StoreResult<T> {
+        let sql = format!(
+            "SELECT data FROM {} WHERE tenant = ? AND {parent_column} = ? AND id = ?",
+            table.name()
+        );
+        let data: Option<String> = sqlx::query_scalar(&sql)
+            .bind(tenant.as_str())
+            .bind(parent_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
     /// Replaces the JSON document of object `id`; `NotFound` when the tenant has no such row.
     async fn update_document<T: Serialize>(
         &self,

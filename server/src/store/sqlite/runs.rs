@@ -58,16 +58,8 @@ impl RunStore for SqliteStore {
     }
 
     async fn get_run(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<Run> {
-        let data: Option<String> = sqlx::query_scalar(
-            "SELECT data FROM runs WHERE tenant = ? AND thread_id = ? AND id = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(thread_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        from_document(&data.ok_or(StoreError::NotFound)?)
+        self.get_child_document(Table::Runs, tenant, ("thread_id", thread_id), id)
+            .await
     }
 
     async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()> {

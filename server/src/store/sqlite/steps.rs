@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::models::{RunStep, RunUsage};
-use crate::store::{Page, PageRequest, StepStore, StoreError, StoreResult, Tenant};
+use crate::store::{Page, PageRequest, StepStore, StoreResult, Tenant};
 
 #[async_trait]
 impl StepStore for SqliteStore {
@@ -37,16 +37,8 @@ impl StepStore for SqliteStore {
     }
 
     async fn get_step(&self, tenant: &Tenant, run_id: &str, id: &str) -> StoreResult<RunStep> {
-        let data: Option<String> = sqlx::query_scalar(
-            "SELECT data FROM run_steps WHERE tenant = ? AND run_id = ? AND id = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(run_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        from_document(&data.ok_or(StoreError::NotFound)?)
+        self.get_child_document(Table::RunSteps, tenant, ("run_id", run_id), id)
+            .await
     }
 
     async fn list_steps(
