@@ -77,6 +77,7 @@ pub fn judge(
             &mut findings,
         );
     }
+    findings.extend(citation_findings(&body, ""));
     let indent = step.expect.indent.unwrap_or(DEFAULT_INDENT);
     let newline = step
         .expect
@@ -101,6 +102,18 @@ pub fn judge(
     check_always_sent_headers(received, &mut findings);
     capture(&step.capture, &body, vars, &mut findings);
     findings
+}
+
+/// A FAIL finding for each annotation whose span does not hold its text (see
+/// [`crate::annotations`]); `base` locates `body` in the step's answer.
+pub fn citation_findings(body: &Value, base: &str) -> Vec<Finding> {
+    crate::annotations::misplaced_annotations(body, base)
+        .into_iter()
+        .map(|misplaced| {
+            let message = format!("citation indices: {}", misplaced.message);
+            Finding::new(FindingKind::Body, Verdict::Fail, message).at(misplaced.pointer)
+        })
+        .collect()
 }
 
 /// The status check: `Err` with the one finding that makes the step UNIMPLEMENTED (the route

@@ -11,6 +11,7 @@
 //!   results alone.
 //! - [`recordings::check_recordings`] validates recorded traffic (the `check-recordings` subcommand).
 
+pub mod annotations;
 pub mod catalog;
 pub mod check;
 pub mod cli;

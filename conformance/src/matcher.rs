@@ -1,6 +1,9 @@
 //! Compares a response body with the recorded one, honouring the fixture matchers (`$id:PREFIX`,
-//! `$timestamp`, `$integer`, `$string`, `$any`, `${name}`), and notes what only makes a step NON-STRICT
+//! `$timestamp`, `$integer`, `$number`, `$score`, `$string`, `$regex:`, `$any`, `$absent`,
+//! `{$every: ...}`, `${name}`; see fixtures/README.md), and notes what only makes a step NON-STRICT
 //! (extra keys, a different key order).
+
+mod special;
 
 use serde_json::Value;
 
@@ -62,6 +65,9 @@ impl Matcher<'_> {
     fn compare(&mut self, pointer: &str, expected: &Value, actual: &Value) {
         match expected {
             Value::String(text) => self.compare_string(pointer, text, actual),
+            Value::Object(map) if map.contains_key(special::EVERY) => {
+                self.compare_every(pointer, map, actual)
+            }
             Value::Object(map) => match actual.as_object() {
                 Some(actual_map) => self.compare_objects(pointer, map, actual_map),
                 None => self.mismatch(pointer, expected, actual, "expected an object"),
@@ -113,6 +119,7 @@ impl Matcher<'_> {
         for (key, want) in expected {
             let child = format!("{pointer}/{}", escape(key));
             match actual.get(key) {
+                None if want == special::ABSENT => {}
                 Some(got) => self.compare(&child, want, got),
                 None => self.report.mismatches.push(Mismatch {
                     pointer: child,
@@ -159,6 +166,13 @@ impl Matcher<'_> {
                     "expected a non-negative integer",
                 );
             }
+            return;
+        }
+        if let Some(reason) = special::refusal(text, actual) {
+            self.mismatch(pointer, &expected, actual, &reason);
+            return;
+        }
+        if special::is_special(text) {
             return;
         }
         if text == "$timestamp" {
@@ -215,6 +229,35 @@ impl Matcher<'_> {
         }
     }
 
+    /// `{"$every": PATTERN, "$min_items": N}`: an array of at least N (default 1) elements,
+    /// each matching PATTERN, for lists whose length a model decides (citations, results).
+    fn compare_every(
+        &mut self,
+        pointer: &str,
+        expected: &serde_json::Map<String, Value>,
+        actual: &Value,
+    ) {
+        let whole = Value::Object(expected.clone());
+        let Some(items) = actual.as_array() else {
+            return self.mismatch(pointer, &whole, actual, "expected an array");
+        };
+        let min_items = special::min_items(expected);
+        if (items.len() as u64) < min_items {
+            let reason = format!(
+                "expected at least {min_items} elements, got {}",
+                items.len()
+            );
+            return self.mismatch(pointer, &whole, actual, &reason);
+        }
+        for (index, item) in items.iter().enumerate() {
+            self.compare(
+                &format!("{pointer}/{index}"),
+                &expected[special::EVERY],
+                item,
+            );
+        }
+    }
+
     fn mismatch(&mut self, pointer: &str, expected: &Value, actual: &Value, reason: &str) {
         self.report.mismatches.push(Mismatch {
             pointer: if pointer.is_empty() {
@@ -250,122 +293,4 @@ pub fn escape(key: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-    use serde_json::json;
-
-    const NOW: i64 = 1_761_861_736;
-
-    fn vars() -> Vars {
-        let mut vars = Vars::default();
-        vars.set("asst", json!("asst_abc12345"));
-        vars.set("count", json!(3));
-        vars
-    }
-
-    fn check(expected: Value, actual: Value) -> MatchReport {
-        match_body(&expected, &actual, &vars(), NOW)
-    }
-
-    #[rstest]
-    #[case(json!("$id:asst_"), json!("asst_lmHh31nj3iu1EBPXnXq16NFe"))]
-    #[case(json!("$id:req_"), json!("req_0123456789abcdef"))]
-    #[case(json!("$timestamp"), json!(NOW))]
-    #[case(json!("$timestamp"), json!(NOW - 3600))]
-    #[case(json!("$timestamp"), json!(NOW + 300))]
-    #[case(json!("$timestamp"), json!(NOW + 600 + 60))]
-    #[case(json!("$string"), json!("anything at all"))]
-    #[case(json!("$integer"), json!(0))]
-    #[case(json!("$integer"), json!(24165))]
-    #[case(json!("$any"), json!(null))]
-    #[case(json!("$any"), json!({"deep": [1]}))]
-    #[case(json!("${asst}"), json!("asst_abc12345"))]
-    #[case(json!("${count}"), json!(3))]
-    #[case(json!("No assistant found with id '${asst}'."), json!("No assistant found with id 'asst_abc12345'."))]
-    #[case(json!(1), json!(1.0))]
-    #[case(json!(1.0), json!(1))]
-    #[case(json!(null), json!(null))]
-    #[case(json!([1, "$string"]), json!([1, "x"]))]
-    #[case(json!({"a": {"b": "$id:msg_"}}), json!({"a": {"b": "msg_ABCDEFGHijkl"}}))]
-    fn matching_values_pass(#[case] expected: Value, #[case] actual: Value) {
-        assert_eq!(check(expected, actual), MatchReport::default());
-    }
-
-    #[rstest]
-    #[case(json!("$id:asst_"), json!("thread_abcdefghijkl"), "/")]
-    #[case(json!("$id:asst_"), json!("asst_short"), "/")]
-    #[case(json!("$id:asst_"), json!("asst_has spaces in it"), "/")]
-    #[case(json!("$id:asst_"), json!(12), "/")]
-    #[case(json!("$timestamp"), json!(NOW - 2 * 86_400), "/")]
-    #[case(json!("$timestamp"), json!(NOW + 3600), "/")]
-    #[case(json!("$timestamp"), json!(1.5), "/")]
-    #[case(json!("$timestamp"), json!("1761861736"), "/")]
-    #[case(json!("$string"), json!(null), "/")]
-    #[case(json!("$integer"), json!(-1), "/")]
-    #[case(json!("$integer"), json!(1.5), "/")]
-    #[case(json!("$integer"), json!("3"), "/")]
-    #[case(json!("${asst}"), json!("asst_other999"), "/")]
-    #[case(json!({"a": 1}), json!({"a": 2}), "/a")]
-    #[case(json!({"a": "$any"}), json!({}), "/a")]
-    #[case(json!({"a/b": {"c~d": true}}), json!({"a/b": {"c~d": false}}), "/a~1b/c~0d")]
-    #[case(json!([1, 2]), json!([1]), "/")]
-    #[case(json!({"l": [{"x": 1}]}), json!({"l": [{"x": 0}]}), "/l/0/x")]
-    #[case(json!({"o": {}}), json!({"o": []}), "/o")]
-    #[case(json!("assistant"), json!("thread"), "/")]
-    fn mismatches_name_their_pointer(
-        #[case] expected: Value,
-        #[case] actual: Value,
-        #[case] pointer: &str,
-    ) {
-        let report = check(expected, actual);
-        assert_eq!(report.mismatches.len(), 1, "{report:?}");
-        assert_eq!(report.mismatches[0].pointer, pointer);
-    }
-
-    #[test]
-    fn extra_keys_and_order_are_noted_not_failed() {
-        let report = check(
-            json!({"id": "$id:asst_", "object": "assistant", "nested": {"a": 1, "b": 2}}),
-            json!({"object": "assistant", "id": "asst_abcdefghij", "extra": 1, "nested": {"a": 1, "b": 2, "c": 3}}),
-        );
-        assert!(report.mismatches.is_empty());
-        assert_eq!(report.extra_keys, vec!["/extra", "/nested/c"]);
-        assert_eq!(report.key_order, vec!["/"]);
-    }
-
-    #[rstest]
-    #[case(json!("${ghost}"))]
-    #[case(json!({"m": "id '${ghost}'"}))]
-    fn unknown_variables_are_reported_apart_from_mismatches(#[case] expected: Value) {
-        let report = check(expected, json!({"m": "x"}));
-        assert_eq!(report.unknown_variables, vec!["ghost"]);
-        assert!(report.mismatches.is_empty());
-    }
-
-    #[test]
-    fn mismatch_records_expected_and_actual() {
-        let report = check(json!({"name": "x"}), json!({"name": null}));
-        assert_eq!(
-            report.mismatches,
-            vec![Mismatch {
-                pointer: "/name".into(),
-                expected: json!("x"),
-                actual: json!(null),
-                reason: "expected a string".into()
-            }]
-        );
-        let report = check(
-            json!({"m": "No assistant '${asst}'."}),
-            json!({"m": "No assistant 'asst_x'."}),
-        );
-        assert_eq!(
-            report.mismatches[0].expected,
-            json!("No assistant 'asst_abc12345'.")
-        );
-        assert_eq!(
-            report.mismatches[0].reason,
-            "different string (first difference at character 19)"
-        );
-    }
-}
+mod tests;

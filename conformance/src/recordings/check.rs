@@ -58,6 +58,9 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                 for error in spec.validate_response(&operation, exchange.status, body) {
                     fail(None, error);
                 }
+                for error in misplaced_citations(body) {
+                    fail(None, error);
+                }
             }
             Body::Text(text) => {
                 // Only a document that declares a string body (file content) can accept text.
@@ -71,7 +74,15 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
             }
             Body::Sse(text) => {
                 let (events, errors) = spec.validate_event_stream(text);
-                for event in &events {
+                for (index, event) in events.iter().enumerate() {
+                    for error in event
+                        .json
+                        .as_ref()
+                        .map(misplaced_citations)
+                        .unwrap_or_default()
+                    {
+                        fail(Some((index, event.event.clone())), error);
+                    }
                     *report.events.entry(event.event.clone()).or_default() += 1;
                     *report
                         .operation_events
@@ -87,6 +98,19 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
         }
         *report.responses.entry(operation).or_default() += 1;
     }
+}
+
+/// Annotations whose span does not hold their text, as schema-like errors (see
+/// [`crate::annotations`]): the check must never call the real service's answers wrong.
+fn misplaced_citations(body: &Value) -> Vec<SchemaError> {
+    crate::annotations::misplaced_annotations(body, "")
+        .into_iter()
+        .map(|misplaced| SchemaError {
+            instance_path: misplaced.pointer,
+            schema_path: "(citation indices)".into(),
+            message: misplaced.message,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ pub mod read;
 use tokio::time::Instant;
 
 use crate::catalog::Catalog;
-use crate::check::{check_always_sent_headers, judge, media_type, status_findings};
+use crate::check::{
+    check_always_sent_headers, citation_findings, judge, media_type, status_findings,
+};
 use crate::client::{build_request, describe_transport_error, now_unix, PreparedRequest, Received};
 use crate::fixture::Step;
 use crate::results::{Finding, FindingKind};
@@ -179,6 +181,7 @@ pub fn judge_stream(
         ));
     }
     let mut schema = Vec::new();
+    let mut citations = Vec::new();
     for (index, event) in read.events.iter().enumerate() {
         match event.payload() {
             Err(message) => schema.push(
@@ -190,6 +193,7 @@ pub fn judge_stream(
                 .at(format!("/events/{index}/data")),
             ),
             Ok(data) => {
+                citations.extend(citation_findings(&data, &format!("/events/{index}/data")));
                 for error in catalog.validate_stream_event(&event.event, &data) {
                     let pointer = format!("/events/{index}/data{}", error.instance_path);
                     let message = format!(
@@ -211,6 +215,7 @@ pub fn judge_stream(
         }
     }
     push_capped(&mut findings, schema);
+    push_capped(&mut findings, citations);
     let origin = StreamOrigin::of_operation(operation_id);
     let grammar = check_grammar(&read.events, origin)
         .into_iter()
