@@ -89,6 +89,14 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                         .entry(operation.clone())
                         .or_default() += 1;
                 }
+                for violation in crate::stream::delta_disagreements(&events) {
+                    let error = SchemaError {
+                        instance_path: String::new(),
+                        schema_path: "(deltas add up to the message)".into(),
+                        message: violation.message,
+                    };
+                    fail(Some((violation.index, violation.event)), error);
+                }
                 for StreamError { event, error } in errors {
                     fail(event, error);
                 }

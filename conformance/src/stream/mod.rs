@@ -2,13 +2,16 @@
 //! server-sent events and judged as a stream: Content-Type `text/event-stream`, framing and
 //! compact JSON (NON-STRICT when they differ), each event's data against the schema branch its
 //! name selects, the event grammar and the final `done` (FAIL), and the scenario's
-//! `expect.events`. Stream problems are findings of kind [`FindingKind::Stream`].
+//! `expect.events`, and that each message's deltas add up to its final event (FAIL). Stream
+//! problems are findings of kind [`FindingKind::Stream`].
 
+mod accumulate;
 pub mod expect;
 pub mod framing;
 pub mod grammar;
 pub mod read;
 
+pub use accumulate::delta_disagreements;
 use tokio::time::Instant;
 
 use crate::catalog::Catalog;
@@ -228,6 +231,17 @@ pub fn judge_stream(
         })
         .collect();
     push_capped(&mut findings, grammar);
+    let disagreements = accumulate::delta_disagreements(&read.events)
+        .into_iter()
+        .map(|violation| {
+            let message = format!(
+                "deltas: event #{} `{}`: {}",
+                violation.index, violation.event, violation.message
+            );
+            Finding::new(FindingKind::Stream, Verdict::Fail, message)
+        })
+        .collect();
+    push_capped(&mut findings, disagreements);
     if let Some(expected) = &step.expect.events {
         let matched = expect::match_events(expected, &read.events, vars, received.received_at);
         push_capped(&mut findings, matched);
