@@ -4,6 +4,7 @@
 //! tests can drive it without a socket.
 
 pub mod api_error;
+pub mod embeddings;
 pub mod extract;
 pub mod files;
 pub mod ids;

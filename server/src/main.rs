@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use server::embeddings::EmbeddingsArgs;
 use server::llm::{LlmArgs, LlmMode};
 use server::settings::read_api_keys;
 use server::Settings;
@@ -50,6 +51,8 @@ struct Flags {
     ingest_workers: usize,
     #[command(flatten)]
     llm: LlmArgs,
+    #[command(flatten)]
+    embeddings: EmbeddingsArgs,
 }
 
 /// The model mode: as given, else upstream only when an upstream is configured.
@@ -92,6 +95,14 @@ async fn main() -> ExitCode {
     settings.run_expiry = std::time::Duration::from_secs(flags.run_expiry_secs);
     settings.max_concurrent_runs = flags.max_concurrent_runs;
     settings.ingest_workers = flags.ingest_workers;
+    settings.embeddings = flags.embeddings.config();
+    match &settings.embeddings {
+        Some(config) => tracing::info!(
+            model = %config.default_model,
+            "vector store search: hybrid (keyword + embeddings)"
+        ),
+        None => tracing::info!("vector store search: keyword only (no embeddings upstream)"),
+    }
     if let Some(dir) = flags.data_dir {
         settings.data_dir = dir;
     }

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::embeddings::EmbeddingsConfig;
 use crate::llm::config::DEFAULT_BASE_URL;
 use crate::llm::{LlmArgs, LlmMode};
 use crate::runs::{DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_RUN_EXPIRY};
@@ -40,6 +41,9 @@ pub struct Settings {
     /// Vector store files ingested at once; 0 pauses ingestion (files wait
     /// `in_progress` for a server with workers: restart tests use it).
     pub ingest_workers: usize,
+    /// The embeddings upstream behind hybrid search; `None` (the default): keyword
+    /// search only, no network.
+    pub embeddings: Option<EmbeddingsConfig>,
 }
 
 impl Settings {
@@ -57,6 +61,7 @@ impl Settings {
             run_expiry: DEFAULT_RUN_EXPIRY,
             max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
             ingest_workers: DEFAULT_INGEST_WORKERS,
+            embeddings: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::embeddings::EmbeddingsClient;
 use crate::files::DataDir;
 use crate::llm::ChatModel;
 use crate::runs::RunEngine;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub max_file_bytes: u64,
     /// The background ingestion queue of vector store files.
     pub ingest: Arc<crate::vector_stores::Ingestor>,
+    /// The embeddings upstream behind hybrid search, when one is configured.
+    pub embeddings: Option<Arc<EmbeddingsClient>>,
 }
 
 impl AppState {
@@ -37,29 +40,51 @@ impl AppState {
             .llm
             .build_model()
             .map_err(|e| StoreError::Unsupported(format!("configuring the model: {e}")))?;
+        if let Some(config) = &settings.embeddings {
+            EmbeddingsClient::new(config.clone()).map_err(|e| {
+                StoreError::Unsupported(format!("configuring the embeddings upstream: {e}"))
+            })?;
+        }
         let state = Self::with_parts(store, model, settings);
         crate::files::expiry::clean_up_at_startup(state.store.as_ref(), &state.data).await?;
         Ok(state)
     }
 
-    /// State around an existing store and model (tests, other backends).
+    /// State around an existing store and model (tests, other backends). An unusable
+    /// embeddings configuration is logged and left out ([`Self::from_settings`]
+    /// refuses it instead).
     pub fn with_parts(
         store: Arc<dyn Store>,
         model: Arc<dyn ChatModel>,
         settings: &Settings,
     ) -> Self {
-        let runs = Arc::new(RunEngine::new(
-            Arc::clone(&store),
-            model,
-            settings.run_expiry,
-            settings.max_concurrent_runs,
-        ));
+        let embeddings = settings.embeddings.as_ref().and_then(|config| {
+            match EmbeddingsClient::new(config.clone()) {
+                Ok(client) => Some(Arc::new(client)),
+                Err(error) => {
+                    tracing::error!(%error, "the embeddings upstream is unusable; keyword search only");
+                    None
+                }
+            }
+        });
+        let runs = Arc::new(
+            RunEngine::new(
+                Arc::clone(&store),
+                model,
+                settings.run_expiry,
+                settings.max_concurrent_runs,
+            )
+            .with_embeddings(embeddings.clone()),
+        );
         let data = Arc::new(DataDir::new(&settings.data_dir));
-        let ingest = Arc::new(crate::vector_stores::Ingestor::new(
-            Arc::clone(&store),
-            Arc::clone(&data),
-            settings.ingest_workers,
-        ));
+        let ingest = Arc::new(
+            crate::vector_stores::Ingestor::new(
+                Arc::clone(&store),
+                Arc::clone(&data),
+                settings.ingest_workers,
+            )
+            .with_embeddings(embeddings.clone()),
+        );
         Self {
             store,
             runs,
@@ -68,6 +93,7 @@ impl AppState {
             data,
             max_file_bytes: settings.max_file_bytes,
             ingest,
+            embeddings,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! together under `/v1` with authentication, the beta check and OpenAI's headers.
 
 pub mod assistants;
+pub mod embedding_model;
 pub mod files;
 pub mod messages;
 pub mod resource_stores;

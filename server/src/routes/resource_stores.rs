@@ -110,9 +110,11 @@ async fn create_store(
         .iter()
         .map(|id| new_attachment(&store.id, id, chunking, JsonMap::new(), now))
         .collect();
+    // No request header reaches here: helper-made stores get the default model.
+    let embedding_model = crate::routes::embedding_model::default_model(state);
     state
         .store
-        .insert_vector_store(tenant, &store, &files)
+        .insert_vector_store_embedded(tenant, &store, &files, embedding_model.as_deref())
         .await?;
     state.ingest.enqueue(tenant, files);
     Ok(store.id)

@@ -3,7 +3,7 @@
 //! is needed (the 2025 .NET SDK sent none); one is accepted.
 
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
@@ -14,6 +14,7 @@ use crate::extract::{JsonObject, ListQuery, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, ListPage};
+use crate::routes::embedding_model::model_for_new_store;
 use crate::routes::serving_only;
 use crate::routes::vector_store_files::{check_file_ids, new_attachment};
 use crate::state::AppState;
@@ -24,7 +25,7 @@ use crate::vector_stores::errors::{bad_param, expired, no_vector_store};
 use crate::vector_stores::filters::parse_filter;
 use crate::vector_stores::ids::new_vector_store_id;
 use crate::vector_stores::model::{ExpiresAfter, FileCounts, VectorStore};
-use crate::vector_stores::{search, SearchOptions, SearchResult};
+use crate::vector_stores::{search_with, SearchOptions, SearchResult};
 
 /// Most files one request may attach (OpenAI's batch limit).
 pub const MAX_FILES_PER_REQUEST: usize = 500;
@@ -126,10 +127,11 @@ fn expires_after_field(fields: &Fields) -> Checked<Field<ExpiresAfter>> {
     })
 }
 
-/// POST /v1/vector_stores
+/// POST /v1/vector_stores (an `embedding-model` header picks the store's model)
 pub async fn create_vector_store(
     State(state): State<AppState>,
     tenant: Tenant,
+    headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<VectorStore>, ApiError> {
     let fields = Fields::new(&body, "");
@@ -150,6 +152,7 @@ pub async fn create_vector_store(
         _ => Vec::new(),
     };
     let chunking = parse_chunking(fields.value("chunking_strategy"))?;
+    let embedding_model = model_for_new_store(&state, &headers)?;
     if file_ids.is_empty() && fields.value("chunking_strategy").is_some() {
         return Err(bad_param(
             "chunking_strategy",
@@ -180,7 +183,7 @@ pub async fn create_vector_store(
         .collect::<Vec<_>>();
     state
         .store
-        .insert_vector_store(&tenant, &store, &files)
+        .insert_vector_store_embedded(&tenant, &store, &files, embedding_model.as_deref())
         .await?;
     state.ingest.enqueue(&tenant, files);
     Ok(Pretty(load_vector_store(&state, &tenant, &store.id).await?))
@@ -335,7 +338,8 @@ pub async fn search_vector_store(
     let options = parse_search(&body)?;
     let store = load_live_vector_store(&state, &tenant, &id).await?;
     touch(&state, &tenant, store).await?;
-    let data = search(state.store.as_ref(), &tenant, &[id], &options).await?;
+    let embeddings = state.embeddings.as_deref();
+    let data = search_with(state.store.as_ref(), embeddings, &tenant, &[id], &options).await?;
     Ok(Pretty(SearchResultsPage {
         object: "vector_store.search_results.page",
         search_query: options.queries,

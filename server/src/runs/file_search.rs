@@ -15,7 +15,7 @@ use crate::llm::offline::file_search::FILE_SEARCH_FUNCTION;
 use crate::llm::{ChatCompletion, FunctionTool};
 use crate::models::{Run, RunStep, RunUsage};
 use crate::store::{StoreError, StoreResult};
-use crate::vector_stores::{search, SearchOptions};
+use crate::vector_stores::{search_with, SearchOptions};
 
 /// OpenAI's default number of results for file_search (gpt-4 family).
 const DEFAULT_MAX_NUM_RESULTS: u64 = 20;
@@ -111,7 +111,15 @@ impl RunEngine {
             score_threshold: ranking["score_threshold"].as_f64().unwrap_or(0.0),
             filter: None,
         };
-        let results = search(self.store.as_ref(), &key.tenant, &store_ids, &options).await?;
+        let embeddings = self.embeddings.as_deref();
+        let results = search_with(
+            self.store.as_ref(),
+            embeddings,
+            &key.tenant,
+            &store_ids,
+            &options,
+        )
+        .await?;
         let results: Vec<Value> = results
             .into_iter()
             .map(|r| {

@@ -72,6 +72,8 @@ pub struct RunEngine {
     access: Mutex<HashMap<String, RunAccess>>,
     /// `expires_at - created_at` of new runs.
     expiry: Duration,
+    /// The embeddings upstream file_search ranks with, when one is configured.
+    embeddings: Option<Arc<crate::embeddings::EmbeddingsClient>>,
 }
 
 impl RunEngine {
@@ -91,7 +93,17 @@ impl RunEngine {
             cancels: Mutex::new(HashMap::new()),
             access: Mutex::new(HashMap::new()),
             expiry,
+            embeddings: None,
         }
+    }
+
+    /// The same executor whose file_search ranks hybrid with `embeddings`.
+    pub fn with_embeddings(
+        mut self,
+        embeddings: Option<Arc<crate::embeddings::EmbeddingsClient>>,
+    ) -> Self {
+        self.embeddings = embeddings;
+        self
     }
 
     /// Seconds between a run's creation and its `expires_at`.

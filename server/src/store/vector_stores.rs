@@ -2,10 +2,14 @@
 //! Counts, usage and statuses of stores and batches are computed from the file rows
 //! on every read, so they can never disagree with the files.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 
 use super::{Page, PageRequest, StoreResult, Tenant};
-use crate::vector_stores::model::{ChunkHit, FileBatch, VectorStore, VectorStoreFile};
+use crate::vector_stores::model::{
+    ChunkHit, FileBatch, SimilarChunk, VectorStore, VectorStoreFile,
+};
 
 /// How an ingestion ended, written together with the chunks.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +20,29 @@ pub struct IngestedFile {
     pub text: Option<String>,
     /// The chunks search will rank.
     pub chunks: Vec<String>,
+}
+
+/// The embeddings of an ingested file's chunks, written with them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkVectors {
+    /// The model that made them (the store's model).
+    pub model: String,
+    /// One unit-length vector per chunk, in chunk order.
+    pub vectors: Vec<Vec<f32>>,
+}
+
+/// What a semantic search compares the chunks with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimilarityQuery<'a> {
+    /// Only vectors of this model are compared.
+    pub model: &'a str,
+    /// Unit-length query vectors; a chunk's similarity is its best over them.
+    pub vectors: &'a [Vec<f32>],
+    /// How many of the most similar chunks to return.
+    pub limit: usize,
+    /// Chunks (by id) whose similarity is wanted even outside the best `limit`
+    /// (the keyword hits, so fusion knows both of their scores).
+    pub also: &'a [i64],
 }
 
 /// Which chunks a search may look at.
@@ -30,13 +57,33 @@ pub struct ChunkScope<'a> {
 /// Vector stores, their files and batches.
 #[async_trait]
 pub trait VectorStoreStore: Send + Sync {
-    /// Stores a new vector store with the files it starts with, all or nothing.
+    /// Stores a new vector store with the files it starts with, all or nothing, keyword
+    /// search only.
     async fn insert_vector_store(
         &self,
         tenant: &Tenant,
         store: &VectorStore,
         files: &[VectorStoreFile],
+    ) -> StoreResult<()> {
+        self.insert_vector_store_embedded(tenant, store, files, None)
+            .await
+    }
+    /// [`Self::insert_vector_store`] recording the store's embedding model (kept
+    /// beside the document, never on the wire); `None` means keyword search only.
+    async fn insert_vector_store_embedded(
+        &self,
+        tenant: &Tenant,
+        store: &VectorStore,
+        files: &[VectorStoreFile],
+        embedding_model: Option<&str>,
     ) -> StoreResult<()>;
+    /// The embedding model of each of the tenant's `ids` that exists (`None`: the store
+    /// ranks by keywords only); other tenants' and unknown ids are absent.
+    async fn embedding_models(
+        &self,
+        tenant: &Tenant,
+        ids: &[String],
+    ) -> StoreResult<HashMap<String, Option<String>>>;
     /// One store with its computed fields at `now`; `NotFound` if absent.
     async fn get_vector_store(
         &self,
@@ -79,7 +126,16 @@ pub trait VectorStoreStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Records an ingestion's end and its chunks, only if the file is still
     /// `in_progress` (not cancelled, deleted or re-attached meanwhile); whether it was.
-    async fn finish_ingestion(&self, tenant: &Tenant, done: &IngestedFile) -> StoreResult<bool>;
+    async fn finish_ingestion(&self, tenant: &Tenant, done: &IngestedFile) -> StoreResult<bool> {
+        self.finish_ingestion_with_vectors(tenant, done, None).await
+    }
+    /// [`Self::finish_ingestion`] writing the chunks' vectors in the same transaction.
+    async fn finish_ingestion_with_vectors(
+        &self,
+        tenant: &Tenant,
+        done: &IngestedFile,
+        vectors: Option<&ChunkVectors>,
+    ) -> StoreResult<bool>;
     /// Detaches a file and drops its chunks; `NotFound` if absent.
     async fn delete_vector_store_file(
         &self,
@@ -135,4 +191,14 @@ pub trait VectorStoreStore: Send + Sync {
         query: &str,
         limit: u32,
     ) -> StoreResult<Vec<ChunkHit>>;
+
+    /// The chunks within `scope` whose `query.model` vectors are most similar to the
+    /// query, best first (at most `query.limit`, plus any of `query.also` that have a
+    /// vector); compared by brute force over the scoped vectors.
+    async fn similar_chunks(
+        &self,
+        tenant: &Tenant,
+        scope: &ChunkScope<'_>,
+        query: &SimilarityQuery<'_>,
+    ) -> StoreResult<Vec<SimilarChunk>>;
 }

@@ -1,6 +1,10 @@
 //! Background ingestion: attached files wait `in_progress` while a bounded pool of
 //! tokio tasks reads their bytes, extracts text, chunks it and stores the chunks.
 //! Requests never wait for it; a restart re-queues whatever was left `in_progress`.
+//! With an embeddings upstream and a store that has an embedding model, the chunks are
+//! embedded (in batches) before anything is written; chunks and vectors are then
+//! written in one transaction, and an upstream that fails after its retries fails the
+//! file with `server_error`, so a `completed` file always has all of its vectors.
 
 use std::sync::Arc;
 
@@ -9,8 +13,9 @@ use tokio::sync::Semaphore;
 use super::chunking::{chunk_text, usage_bytes, Chunking};
 use super::extract::extract_text;
 use super::model::{LastError, VectorStoreFile};
+use crate::embeddings::EmbeddingsClient;
 use crate::files::DataDir;
-use crate::store::vector_stores::IngestedFile;
+use crate::store::vector_stores::{ChunkVectors, IngestedFile};
 use crate::store::{Store, StoreError, StoreResult, Tenant};
 
 /// Largest file read for ingestion: the whole text is held in memory while it is
@@ -23,6 +28,8 @@ pub struct Ingestor {
     data: Arc<DataDir>,
     /// One permit per concurrent ingestion; `None` when ingestion is paused.
     limit: Option<Arc<Semaphore>>,
+    /// The embeddings upstream, when one is configured.
+    embeddings: Option<Arc<EmbeddingsClient>>,
 }
 
 impl Ingestor {
@@ -33,7 +40,14 @@ impl Ingestor {
             store,
             data,
             limit: (workers > 0).then(|| Arc::new(Semaphore::new(workers))),
+            embeddings: None,
         }
+    }
+
+    /// The same queue embedding the chunks of stores that have an embedding model.
+    pub fn with_embeddings(mut self, embeddings: Option<Arc<EmbeddingsClient>>) -> Self {
+        self.embeddings = embeddings;
+        self
     }
 
     /// Queues `files` (just attached, `in_progress`) of `tenant`.
@@ -41,12 +55,13 @@ impl Ingestor {
         let Some(limit) = &self.limit else { return };
         for file in files {
             let (store, data, limit) = (self.store.clone(), self.data.clone(), limit.clone());
-            let tenant = tenant.clone();
+            let (tenant, embeddings) = (tenant.clone(), self.embeddings.clone());
             tokio::spawn(async move {
                 let Ok(_permit) = limit.acquire_owned().await else {
                     return;
                 };
-                if let Err(error) = ingest(store.as_ref(), &data, &tenant, file).await {
+                let embeddings = embeddings.as_deref();
+                if let Err(error) = ingest(store.as_ref(), &data, embeddings, &tenant, file).await {
                     tracing::error!(%error, "ingesting a vector store file");
                 }
             });
@@ -68,6 +83,7 @@ impl Ingestor {
 async fn ingest(
     store: &dyn Store,
     data: &DataDir,
+    embeddings: Option<&EmbeddingsClient>,
     tenant: &Tenant,
     file: VectorStoreFile,
 ) -> StoreResult<()> {
@@ -99,6 +115,19 @@ async fn ingest(
         }),
         Err(other) => return Err(other),
     };
+    let mut vectors = None;
+    let outcome = match outcome {
+        Ok((text, chunks)) => {
+            match embed_chunks(store, embeddings, tenant, &file, &chunks).await? {
+                Ok(embedded) => {
+                    vectors = embedded;
+                    Ok((text, chunks))
+                }
+                Err(error) => Err(error),
+            }
+        }
+        Err(error) => Err(error),
+    };
     let mut done = IngestedFile {
         file,
         text: None,
@@ -116,8 +145,52 @@ async fn ingest(
             done.file.last_error = Some(error);
         }
     }
-    store.finish_ingestion(tenant, &done).await?;
+    store
+        .finish_ingestion_with_vectors(tenant, &done, vectors.as_ref())
+        .await?;
     Ok(())
+}
+
+/// The vectors of `chunks` when the file's store has an embedding model (`Ok(None)`
+/// when it has none, or when no upstream is configured any more: the file is then
+/// searched by keywords only); the file's `last_error` when the upstream failed.
+async fn embed_chunks(
+    store: &dyn Store,
+    embeddings: Option<&EmbeddingsClient>,
+    tenant: &Tenant,
+    file: &VectorStoreFile,
+    chunks: &[String],
+) -> StoreResult<Result<Option<ChunkVectors>, LastError>> {
+    let models = store
+        .embedding_models(tenant, std::slice::from_ref(&file.vector_store_id))
+        .await?;
+    let Some(Some(model)) = models.get(&file.vector_store_id).cloned() else {
+        return Ok(Ok(None));
+    };
+    let Some(embeddings) = embeddings else {
+        tracing::warn!(
+            file = %file.id,
+            %model,
+            "no embeddings upstream is configured: the file is ingested for keyword search only"
+        );
+        return Ok(Ok(None));
+    };
+    if chunks.is_empty() {
+        return Ok(Ok(Some(ChunkVectors {
+            model,
+            vectors: Vec::new(),
+        })));
+    }
+    match embeddings.embed(&model, chunks.to_vec()).await {
+        Ok(vectors) => Ok(Ok(Some(ChunkVectors { model, vectors }))),
+        Err(error) => {
+            tracing::error!(file = %file.id, %model, "embedding a file's chunks: {}", error.message);
+            Ok(Err(LastError {
+                code: "server_error".to_owned(),
+                message: format!("Embedding the file's chunks failed: {}", error.message),
+            }))
+        }
+    }
 }
 
 fn server_error() -> LastError {

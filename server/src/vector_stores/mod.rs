@@ -1,14 +1,16 @@
 //! Vector stores: the wire objects, ids, ingestion (text extraction, token chunking,
-//! a background queue) and offline retrieval (FTS5 bm25 with attribute filters).
+//! a background queue) and retrieval (FTS5 bm25 with attribute filters, fused with
+//! semantic ranking when an embeddings upstream is configured).
 
 pub mod chunking;
 pub mod errors;
 pub mod extract;
 pub mod filters;
+pub mod hybrid;
 pub mod ids;
 pub mod ingest;
 pub mod model;
 pub mod search;
 
 pub use ingest::Ingestor;
-pub use search::{search, SearchOptions, SearchResult};
+pub use search::{search, search_with, SearchOptions, SearchResult};

@@ -185,6 +185,8 @@ impl FileBatch {
 /// One ranked chunk found by search, before it becomes a result item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChunkHit {
+    /// The chunk's row id, shared with its vector (fusion joins on it).
+    pub chunk_id: i64,
     /// The store the chunk belongs to.
     pub vector_store_id: String,
     /// The file the chunk came from.
@@ -193,4 +195,19 @@ pub struct ChunkHit {
     pub text: String,
     /// FTS5's bm25 rank: negative, lower is better.
     pub bm25: f64,
+}
+
+/// One chunk found by its embedding's similarity to a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimilarChunk {
+    /// The chunk's row id, shared with its keyword hit.
+    pub chunk_id: i64,
+    /// The store the chunk belongs to.
+    pub vector_store_id: String,
+    /// The file the chunk came from.
+    pub file_id: String,
+    /// The chunk's text.
+    pub text: String,
+    /// Cosine similarity to the closest query vector, in [-1, 1].
+    pub similarity: f64,
 }

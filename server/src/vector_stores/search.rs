@@ -1,6 +1,7 @@
-//! Offline retrieval: keyword ranking with SQLite FTS5's bm25 over the stored chunks,
-//! no network and no model. Runs call [`search`] for file_search; the
-//! searchVectorStore operation calls it too.
+//! Retrieval: keyword ranking with SQLite FTS5's bm25 over the stored chunks, no
+//! network and no model ([`search`]); with an embeddings upstream, [`search_with`]
+//! fuses it with semantic ranking (see [`super::hybrid`]). Runs call it for
+//! file_search; the searchVectorStore operation calls it too.
 //!
 //! Scores: bm25 is unbounded, so a chunk's score is `s / (s + SCORE_HALF)` with
 //! `s = -bm25` (FTS5's bm25 is negative, better is lower). That maps every match into
@@ -13,7 +14,9 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::filters::Filter;
+use super::hybrid;
 use super::model::VectorStoreFile;
+use crate::embeddings::EmbeddingsClient;
 use crate::models::JsonMap;
 use crate::store::vector_stores::ChunkScope;
 use crate::store::{Store, StoreResult, Tenant};
@@ -83,17 +86,40 @@ pub fn normalise(bm25: f64) -> f64 {
     s / (s + SCORE_HALF)
 }
 
-/// Searches the tenant's `vector_store_ids`: attribute filters first, then bm25
-/// ranking, then `score_threshold`, then `max_num_results`.
+/// One chunk ranked by a search, before it becomes a result item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    /// The store the chunk belongs to.
+    pub vector_store_id: String,
+    /// The file the chunk came from.
+    pub file_id: String,
+    /// The chunk's text.
+    pub text: String,
+    /// Relevance in [0, 1].
+    pub score: f64,
+}
+
+/// Searches the tenant's `vector_store_ids` by keywords alone: attribute filters
+/// first, then bm25 ranking, then `score_threshold`, then `max_num_results`.
 pub async fn search(
     store: &dyn Store,
     tenant: &Tenant,
     vector_store_ids: &[String],
     options: &SearchOptions,
 ) -> StoreResult<Vec<SearchResult>> {
-    let Some(query) = fts_query(&options.queries) else {
-        return Ok(Vec::new());
-    };
+    search_with(store, None, tenant, vector_store_ids, options).await
+}
+
+/// [`search`], hybrid when `embeddings` is given and a searched store has an
+/// embedding model: attribute filters first, then keyword and semantic rankings fused,
+/// then `score_threshold`, then `max_num_results`.
+pub async fn search_with(
+    store: &dyn Store,
+    embeddings: Option<&EmbeddingsClient>,
+    tenant: &Tenant,
+    vector_store_ids: &[String],
+    options: &SearchOptions,
+) -> StoreResult<Vec<SearchResult>> {
     let files = store.completed_files(tenant, vector_store_ids).await?;
     let attributes: HashMap<(String, String), &VectorStoreFile> = files
         .iter()
@@ -110,16 +136,13 @@ pub async fn search(
         vector_store_ids,
         files: allowed.as_deref(),
     };
-    let hits = store
-        .search_chunks(tenant, &scope, &query, options.max_num_results)
-        .await?;
+    let ranked = match embeddings {
+        Some(embeddings) => hybrid::rank(store, embeddings, tenant, &scope, options).await?,
+        None => keyword_rank(store, tenant, &scope, options).await?,
+    };
     let mut filenames: HashMap<String, String> = HashMap::new();
     let mut results = Vec::new();
-    for hit in hits {
-        let score = normalise(hit.bm25);
-        if score < options.score_threshold {
-            continue;
-        }
+    for hit in ranked {
         if !filenames.contains_key(&hit.file_id) {
             let name = match store.get_file(tenant, &hit.file_id).await {
                 Ok(file) => file.filename,
@@ -131,7 +154,7 @@ pub async fn search(
         let key = (hit.vector_store_id.clone(), hit.file_id.clone());
         results.push(SearchResult {
             filename: filenames[&hit.file_id].clone(),
-            score,
+            score: hit.score,
             attributes: attributes
                 .get(&key)
                 .map(|f| f.attributes.clone())
@@ -144,6 +167,32 @@ pub async fn search(
         });
     }
     Ok(results)
+}
+
+/// The keyword ranking alone: bm25 scores mapped by [`normalise`], `score_threshold`
+/// then `max_num_results` applied.
+pub async fn keyword_rank(
+    store: &dyn Store,
+    tenant: &Tenant,
+    scope: &ChunkScope<'_>,
+    options: &SearchOptions,
+) -> StoreResult<Vec<Ranked>> {
+    let Some(query) = fts_query(&options.queries) else {
+        return Ok(Vec::new());
+    };
+    let hits = store
+        .search_chunks(tenant, scope, &query, options.max_num_results)
+        .await?;
+    Ok(hits
+        .into_iter()
+        .map(|hit| Ranked {
+            score: normalise(hit.bm25),
+            vector_store_id: hit.vector_store_id,
+            file_id: hit.file_id,
+            text: hit.text,
+        })
+        .filter(|ranked| ranked.score >= options.score_threshold)
+        .collect())
 }
 
 #[cfg(test)]

@@ -12,29 +12,32 @@ use crate::llm::LlmError;
 /// `base` with `/chat/completions` appended to its path (query kept), unless it
 /// already names that endpoint.
 pub(super) fn endpoint(base: &str) -> Result<Url, LlmError> {
+    endpoint_at(base, &["chat", "completions"])
+}
+
+/// `base` with the path `segments` appended (query kept), unless its path already
+/// ends with them; only http and https. The embeddings client uses it too.
+pub(crate) fn endpoint_at(base: &str, segments: &[&str]) -> Result<Url, LlmError> {
     let invalid =
         |why: &str| LlmError::server_error(format!("invalid upstream base URL {base:?}: {why}"));
     let mut url = Url::parse(base.trim()).map_err(|error| invalid(&error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("only http and https are supported"));
     }
-    if url
-        .path()
-        .trim_end_matches('/')
-        .ends_with("/chat/completions")
-    {
+    let suffix = format!("/{}", segments.join("/"));
+    if url.path().trim_end_matches('/').ends_with(&suffix) {
         return Ok(url);
     }
     url.path_segments_mut()
         .map_err(|_| invalid("it cannot have a path"))?
         .pop_if_empty()
-        .extend(["chat", "completions"]);
+        .extend(segments);
     Ok(url)
 }
 
 /// How long to wait for the next sign of life: the idle limit, or what is left of the
 /// overall limit; an error once the overall limit has passed.
-pub(super) fn silence_limit(idle: Duration, deadline: Instant) -> Result<Duration, LlmError> {
+pub(crate) fn silence_limit(idle: Duration, deadline: Instant) -> Result<Duration, LlmError> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(LlmError::server_error(
@@ -45,7 +48,7 @@ pub(super) fn silence_limit(idle: Duration, deadline: Instant) -> Result<Duratio
 }
 
 /// Reads a whole body of at most `cap` bytes, with the idle and overall limits.
-pub(super) async fn read_capped(
+pub(crate) async fn read_capped(
     mut response: Response,
     cap: usize,
     idle: Duration,
@@ -83,7 +86,7 @@ pub(super) async fn read_capped(
 }
 
 /// The error for a non-2xx answer.
-pub(super) fn status_error(
+pub(crate) fn status_error(
     status: StatusCode,
     body: &str,
     retry_after: Option<Duration>,
@@ -110,7 +113,7 @@ pub(super) fn status_error(
 }
 
 /// A reqwest error with its causes, which hold the useful part ("connection refused").
-pub(super) fn error_chain(error: &reqwest::Error) -> String {
+pub(crate) fn error_chain(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -121,7 +124,7 @@ pub(super) fn error_chain(error: &reqwest::Error) -> String {
     text
 }
 
-pub(super) fn seconds(duration: Duration) -> String {
+pub(crate) fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
 }
 

@@ -10,7 +10,7 @@
 //! without them. Dropping the returned stream drops the HTTP response, which closes the
 //! upstream connection.
 
-mod http;
+pub(crate) mod http;
 mod turn;
 
 use std::sync::Arc;

@@ -1,15 +1,23 @@
-//! SQLite queries for vector stores, their files and batches, and FTS5 chunk search.
+//! SQLite queries for vector stores, their files and batches, FTS5 chunk search and
+//! (with an embeddings upstream) the chunks' vectors.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 mod chunks;
 mod counts;
+mod embeddings;
 
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
-use crate::store::vector_stores::{ChunkScope, IngestedFile, VectorStoreStore};
+use crate::store::vector_stores::{
+    ChunkScope, ChunkVectors, IngestedFile, SimilarityQuery, VectorStoreStore,
+};
 use crate::store::{Page, PageRequest, StoreError, StoreResult, Tenant};
-use crate::vector_stores::model::{ChunkHit, FileBatch, VectorStore, VectorStoreFile};
+use crate::vector_stores::model::{
+    ChunkHit, FileBatch, SimilarChunk, VectorStore, VectorStoreFile,
+};
 use chunks::drop_chunks;
 use counts::{counts, with_counts};
 
@@ -48,24 +56,36 @@ async fn upsert_file(
 
 #[async_trait]
 impl VectorStoreStore for SqliteStore {
-    async fn insert_vector_store(
+    async fn insert_vector_store_embedded(
         &self,
         tenant: &Tenant,
         store: &VectorStore,
         files: &[VectorStoreFile],
+        embedding_model: Option<&str>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO vector_stores (id, tenant, data) VALUES (?, ?, ?)")
-            .bind(&store.id)
-            .bind(tenant.as_str())
-            .bind(to_document(store)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO vector_stores (id, tenant, data, embedding_model) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&store.id)
+        .bind(tenant.as_str())
+        .bind(to_document(store)?)
+        .bind(embedding_model)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         for file in files {
             upsert_file(&mut tx, tenant, file, None).await?;
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn embedding_models(
+        &self,
+        tenant: &Tenant,
+        ids: &[String],
+    ) -> StoreResult<HashMap<String, Option<String>>> {
+        embeddings::embedding_models(&self.pool, tenant, ids).await
     }
 
     async fn get_vector_store(
@@ -188,7 +208,12 @@ impl VectorStoreStore for SqliteStore {
         expect_one(result)
     }
 
-    async fn finish_ingestion(&self, tenant: &Tenant, done: &IngestedFile) -> StoreResult<bool> {
+    async fn finish_ingestion_with_vectors(
+        &self,
+        tenant: &Tenant,
+        done: &IngestedFile,
+        vectors: Option<&ChunkVectors>,
+    ) -> StoreResult<bool> {
         let file = &done.file;
         let mut tx = self.begin_write().await?;
         // Only the ingestion's own fields change (attributes set meanwhile stay), and
@@ -218,7 +243,10 @@ impl VectorStoreStore for SqliteStore {
         if result.rows_affected() == 0 {
             return Ok(false);
         }
-        chunks::insert_chunks(&mut tx, tenant, file, &done.chunks).await?;
+        let chunk_ids = chunks::insert_chunks(&mut tx, tenant, file, &done.chunks).await?;
+        if let Some(vectors) = vectors {
+            embeddings::insert_vectors(&mut tx, tenant, file, &chunk_ids, vectors).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -389,5 +417,14 @@ impl VectorStoreStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ChunkHit>> {
         chunks::search_chunks(&self.pool, tenant, scope, query_text, limit).await
+    }
+
+    async fn similar_chunks(
+        &self,
+        tenant: &Tenant,
+        scope: &ChunkScope<'_>,
+        query: &SimilarityQuery<'_>,
+    ) -> StoreResult<Vec<SimilarChunk>> {
+        embeddings::similar_chunks(&self.pool, tenant, scope, query).await
     }
 }

@@ -24,18 +24,19 @@ pub(super) async fn drop_chunks(
         query.push(" AND file_id = ").push_bind(file_id);
     }
     query.build().execute(&mut *conn).await.map_err(backend)?;
-    Ok(())
+    super::embeddings::drop_vectors(conn, tenant, vector_store_id, file_id).await
 }
 
-/// Writes a file's chunks in order.
+/// Writes a file's chunks in order; their row ids, in the same order.
 pub(super) async fn insert_chunks(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
     file: &VectorStoreFile,
     chunks: &[String],
-) -> StoreResult<()> {
+) -> StoreResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(chunks.len());
     for (position, chunk) in chunks.iter().enumerate() {
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO vector_store_chunks (text, tenant, vector_store_id, file_id, position) \
              VALUES (?, ?, ?, ?, ?)",
         )
@@ -47,8 +48,9 @@ pub(super) async fn insert_chunks(
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
+        ids.push(written.last_insert_rowid());
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// The best `limit` chunks matching `query_text` within the tenant's `scope`.
@@ -63,10 +65,40 @@ pub(super) async fn search_chunks(
         return Ok(Vec::new());
     }
     let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT vector_store_id, file_id, text, bm25(vector_store_chunks) AS rank \
+        "SELECT rowid, vector_store_id, file_id, text, bm25(vector_store_chunks) AS rank \
              FROM vector_store_chunks WHERE vector_store_chunks MATCH ",
     );
     query.push_bind(query_text);
+    push_scope(&mut query, tenant, scope);
+    query.push(" ORDER BY rank, file_id, position LIMIT ");
+    query.push_bind(i64::from(limit));
+    let rows: Vec<(i64, String, String, String, f64)> = query
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(chunk_id, vector_store_id, file_id, text, bm25)| ChunkHit {
+                chunk_id,
+                vector_store_id,
+                file_id,
+                text,
+                bm25,
+            },
+        )
+        .collect())
+}
+
+/// Appends ` AND` conditions keeping a query on the tenant's `scope` (the table must have
+/// `tenant`, `vector_store_id` and `file_id` columns): keyword and semantic search
+/// share it, so both see exactly the same chunks.
+pub(super) fn push_scope<'a>(
+    query: &mut QueryBuilder<'a, Sqlite>,
+    tenant: &'a Tenant,
+    scope: &ChunkScope<'a>,
+) {
     query.push(" AND tenant = ").push_bind(tenant.as_str());
     query.push(" AND vector_store_id IN (");
     let mut ids = query.separated(", ");
@@ -83,20 +115,4 @@ pub(super) async fn search_chunks(
         }
         query.push(")");
     }
-    query.push(" ORDER BY rank, file_id, position LIMIT ");
-    query.push_bind(i64::from(limit));
-    let rows: Vec<(String, String, String, f64)> = query
-        .build_query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
-    Ok(rows
-        .into_iter()
-        .map(|(vector_store_id, file_id, text, bm25)| ChunkHit {
-            vector_store_id,
-            file_id,
-            text,
-            bm25,
-        })
-        .collect())
 }

@@ -1,0 +1,322 @@
+//! The client for OpenAI-compatible `/embeddings` endpoints (OpenAI, Azure OpenAI,
+//! Ollama, vLLM, LiteLLM, ...): inputs go in batches bounded by count and by tokens,
+//! each input cut to the models' 8191-token limit; 429, 5xx, connection errors and
+//! timeouts are retried with the chat client's backoff; the answer is checked (one
+//! finite vector per input, one dimension) and every vector scaled to unit length.
+
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::Url;
+use serde_json::{json, Value};
+use tokio::time::{timeout, Instant};
+
+use super::config::EmbeddingsConfig;
+use super::vectors::normalised;
+use crate::llm::config::AuthHeader;
+use crate::llm::retry::parse_retry_after;
+use crate::llm::tokens::tokenizer_for;
+use crate::llm::upstream::http::{
+    endpoint_at, error_chain, read_capped, seconds, silence_limit, status_error,
+};
+use crate::llm::LlmError;
+
+/// Tokens one input may have (OpenAI's embedding models take 8191); longer ones are cut.
+pub const MAX_INPUT_TOKENS: usize = 8191;
+/// Largest answer read: 64 inputs × 3072 dimensions × ~20 bytes of JSON each fit.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+/// Largest error body read (only its message is needed).
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Embeds texts through one upstream. Its `Debug` never shows the key.
+pub struct EmbeddingsClient {
+    /// Pooled HTTP connections.
+    client: reqwest::Client,
+    /// The operator's settings.
+    config: EmbeddingsConfig,
+    /// The full `/embeddings` URL.
+    url: Url,
+    /// The key header, if a key is configured (marked sensitive).
+    auth: Option<(HeaderName, HeaderValue)>,
+}
+
+impl std::fmt::Debug for EmbeddingsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddingsClient")
+            .field("url", &self.url.as_str())
+            .field("default_model", &self.config.default_model)
+            .field("has_key", &self.auth.is_some())
+            .finish()
+    }
+}
+
+impl EmbeddingsClient {
+    /// A client for `config`; fails when the base URL or key is unusable.
+    pub fn new(config: EmbeddingsConfig) -> Result<Self, LlmError> {
+        let url = endpoint_at(&config.base_url, &["embeddings"])?;
+        let auth = match config.api_key.as_deref().filter(|key| !key.is_empty()) {
+            None => None,
+            Some(key) => Some(auth_header(&config.auth_header, key)?),
+        };
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("assistants-server/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| {
+                LlmError::server_error(format!("cannot build the HTTP client: {error}"))
+            })?;
+        Ok(Self {
+            client,
+            config,
+            url,
+            auth,
+        })
+    }
+
+    /// The model of stores created without an `embedding-model` header.
+    pub fn default_model(&self) -> &str {
+        &self.config.default_model
+    }
+
+    /// Unit-length embeddings of `inputs` by `model`, in order: batch after batch, each
+    /// retried on its own; the first batch that fails for good fails the whole call.
+    pub async fn embed(&self, model: &str, inputs: Vec<String>) -> Result<Vec<Vec<f32>>, LlmError> {
+        let (batch_size, max_tokens) = (self.config.batch_size, self.config.max_batch_tokens);
+        let owned_model = model.to_owned();
+        // Tokenizing thousands of chunks is CPU work: keep it off the async workers.
+        let batches = tokio::task::spawn_blocking(move || {
+            batches(&owned_model, inputs, batch_size, max_tokens)
+        })
+        .await
+        .map_err(|_| LlmError::server_error("preparing the embedding inputs failed"))?;
+        let mut vectors = Vec::new();
+        for batch in batches {
+            vectors.extend(self.embed_batch(model, &batch).await?);
+        }
+        Ok(vectors)
+    }
+
+    /// One request's worth of inputs, with retries.
+    async fn embed_batch(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        let body = json!({"model": model, "input": inputs, "encoding_format": "float"});
+        let deadline = Instant::now() + self.config.timeout;
+        let policy = &self.config.retry;
+        let mut retries = 0;
+        loop {
+            let error = match self.attempt(&body, deadline).await {
+                Ok(answer) => return parse_answer(&answer, inputs.len()),
+                Err(error) => error,
+            };
+            let delay = policy.delay(retries, error.retry_after);
+            if !error.retryable
+                || retries >= policy.max_retries
+                || Instant::now() + delay >= deadline
+            {
+                let attempts = retries + 1;
+                return Err(LlmError {
+                    message: format!(
+                        "the embeddings upstream failed ({attempts} attempt(s)): {}",
+                        error.message
+                    ),
+                    ..error
+                });
+            }
+            tracing::warn!(
+                status = error.status,
+                delay_ms = delay.as_millis() as u64,
+                "embeddings call failed, retrying: {}",
+                error.message
+            );
+            retries += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One HTTP attempt; the whole 2xx body on success.
+    async fn attempt(&self, body: &Value, deadline: Instant) -> Result<String, LlmError> {
+        let mut request = self.client.post(self.url.clone()).json(body);
+        if let Some((name, value)) = &self.auth {
+            request = request.header(name.clone(), value.clone());
+        }
+        let idle = self.config.timeout;
+        let wait = silence_limit(idle, deadline)?;
+        let response = match timeout(wait, request.send()).await {
+            Err(_) => {
+                return Err(
+                    LlmError::server_error(format!("no answer within {}", seconds(wait)))
+                        .retryable(),
+                )
+            }
+            Ok(Err(error)) => {
+                return Err(LlmError::server_error(format!(
+                    "cannot reach {}: {}",
+                    self.url,
+                    error_chain(&error)
+                ))
+                .retryable())
+            }
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = parse_retry_after(response.headers());
+            let text = read_capped(response, MAX_ERROR_BYTES, idle, deadline)
+                .await
+                .unwrap_or_default();
+            return Err(status_error(status, &text, retry_after));
+        }
+        read_capped(response, MAX_ANSWER_BYTES, idle, deadline).await
+    }
+}
+
+/// The key header for `key`, marked sensitive so no debug output shows it.
+fn auth_header(kind: &AuthHeader, key: &str) -> Result<(HeaderName, HeaderValue), LlmError> {
+    let (name, value) = match kind {
+        AuthHeader::Bearer => (AUTHORIZATION, format!("Bearer {key}")),
+        AuthHeader::Named(name) => (
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                LlmError::server_error(format!("invalid embeddings auth header {name:?}"))
+            })?,
+            key.to_owned(),
+        ),
+    };
+    let mut value = HeaderValue::from_str(&value).map_err(|_| {
+        LlmError::server_error("the embeddings API key contains characters a header cannot carry")
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+/// `inputs` (each cut to [`MAX_INPUT_TOKENS`]) grouped into requests of at most
+/// `batch_size` inputs and `max_tokens` tokens (a single input always forms a batch).
+pub fn batches(
+    model: &str,
+    inputs: Vec<String>,
+    batch_size: usize,
+    max_tokens: usize,
+) -> Vec<Vec<String>> {
+    let tokenizer = tokenizer_for(model);
+    let mut batches: Vec<Vec<String>> = Vec::new();
+    let (mut current, mut current_tokens) = (Vec::new(), 0);
+    for input in inputs {
+        let tokens = tokenizer.encode_with_special_tokens(&input);
+        let (input, count) = if tokens.len() > MAX_INPUT_TOKENS {
+            let cut = tokenizer
+                .decode(&tokens[..MAX_INPUT_TOKENS])
+                .unwrap_or_else(|_| input.chars().take(MAX_INPUT_TOKENS).collect());
+            (cut, MAX_INPUT_TOKENS)
+        } else {
+            (input, tokens.len())
+        };
+        let full = current.len() >= batch_size.max(1) || current_tokens + count > max_tokens;
+        if full && !current.is_empty() {
+            batches.push(std::mem::take(&mut current));
+            current_tokens = 0;
+        }
+        current.push(input);
+        current_tokens += count;
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+/// The vectors of an `/embeddings` answer in input order, checked and normalised.
+pub fn parse_answer(text: &str, expected: usize) -> Result<Vec<Vec<f32>>, LlmError> {
+    let bad = |why: &str| LlmError::server_error(format!("the embeddings answer {why}"));
+    let answer: Value = serde_json::from_str(text).map_err(|_| bad("is not JSON"))?;
+    let items = answer["data"]
+        .as_array()
+        .ok_or_else(|| bad("has no `data` list"))?;
+    if items.len() != expected {
+        return Err(bad(&format!(
+            "has {} vectors for {expected} inputs",
+            items.len()
+        )));
+    }
+    let mut vectors: Vec<Option<Vec<f32>>> = vec![None; expected];
+    for (position, item) in items.iter().enumerate() {
+        let index = item["index"]
+            .as_u64()
+            .map_or(position, |index| index as usize);
+        let raw: Vec<f32> = item["embedding"]
+            .as_array()
+            .ok_or_else(|| bad("has an item without an `embedding` list"))?
+            .iter()
+            .map(|x| x.as_f64().map(|x| x as f32))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("has a non-numeric embedding value"))?;
+        let vector = normalised(&raw).ok_or_else(|| bad("has an empty or zero vector"))?;
+        let slot = vectors
+            .get_mut(index)
+            .ok_or_else(|| bad("has an index out of range"))?;
+        if slot.replace(vector).is_some() {
+            return Err(bad("repeats an index"));
+        }
+    }
+    let vectors: Vec<Vec<f32>> = vectors.into_iter().flatten().collect();
+    if vectors
+        .windows(2)
+        .any(|pair| pair[0].len() != pair[1].len())
+    {
+        return Err(bad("mixes vector dimensions"));
+    }
+    Ok(vectors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_count_and_token_limits() {
+        let inputs: Vec<String> = (0..5).map(|i| format!("word{i} word word")).collect();
+        let by_count = batches("text-embedding-3-small", inputs.clone(), 2, 1000);
+        assert_eq!(by_count.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        let by_tokens = batches("text-embedding-3-small", inputs, 100, 8);
+        assert!(by_tokens.len() >= 3, "{by_tokens:?}");
+        assert_eq!(by_tokens.concat().len(), 5);
+        let long = "token ".repeat(MAX_INPUT_TOKENS + 500);
+        let cut = batches("text-embedding-3-small", vec![long], 10, 1);
+        let tokens = tokenizer_for("text-embedding-3-small").encode_with_special_tokens(&cut[0][0]);
+        assert!(tokens.len() <= MAX_INPUT_TOKENS);
+    }
+
+    #[test]
+    fn answers_come_back_in_input_order_unit_length() {
+        let text = r#"{"data":[{"index":1,"embedding":[0,2]},{"index":0,"embedding":[3,4]}]}"#;
+        let vectors = parse_answer(text, 2).unwrap();
+        assert_eq!(vectors[1], [0.0, 1.0]);
+        assert!((vectors[0][0] - 0.6).abs() < 1e-6);
+    }
+
+    #[test]
+    fn broken_answers_are_refused() {
+        for (text, expected) in [
+            ("<html>", 1),
+            (r#"{"data":[]}"#, 1),
+            (r#"{"data":[{"embedding":[0,0]}]}"#, 1),
+            (r#"{"data":[{"embedding":["x"]}]}"#, 1),
+            (
+                r#"{"data":[{"index":0,"embedding":[1]},{"index":0,"embedding":[1]}]}"#,
+                2,
+            ),
+            (
+                r#"{"data":[{"index":0,"embedding":[1]},{"index":1,"embedding":[1,1]}]}"#,
+                2,
+            ),
+            (r#"{"data":[{"index":5,"embedding":[1]}]}"#, 1),
+        ] {
+            assert!(parse_answer(text, expected).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let mut config = EmbeddingsConfig::new("http://localhost:1/v1");
+        config.api_key = Some("sk-very-secret".to_owned());
+        let client = EmbeddingsClient::new(config.clone()).unwrap();
+        assert!(!format!("{client:?}").contains("sk-very-secret"));
+        assert!(!format!("{config:?}").contains("sk-very-secret"));
+        assert_eq!(client.url.as_str(), "http://localhost:1/v1/embeddings");
+    }
+}

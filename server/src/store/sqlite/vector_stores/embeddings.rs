@@ -1,0 +1,215 @@
+//! The vector side of vector stores in SQLite: each store's embedding model, the
+//! chunks' vectors (little-endian f32 BLOBs keyed by chunk row id) and the brute-force
+//! similarity search over them, streamed row by row so memory stays at the best few.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use futures::TryStreamExt;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::super::backend;
+use super::chunks::push_scope;
+use crate::embeddings::vectors::{dot_blob, to_blob};
+use crate::store::vector_stores::{ChunkScope, ChunkVectors, SimilarityQuery};
+use crate::store::{StoreError, StoreResult, Tenant};
+use crate::vector_stores::model::{SimilarChunk, VectorStoreFile};
+
+/// Drops the vectors of one file of a store, or of the whole store.
+pub(super) async fn drop_vectors(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    file_id: Option<&str>,
+) -> StoreResult<()> {
+    let mut query =
+        QueryBuilder::<Sqlite>::new("DELETE FROM vector_store_embeddings WHERE tenant = ");
+    query.push_bind(tenant.as_str());
+    query
+        .push(" AND vector_store_id = ")
+        .push_bind(vector_store_id);
+    if let Some(file_id) = file_id {
+        query.push(" AND file_id = ").push_bind(file_id);
+    }
+    query.build().execute(&mut *conn).await.map_err(backend)?;
+    Ok(())
+}
+
+/// Writes the vectors of the chunks `chunk_ids` (same order); a count that does not
+/// match is refused, so no file is completed with some chunks left without vectors.
+pub(super) async fn insert_vectors(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    file: &VectorStoreFile,
+    chunk_ids: &[i64],
+    vectors: &ChunkVectors,
+) -> StoreResult<()> {
+    if chunk_ids.len() != vectors.vectors.len() {
+        return Err(StoreError::Conflict(format!(
+            "{} vectors for {} chunks",
+            vectors.vectors.len(),
+            chunk_ids.len()
+        )));
+    }
+    for (chunk_id, vector) in chunk_ids.iter().zip(&vectors.vectors) {
+        sqlx::query(
+            "INSERT INTO vector_store_embeddings \
+             (chunk_id, tenant, vector_store_id, file_id, model, vector) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(chunk_id)
+        .bind(tenant.as_str())
+        .bind(&file.vector_store_id)
+        .bind(&file.id)
+        .bind(&vectors.model)
+        .bind(to_blob(vector))
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// The embedding model of each of the tenant's `ids` that exists.
+pub(super) async fn embedding_models(
+    pool: &SqlitePool,
+    tenant: &Tenant,
+    ids: &[String],
+) -> StoreResult<HashMap<String, Option<String>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT id, embedding_model FROM vector_stores WHERE tenant = ",
+    );
+    query.push_bind(tenant.as_str());
+    query.push(" AND id IN (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    query.push(")");
+    let rows: Vec<(String, Option<String>)> = query
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A chunk's similarity, ordered by similarity then (for ties) by lower id first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scored {
+    similarity: f64,
+    chunk_id: i64,
+}
+
+impl Eq for Scored {}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.similarity
+            .total_cmp(&other.similarity)
+            .then_with(|| other.chunk_id.cmp(&self.chunk_id))
+    }
+}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The most similar chunks within `scope` (see `VectorStoreStore::similar_chunks`).
+pub(super) async fn similar_chunks(
+    pool: &SqlitePool,
+    tenant: &Tenant,
+    scope: &ChunkScope<'_>,
+    wanted: &SimilarityQuery<'_>,
+) -> StoreResult<Vec<SimilarChunk>> {
+    if scope.vector_store_ids.is_empty()
+        || scope.files.is_some_and(<[_]>::is_empty)
+        || wanted.vectors.is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT chunk_id, vector FROM vector_store_embeddings WHERE model = ",
+    );
+    query.push_bind(wanted.model);
+    push_scope(&mut query, tenant, scope);
+    let also: HashSet<i64> = wanted.also.iter().copied().collect();
+    // A min-heap of the best `limit` so far, plus the asked-for extras.
+    let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
+    let mut extras: Vec<Scored> = Vec::new();
+    let mut rows = query.build_query_as::<(i64, Vec<u8>)>().fetch(pool);
+    while let Some((chunk_id, blob)) = rows.try_next().await.map_err(backend)? {
+        let Some(similarity) = wanted
+            .vectors
+            .iter()
+            .filter_map(|query| dot_blob(&blob, query))
+            .max_by(f64::total_cmp)
+        else {
+            continue; // another dimension: not comparable with this query
+        };
+        let scored = Scored {
+            similarity,
+            chunk_id,
+        };
+        if also.contains(&chunk_id) {
+            extras.push(scored);
+            continue;
+        }
+        best.push(Reverse(scored));
+        if best.len() > wanted.limit {
+            best.pop();
+        }
+    }
+    drop(rows);
+    let mut chosen: Vec<Scored> = best.into_iter().map(|Reverse(s)| s).chain(extras).collect();
+    chosen.sort_by(|a, b| b.cmp(a));
+    with_texts(pool, tenant, chosen).await
+}
+
+/// `chosen` with their chunks' store, file and text, in the same order.
+async fn with_texts(
+    pool: &SqlitePool,
+    tenant: &Tenant,
+    chosen: Vec<Scored>,
+) -> StoreResult<Vec<SimilarChunk>> {
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT rowid, vector_store_id, file_id, text FROM vector_store_chunks WHERE tenant = ",
+    );
+    query.push_bind(tenant.as_str());
+    query.push(" AND rowid IN (");
+    let mut ids = query.separated(", ");
+    for scored in &chosen {
+        ids.push_bind(scored.chunk_id);
+    }
+    query.push(")");
+    let rows: Vec<(i64, String, String, String)> = query
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    let mut by_id: HashMap<i64, (String, String, String)> = rows
+        .into_iter()
+        .map(|(id, store, file, text)| (id, (store, file, text)))
+        .collect();
+    Ok(chosen
+        .into_iter()
+        .filter_map(|scored| {
+            let (vector_store_id, file_id, text) = by_id.remove(&scored.chunk_id)?;
+            Some(SimilarChunk {
+                chunk_id: scored.chunk_id,
+                vector_store_id,
+                file_id,
+                text,
+                similarity: scored.similarity,
+            })
+        })
+        .collect())
+}
