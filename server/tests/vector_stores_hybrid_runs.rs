@@ -1,0 +1,107 @@
+//! Hybrid search beyond the search endpoint: a run's file_search (offline model) finds
+//! and cites a synonym-only match through the assistant's helper-made store (default
+//! embedding model), and files left `in_progress` by a stopped server are embedded
+//! when ingestion resumes.
+
+mod common;
+mod embeddings_support;
+mod file_support;
+mod run_support;
+mod vector_store_support;
+
+use embeddings_support::{FakeEmbeddings, DEFAULT_MODEL};
+use run_support::{create_run, poll_until, SETTLED};
+use serde_json::json;
+use vector_store_support::VsApp;
+
+const CAR: &str = "The garage will repair your automobile: brakes, engine and tyres.";
+const BREAD: &str = "Knead the dough and bake the bread for forty minutes.";
+
+async fn hybrid_app(fake: &FakeEmbeddings, workers: usize) -> VsApp {
+    let config = fake.config();
+    VsApp::with(move |mut settings| {
+        settings.embeddings = Some(config);
+        settings.ingest_workers = workers;
+        settings
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_run_file_search_cites_a_document_found_only_semantically() {
+    let fake = FakeEmbeddings::start().await;
+    let vs = hybrid_app(&fake, 2).await;
+    let bread = vs.upload("bread.txt", BREAD).await;
+    let car = vs.upload("garage.txt", CAR).await;
+    let assistant = vs
+        .app()
+        .create(
+            "/v1/assistants",
+            json!({"model": "gpt-4o", "tools": [{"type": "file_search"}],
+                "tool_resources": {"file_search": {"vector_stores": [{"file_ids": [bread, car]}]}}}),
+        )
+        .await;
+    let store = assistant["tool_resources"]["file_search"]["vector_store_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vs.settled_store(&store).await;
+    assert!(fake.calls().iter().all(|c| c.model == DEFAULT_MODEL));
+    let thread = vs
+        .app()
+        .create(
+            "/v1/threads",
+            json!({"messages": [{"role": "user", "content": "Who can fix my car?"}]}),
+        )
+        .await;
+    let thread_id = thread["id"].as_str().unwrap();
+    let run = create_run(
+        vs.app(),
+        thread_id,
+        json!({"assistant_id": assistant["id"]}),
+    )
+    .await;
+    let run = poll_until(vs.app(), thread_id, run["id"].as_str().unwrap(), SETTLED).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    let messages = vs
+        .app()
+        .get(&format!("/v1/threads/{thread_id}/messages"))
+        .await
+        .json();
+    let text = &messages["data"][0]["content"][0]["text"];
+    let citations = text["annotations"].as_array().unwrap();
+    assert_eq!(citations.len(), 1, "{text}");
+    assert_eq!(
+        citations[0]["file_citation"]["file_id"],
+        car.as_str(),
+        "{text}"
+    );
+    // The query went to the upstream with the store's model.
+    assert!(fake
+        .calls()
+        .iter()
+        .any(|c| c.inputs == ["Who can fix my car?"] && c.model == DEFAULT_MODEL));
+}
+
+#[tokio::test]
+async fn files_left_in_progress_are_embedded_when_ingestion_resumes() {
+    let fake = FakeEmbeddings::start().await;
+    let paused = hybrid_app(&fake, 0).await;
+    let car = paused.upload("garage.txt", CAR).await;
+    let store = paused.create_store(json!({"file_ids": [car]})).await;
+    let store = store["id"].as_str().unwrap().to_owned();
+    assert!(fake.calls().is_empty());
+    let workers = server::vector_stores::Ingestor::new(
+        paused.state.store.clone(),
+        paused.state.data.clone(),
+        1,
+    )
+    .with_embeddings(paused.state.embeddings.clone());
+    assert_eq!(workers.resume().await.unwrap(), 1);
+    let settled = paused.settled_store(&store).await;
+    assert_eq!(settled["file_counts"]["completed"], 1, "{settled}");
+    let page = paused
+        .search(&store, json!({"query": "mend a vehicle"}))
+        .await;
+    assert_eq!(page["data"][0]["file_id"], car.as_str(), "{page}");
+}
