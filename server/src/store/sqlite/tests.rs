@@ -303,3 +303,18 @@ fn tenants_are_hashed_keys() {
     assert_eq!(tenant, Tenant::from_api_key("sk-secret"));
     assert_ne!(tenant, Tenant::from_api_key("sk-secret2"));
 }
+
+#[tokio::test]
+async fn vector_store_files_keep_the_extracted_text_last() {
+    // SQLite reads a column by walking the overflow pages of every large column before
+    // it: with `content` before `data`, each search paid for its files' whole text just
+    // to read their attributes (benches/search: 34 -> 5 ms per 1,000-file store).
+    let store = memory().await;
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('vector_store_files') ORDER BY cid")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+    assert!(columns.iter().any(|c| c == "data"), "{columns:?}");
+    assert_eq!(columns.last().map(String::as_str), Some("content"));
+}
