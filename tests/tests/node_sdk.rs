@@ -1,5 +1,6 @@
 //! The official Node SDK drives runs on the reference server's offline model: `runs.createAndPoll`,
-//! `runs.stream` with its strict stream parser, and `runs.submitToolOutputsStream`.
+//! `runs.stream` with its strict stream parser, `runs.submitToolOutputsStream`, and a file_search
+//! run whose citations the SDK accumulates from the deltas (`vectorStores.files.uploadAndPoll`).
 
 use std::process::Command;
 
@@ -12,12 +13,13 @@ async fn node_sdk_suite_passes_against_the_reference_server() {
         .await
         .expect("npm install");
     let server = spawn_server_with(|settings| settings).await;
-    let suite = workspace_root().join("tests/sdk/node/runs.test.cjs");
+    let suites = ["runs.test.cjs", "file_search.test.cjs"]
+        .map(|suite| workspace_root().join("tests/sdk/node").join(suite));
     let base_url = server.base_url.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg("--test")
-            .arg(&suite)
+            .args(&suites)
             .env("NODE_PATH", &modules)
             .env("OPENAI_BASE_URL", &base_url)
             .env("OPENAI_API_KEY", "sk-node-sdk")
