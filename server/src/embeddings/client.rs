@@ -21,6 +21,10 @@ use crate::llm::LlmError;
 
 /// Tokens one input may have (OpenAI's embedding models take 8191); longer ones are cut.
 pub const MAX_INPUT_TOKENS: usize = 8191;
+/// Characters of an input looked at before tokenizing: no token is this long on
+/// average, so the cut never shortens what the token limit keeps, and a huge query
+/// string is not tokenized whole.
+const MAX_INPUT_CHARS: usize = MAX_INPUT_TOKENS * 16;
 /// Largest answer read: 64 inputs × 3072 dimensions × ~20 bytes of JSON each fit.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// Largest error body read (only its message is needed).
@@ -196,7 +200,10 @@ pub fn batches(
     let tokenizer = tokenizer_for(model);
     let mut batches: Vec<Vec<String>> = Vec::new();
     let (mut current, mut current_tokens) = (Vec::new(), 0);
-    for input in inputs {
+    for mut input in inputs {
+        if let Some((cut, _)) = input.char_indices().nth(MAX_INPUT_CHARS) {
+            input.truncate(cut);
+        }
         let tokens = tokenizer.encode_with_special_tokens(&input);
         let (input, count) = if tokens.len() > MAX_INPUT_TOKENS {
             let cut = tokenizer
