@@ -1,7 +1,8 @@
 //! Hybrid search beyond the search endpoint: a run's file_search (offline model) finds
 //! and cites a synonym-only match through the assistant's helper-made store (default
-//! embedding model), and files left `in_progress` by a stopped server are embedded
-//! when ingestion resumes.
+//! embedding model), helper-made and attachment stores take the `embedding-model`
+//! header, and files left `in_progress` by a stopped server are embedded when
+//! ingestion resumes.
 
 mod common;
 mod embeddings_support;
@@ -9,9 +10,13 @@ mod file_support;
 mod run_support;
 mod vector_store_support;
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::KEY;
 use embeddings_support::{FakeEmbeddings, DEFAULT_MODEL};
 use run_support::{create_run, poll_until, SETTLED};
 use serde_json::json;
+use serde_json::Value;
 use vector_store_support::VsApp;
 
 const CAR: &str = "The garage will repair your automobile: brakes, engine and tyres.";
@@ -104,4 +109,71 @@ async fn files_left_in_progress_are_embedded_when_ingestion_resumes() {
         .search(&store, json!({"query": "mend a vehicle"}))
         .await;
     assert_eq!(page["data"][0]["file_id"], car.as_str(), "{page}");
+}
+
+/// POSTs `body` with the v2 beta header and an `embedding-model` header.
+async fn post_with_model(vs: &VsApp, path: &str, body: Value, model: &str) -> Value {
+    let request = Request::post(path)
+        .header("authorization", format!("Bearer {KEY}"))
+        .header("openai-beta", "assistants=v2")
+        .header("content-type", "application/json")
+        .header("embedding-model", model)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = vs.app().send(request).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    response.json()
+}
+
+#[tokio::test]
+async fn helper_and_attachment_stores_take_the_embedding_model_header() {
+    let fake = FakeEmbeddings::start().await;
+    let vs = hybrid_app(&fake, 2).await;
+    let car = vs.upload("garage.txt", CAR).await;
+    let assistant = post_with_model(
+        &vs,
+        "/v1/assistants",
+        json!({"model": "gpt-4o", "tools": [{"type": "file_search"}],
+            "tool_resources": {"file_search": {"vector_stores": [{"file_ids": [car]}]}}}),
+        "tiny-embed",
+    )
+    .await;
+    let store = assistant["tool_resources"]["file_search"]["vector_store_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vs.settled_store(&store).await;
+    let bread = vs.upload("bread.txt", BREAD).await;
+    let thread = post_with_model(
+        &vs,
+        "/v1/threads",
+        json!({"messages": [{"role": "user", "content": "hi",
+            "attachments": [{"file_id": bread, "tools": [{"type": "file_search"}]}]}]}),
+        "tiny-embed",
+    )
+    .await;
+    let thread_store = thread["tool_resources"]["file_search"]["vector_store_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vs.settled_store(&thread_store).await;
+    let calls = fake.calls();
+    assert!(
+        calls.iter().any(|c| c.inputs[0].contains("garage")),
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.inputs[0].contains("dough")),
+        "{calls:?}"
+    );
+    assert!(calls.iter().all(|c| c.model == "tiny-embed"), "{calls:?}");
+    // Files the same client adds later, header included, join those stores.
+    let more = vs.upload("more.txt", "more about automobiles").await;
+    post_with_model(
+        &vs,
+        &format!("/v1/vector_stores/{store}/files"),
+        json!({"file_id": more}),
+        "tiny-embed",
+    )
+    .await;
 }

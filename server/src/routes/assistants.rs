@@ -12,6 +12,7 @@ use crate::extract::{check_id, JsonObject, ListQuery, PathParams as Path};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{Assistant, Deleted, JsonMap, ListPage};
+use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::create_requested_stores;
 use crate::routes::serving_only;
 use crate::state::AppState;
@@ -163,11 +164,12 @@ impl AssistantChanges {
 pub async fn create_assistant(
     State(state): State<AppState>,
     tenant: Tenant,
+    requested_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Assistant>, ApiError> {
     let mut changes = read_changes(&body, true)?;
     if let Some(resources) = changes.tool_resources.as_mut() {
-        create_requested_stores(&state, &tenant, resources).await?;
+        create_requested_stores(&state, &tenant, resources, &requested_model).await?;
     }
     let mut assistant = Assistant {
         id: new_id(IdKind::Assistant),
@@ -227,12 +229,13 @@ pub async fn modify_assistant(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(assistant_id): Path<String>,
+    requested_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Assistant>, ApiError> {
     let mut assistant = load(&state, &tenant, &assistant_id).await?;
     let mut changes = read_changes(&body, false)?;
     if let Some(resources) = changes.tool_resources.as_mut() {
-        create_requested_stores(&state, &tenant, resources).await?;
+        create_requested_stores(&state, &tenant, resources, &requested_model).await?;
     }
     changes.apply(&mut assistant);
     state

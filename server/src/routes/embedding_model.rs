@@ -1,9 +1,13 @@
 //! The `embedding-model` request header (named after the seed service's): on creating
-//! a vector store it picks the model the store's chunks and queries are embedded with;
-//! on attaching files (one file or a batch) it must name the store's model, so a
-//! store never mixes vector spaces. Without an embeddings upstream the header is
-//! ignored, as the offline server accepts any chat model name too.
+//! a vector store (directly, through the `vector_stores` helper of assistants and
+//! threads, or for message attachments) it picks the model the store's chunks and
+//! queries are embedded with; on attaching files (one file or a batch) it must name the
+//! store's model, so a store never mixes vector spaces. Without an embeddings upstream
+//! the header is ignored (not even checked), as the offline server accepts any chat
+//! model name too.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
 use crate::api_error::ApiError;
@@ -12,13 +16,39 @@ use crate::state::AppState;
 use crate::store::Tenant;
 use crate::vector_stores::errors::bad_param;
 
+/// A request's `embedding-model` header as sent (checked only when it is used, so a
+/// server without embeddings never refuses a request for it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmbeddingModelHeader(pub Option<Vec<u8>>);
+
+impl EmbeddingModelHeader {
+    /// The header of `headers`.
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self(
+            headers
+                .get(EMBEDDING_MODEL_HEADER)
+                .map(|value| value.as_bytes().to_vec()),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for EmbeddingModelHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.headers))
+    }
+}
+
 /// The header's model name, checked: printable ASCII of at most
 /// [`MAX_MODEL_NAME_CHARS`] (it goes into upstream request bodies and the database).
-fn requested_model(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get(EMBEDDING_MODEL_HEADER) else {
+fn requested_model(header: &EmbeddingModelHeader) -> Result<Option<String>, ApiError> {
+    let Some(value) = &header.0 else {
         return Ok(None);
     };
-    let name = value.to_str().map(str::trim).unwrap_or_default();
+    let name = std::str::from_utf8(value)
+        .map(str::trim)
+        .unwrap_or_default();
     let printable = name.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
     if name.is_empty() || name.len() > MAX_MODEL_NAME_CHARS || !printable {
         return Err(bad_param(
@@ -36,23 +66,14 @@ fn requested_model(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// configured default; `None` (keyword search only) without an embeddings upstream.
 pub fn model_for_new_store(
     state: &AppState,
-    headers: &HeaderMap,
+    header: &EmbeddingModelHeader,
 ) -> Result<Option<String>, ApiError> {
     let Some(embeddings) = &state.embeddings else {
         return Ok(None);
     };
     Ok(Some(
-        requested_model(headers)?.unwrap_or_else(|| embeddings.default_model().to_owned()),
+        requested_model(header)?.unwrap_or_else(|| embeddings.default_model().to_owned()),
     ))
-}
-
-/// The default model for stores created without a request header to read (the
-/// `vector_stores` helper of assistants and threads, message attachments).
-pub fn default_model(state: &AppState) -> Option<String> {
-    state
-        .embeddings
-        .as_ref()
-        .map(|embeddings| embeddings.default_model().to_owned())
 }
 
 /// Refuses an `embedding-model` header that differs from the model of the store the
@@ -61,12 +82,12 @@ pub async fn check_attach(
     state: &AppState,
     tenant: &Tenant,
     vector_store_id: &str,
-    headers: &HeaderMap,
+    header: &EmbeddingModelHeader,
 ) -> Result<(), ApiError> {
     if state.embeddings.is_none() {
         return Ok(());
     }
-    let Some(requested) = requested_model(headers)? else {
+    let Some(requested) = requested_model(header)? else {
         return Ok(());
     };
     let models = state

@@ -12,6 +12,7 @@ use crate::ids::{unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::message::ModifiedMessage;
 use crate::models::{Deleted, ListPage, Message};
+use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::store_searchable_attachments;
 use crate::routes::serving_only;
 use crate::routes::threads::{load_thread, new_message};
@@ -42,6 +43,7 @@ pub async fn create_message(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(thread_id): Path<String>,
+    requested_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Message>, ApiError> {
     let mut thread = load_thread(&state, &tenant, &thread_id).await?;
@@ -49,7 +51,10 @@ pub async fn create_message(
     if let Some(run_id) = state.store.active_run(&tenant, &thread_id).await? {
         return Err(ApiError::thread_locked(&thread_id, &run_id));
     }
-    if store_searchable_attachments(&state, &tenant, &mut thread, &message.attachments).await? {
+    let attachments = &message.attachments;
+    if store_searchable_attachments(&state, &tenant, &mut thread, attachments, &requested_model)
+        .await?
+    {
         state.store.update_thread(&tenant, &thread).await?;
     }
     state

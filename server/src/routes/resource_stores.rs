@@ -17,6 +17,7 @@ pub fn attachments_of(messages: &[Message]) -> Vec<Value> {
         .flat_map(|message| message.attachments.iter().cloned())
         .collect()
 }
+use crate::routes::embedding_model::{model_for_new_store, EmbeddingModelHeader};
 use crate::routes::vector_store_files::{check_file_ids, new_attachment};
 use crate::state::AppState;
 use crate::store::{StoreError, Tenant};
@@ -34,6 +35,7 @@ pub async fn create_requested_stores(
     state: &AppState,
     tenant: &Tenant,
     resources: &mut JsonMap,
+    requested_model: &EmbeddingModelHeader,
 ) -> Result<(), ApiError> {
     let Some(search) = resources
         .get_mut("file_search")
@@ -58,7 +60,9 @@ pub async fn create_requested_stores(
                 crate::validation::json_type_name(entry),
             ));
         };
-        ids.push(json!(create_store(state, tenant, map, &prefix).await?));
+        ids.push(json!(
+            create_store(state, tenant, map, &prefix, requested_model).await?
+        ));
     }
     search.insert("vector_store_ids".into(), Value::Array(ids));
     Ok(())
@@ -69,9 +73,10 @@ pub async fn create_requested_stores_in(
     state: &AppState,
     tenant: &Tenant,
     resources: &mut Value,
+    requested_model: &EmbeddingModelHeader,
 ) -> Result<(), ApiError> {
     match resources.as_object_mut() {
-        Some(map) => create_requested_stores(state, tenant, map).await,
+        Some(map) => create_requested_stores(state, tenant, map, requested_model).await,
         None => Ok(()),
     }
 }
@@ -81,6 +86,7 @@ async fn create_store(
     tenant: &Tenant,
     map: &JsonMap,
     prefix: &str,
+    requested_model: &EmbeddingModelHeader,
 ) -> Result<String, ApiError> {
     let fields = Fields::new(map, prefix);
     fields.only(&["file_ids", "chunking_strategy", "metadata"])?;
@@ -110,8 +116,7 @@ async fn create_store(
         .iter()
         .map(|id| new_attachment(&store.id, id, chunking, JsonMap::new(), now))
         .collect();
-    // No request header reaches here: helper-made stores get the default model.
-    let embedding_model = crate::routes::embedding_model::default_model(state);
+    let embedding_model = model_for_new_store(state, requested_model)?;
     state
         .store
         .insert_vector_store_embedded(tenant, &store, &files, embedding_model.as_deref())
@@ -129,6 +134,7 @@ pub async fn store_searchable_attachments(
     tenant: &Tenant,
     thread: &mut Thread,
     attachments: &[Value],
+    requested_model: &EmbeddingModelHeader,
 ) -> Result<bool, ApiError> {
     let mut file_ids: Vec<String> = Vec::new();
     let searchable = attachments.iter().filter(|attachment| {
@@ -171,6 +177,7 @@ pub async fn store_searchable_attachments(
         tenant,
         request.as_object().expect("an object"),
         "attachments.",
+        requested_model,
     )
     .await?;
     if !thread.tool_resources.is_object() {

@@ -14,6 +14,7 @@ use crate::extract::{check_id, JsonObject, ListQuery, PathParams as Path};
 use crate::ids::IdKind;
 use crate::json::Pretty;
 use crate::models::{ListPage, Message, Run};
+use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::store_searchable_attachments;
 use crate::routes::run_input::{check_include, new_run, read_run_request, RunRequest, RUN_FIELDS};
 use crate::routes::serving_only;
@@ -166,7 +167,10 @@ pub async fn create_run(
         .iter()
         .flat_map(|message| message.attachments.iter().cloned())
         .collect();
-    if store_searchable_attachments(&state, &tenant, &mut thread, &attachments).await? {
+    let requested_model = EmbeddingModelHeader::of(&headers);
+    if store_searchable_attachments(&state, &tenant, &mut thread, &attachments, &requested_model)
+        .await?
+    {
         state.store.update_thread(&tenant, &thread).await?;
     }
     let run = record_run(&state, &tenant, &thread_id, &request).await?;

@@ -12,6 +12,7 @@ use crate::api_error::ApiError;
 use crate::extract::JsonObject;
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::models::{Message, Thread};
+use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::{
     attachments_of, create_requested_stores_in, store_searchable_attachments,
 };
@@ -79,8 +80,12 @@ pub async fn create_thread_and_run(
     if !has_instructions && !messages.iter().any(|m| m.role == "user") {
         return Err(ApiError::invalid_thread());
     }
-    create_requested_stores_in(&state, &tenant, &mut thread.tool_resources).await?;
-    store_searchable_attachments(&state, &tenant, &mut thread, &attachments_of(&messages)).await?;
+    let requested_model = EmbeddingModelHeader::of(&headers);
+    let resources = &mut thread.tool_resources;
+    create_requested_stores_in(&state, &tenant, resources, &requested_model).await?;
+    let attachments = attachments_of(&messages);
+    store_searchable_attachments(&state, &tenant, &mut thread, &attachments, &requested_model)
+        .await?;
     state
         .store
         .insert_thread(&tenant, &thread, &messages)

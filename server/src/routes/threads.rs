@@ -12,6 +12,7 @@ use crate::extract::{check_id, JsonObject, PathParams as Path};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, Message, Thread};
+use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::{
     attachments_of, create_requested_stores_in, store_searchable_attachments,
 };
@@ -92,6 +93,7 @@ pub fn read_initial_messages(fields: &Fields<'_>) -> Checked<Vec<MessageInput>> 
 pub async fn create_thread(
     State(state): State<AppState>,
     tenant: Tenant,
+    requested_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Thread>, ApiError> {
     let fields = Fields::new(&body, "");
@@ -104,12 +106,20 @@ pub async fn create_thread(
         metadata: fields.metadata()?.set().unwrap_or_default(),
         tool_resources: read_tool_resources(&fields)?.unwrap_or_else(|| json!({})),
     };
-    create_requested_stores_in(&state, &tenant, &mut thread.tool_resources).await?;
+    create_requested_stores_in(
+        &state,
+        &tenant,
+        &mut thread.tool_resources,
+        &requested_model,
+    )
+    .await?;
     let messages: Vec<Message> = inputs
         .into_iter()
         .map(|input| new_message(&thread.id, thread.created_at, input))
         .collect();
-    store_searchable_attachments(&state, &tenant, &mut thread, &attachments_of(&messages)).await?;
+    let attachments = attachments_of(&messages);
+    store_searchable_attachments(&state, &tenant, &mut thread, &attachments, &requested_model)
+        .await?;
     state
         .store
         .insert_thread(&tenant, &thread, &messages)
@@ -149,6 +159,7 @@ pub async fn modify_thread(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(thread_id): Path<String>,
+    requested_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Thread>, ApiError> {
     let mut thread = load_thread(&state, &tenant, &thread_id).await?;
@@ -158,7 +169,7 @@ pub async fn modify_thread(
         thread.metadata = metadata.unwrap_or_else(JsonMap::new);
     }
     if let Some(mut resources) = read_tool_resources(&fields)? {
-        create_requested_stores_in(&state, &tenant, &mut resources).await?;
+        create_requested_stores_in(&state, &tenant, &mut resources, &requested_model).await?;
         thread.tool_resources = resources;
     }
     state

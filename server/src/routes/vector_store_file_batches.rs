@@ -14,7 +14,7 @@ use crate::extract::{JsonObject, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::{JsonMap, ListPage};
-use crate::routes::embedding_model::check_attach;
+use crate::routes::embedding_model::{check_attach, EmbeddingModelHeader};
 use crate::routes::serving_only;
 use crate::routes::vector_store_files::{
     check_file_id, check_file_ids, new_attachment, parse_attributes, parse_files_query,
@@ -104,7 +104,7 @@ pub async fn create_vector_store_file_batch(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(vector_store_id): Path<String>,
-    headers: axum::http::HeaderMap,
+    embedding_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<FileBatch>, ApiError> {
     let fields = Fields::new(&body, "");
@@ -114,7 +114,7 @@ pub async fn create_vector_store_file_batch(
     let file_ids = fields.array("file_ids", MAX_FILES_PER_REQUEST)?;
     let files = fields.array("files", MAX_FILES_PER_REQUEST)?;
     let store = load_live_vector_store(&state, &tenant, &vector_store_id).await?;
-    check_attach(&state, &tenant, &store.id, &headers).await?;
+    check_attach(&state, &tenant, &store.id, &embedding_model).await?;
     let entries = match (file_ids, files) {
         (Field::Set(_), Field::Set(_)) => {
             return Err(bad_param(

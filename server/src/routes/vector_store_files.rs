@@ -15,7 +15,7 @@ use crate::extract::{parse_list_query, JsonObject, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, ListPage};
-use crate::routes::embedding_model::check_attach;
+use crate::routes::embedding_model::{check_attach, EmbeddingModelHeader};
 use crate::routes::serving_only;
 use crate::routes::vector_stores::{load_live_vector_store, load_vector_store, touch};
 use crate::state::AppState;
@@ -172,7 +172,7 @@ pub async fn create_vector_store_file(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(vector_store_id): Path<String>,
-    headers: axum::http::HeaderMap,
+    embedding_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<VectorStoreFile>, ApiError> {
     let fields = Fields::new(&body, "");
@@ -181,7 +181,7 @@ pub async fn create_vector_store_file(
     let attributes = parse_attributes(fields.value("attributes"), "attributes")?;
     let chunking = parse_chunking(fields.value("chunking_strategy"))?;
     let store = load_live_vector_store(&state, &tenant, &vector_store_id).await?;
-    check_attach(&state, &tenant, &store.id, &headers).await?;
+    check_attach(&state, &tenant, &store.id, &embedding_model).await?;
     check_file_id(&state, &tenant, &file_id, "file_id").await?;
     let file = new_attachment(&store.id, &file_id, chunking, attributes, unix_now());
     state

@@ -3,7 +3,7 @@
 //! is needed (the 2025 .NET SDK sent none); one is accepted.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
@@ -14,7 +14,7 @@ use crate::extract::{JsonObject, ListQuery, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, ListPage};
-use crate::routes::embedding_model::model_for_new_store;
+use crate::routes::embedding_model::{model_for_new_store, EmbeddingModelHeader};
 use crate::routes::serving_only;
 use crate::routes::vector_store_files::{check_file_ids, new_attachment};
 use crate::state::AppState;
@@ -131,7 +131,7 @@ fn expires_after_field(fields: &Fields) -> Checked<Field<ExpiresAfter>> {
 pub async fn create_vector_store(
     State(state): State<AppState>,
     tenant: Tenant,
-    headers: HeaderMap,
+    requested_model: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<VectorStore>, ApiError> {
     let fields = Fields::new(&body, "");
@@ -152,7 +152,7 @@ pub async fn create_vector_store(
         _ => Vec::new(),
     };
     let chunking = parse_chunking(fields.value("chunking_strategy"))?;
-    let embedding_model = model_for_new_store(&state, &headers)?;
+    let embedding_model = model_for_new_store(&state, &requested_model)?;
     if file_ids.is_empty() && fields.value("chunking_strategy").is_some() {
         return Err(bad_param(
             "chunking_strategy",

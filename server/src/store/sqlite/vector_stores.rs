@@ -9,6 +9,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 mod chunks;
 mod counts;
 mod embeddings;
+mod ingestion;
 
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::store::vector_stores::{
@@ -214,41 +215,7 @@ impl VectorStoreStore for SqliteStore {
         done: &IngestedFile,
         vectors: Option<&ChunkVectors>,
     ) -> StoreResult<bool> {
-        let file = &done.file;
-        let mut tx = self.begin_write().await?;
-        // Only the ingestion's own fields change (attributes set meanwhile stay), and
-        // only on the attachment this ingestion was for: a re-attachment in between has
-        // its own `created_at` or chunking and its own ingestion.
-        let result = sqlx::query(
-            "UPDATE vector_store_files SET status = ?, usage_bytes = ?, content = ?, \
-             data = json_set(data, '$.status', ?, '$.usage_bytes', ?, '$.last_error', json(?)) \
-             WHERE tenant = ? AND vector_store_id = ? AND id = ? AND status = 'in_progress' \
-             AND json_extract(data, '$.created_at') = ? \
-             AND json(json_extract(data, '$.chunking_strategy')) = json(?)",
-        )
-        .bind(&file.status)
-        .bind(file.usage_bytes)
-        .bind(done.text.as_deref())
-        .bind(&file.status)
-        .bind(file.usage_bytes)
-        .bind(to_document(&file.last_error)?)
-        .bind(tenant.as_str())
-        .bind(&file.vector_store_id)
-        .bind(&file.id)
-        .bind(file.created_at)
-        .bind(to_document(&file.chunking_strategy)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if result.rows_affected() == 0 {
-            return Ok(false);
-        }
-        let chunk_ids = chunks::insert_chunks(&mut tx, tenant, file, &done.chunks).await?;
-        if let Some(vectors) = vectors {
-            embeddings::insert_vectors(&mut tx, tenant, file, &chunk_ids, vectors).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(true)
+        ingestion::finish(self, tenant, done, vectors).await
     }
 
     async fn delete_vector_store_file(
