@@ -22,8 +22,10 @@ pub enum LlmMode {
     Upstream,
 }
 
-/// The server's model flags; flatten them into the binary's own `Parser`.
-#[derive(Debug, Clone, clap::Args)]
+/// The server's model flags; flatten them into the binary's own `Parser`. Its `Debug`
+/// hides the key, like every type here that holds one (a panic or a log line must not
+/// print it).
+#[derive(Clone, clap::Args)]
 pub struct LlmArgs {
     /// Which model answers runs: `offline` (built-in, deterministic) or `upstream`.
     #[arg(
@@ -114,8 +116,8 @@ impl AuthHeader {
     }
 }
 
-/// Settings of the upstream client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of the upstream client (`Debug` hides the key).
+#[derive(Clone, PartialEq, Eq)]
 pub struct UpstreamConfig {
     /// Base URL; `/chat/completions` is appended to its path.
     pub base_url: String,
@@ -139,6 +141,47 @@ pub struct UpstreamConfig {
     /// Send `stream_options: {"include_usage": true}`; turn off for servers that reject it
     /// (usage is then counted locally).
     pub include_usage: bool,
+}
+
+/// What `Debug` shows of a key: only whether there is one.
+pub fn hidden(key: &Option<String>) -> Option<&'static str> {
+    key.as_ref().map(|_| "[hidden]")
+}
+
+impl std::fmt::Debug for LlmArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmArgs")
+            .field("mode", &self.mode)
+            .field("llm_base_url", &self.llm_base_url)
+            .field("llm_api_key", &hidden(&self.llm_api_key))
+            .field("llm_auth_header", &self.llm_auth_header)
+            .field("llm_max_retries", &self.llm_max_retries)
+            .field("llm_timeout_secs", &self.llm_timeout_secs)
+            .field("llm_idle_timeout_secs", &self.llm_idle_timeout_secs)
+            .field("offline_delay_ms", &self.offline_delay_ms)
+            .field(
+                "allow_caller_upstream_urls",
+                &self.allow_caller_upstream_urls,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &hidden(&self.api_key))
+            .field("auth_header", &self.auth_header)
+            .field("allow_caller_base_urls", &self.allow_caller_base_urls)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("overall_timeout", &self.overall_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("retry", &self.retry)
+            .field("max_tokens_param", &self.max_tokens_param)
+            .field("include_usage", &self.include_usage)
+            .finish()
+    }
 }
 
 impl Default for UpstreamConfig {
@@ -230,5 +273,15 @@ mod tests {
     #[test]
     fn unknown_mode_is_refused() {
         assert!(Flags::try_parse_from(["server", "--llm", "magic"]).is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_key() {
+        let args = Flags::parse_from(["x", "--llm-api-key", "sk-secret-flag"]).llm;
+        let config = args.upstream_config();
+        for shown in [format!("{args:?}"), format!("{config:?}")] {
+            assert!(!shown.contains("sk-secret-flag"), "{shown}");
+            assert!(shown.contains("[hidden]"), "{shown}");
+        }
     }
 }

@@ -33,8 +33,9 @@ pub struct ChatRequest {
     pub credentials: UpstreamCredentials,
 }
 
-/// Per-request upstream access, taken from the API request that started the run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Per-request upstream access, taken from the API request that started the run
+/// (`Debug` hides the keys).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct UpstreamCredentials {
     /// An `api-key` request header: used instead of the configured upstream key.
     pub api_key: Option<String>,
@@ -43,6 +44,17 @@ pub struct UpstreamCredentials {
     pub caller_bearer: Option<String>,
     /// A caller-chosen upstream base URL; honoured only when the operator allowed it.
     pub base_url: Option<String>,
+}
+
+impl std::fmt::Debug for UpstreamCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::config::hidden;
+        f.debug_struct("UpstreamCredentials")
+            .field("api_key", &hidden(&self.api_key))
+            .field("caller_bearer", &hidden(&self.caller_bearer))
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 /// Who wrote a message.
