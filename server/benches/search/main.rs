@@ -2,10 +2,12 @@
 //! a synthetic, seeded corpus of 10k and 100k chunks is written through the `Store`
 //! trait as ingestion writes it, then `vector_stores::search::search` (SQLite FTS5
 //! bm25, the offline default) is timed for several query shapes, with and without an
-//! attribute filter, at `max_num_results` 10 and 50. Peak RSS, database size and one
-//! end-to-end HTTP case complete the tables. Sizes come from `BENCH_*` variables
+//! attribute filter, at `max_num_results` 10 and 50. Peak RSS, database size, one
+//! end-to-end HTTP case and the cost of attaching and detaching a file complete the
+//! tables. Sizes come from `BENCH_*` variables
 //! (see [`Config`]); without `--bench` they shrink to a smoke run.
 
+mod attach;
 mod cases;
 mod corpus;
 mod http;
@@ -44,6 +46,9 @@ struct Config {
     budget: Budget,
     /// HTTP-versus-direct rounds at the largest size (`BENCH_HTTP_ROUNDS`; 0 skips).
     http_rounds: usize,
+    /// Attach/re-attach/detach rounds on the large store at every size
+    /// (`BENCH_ATTACH_ROUNDS`; 0 skips).
+    attach_rounds: usize,
     /// Where to keep the databases for inspection (`BENCH_DB_DIR`; default: a
     /// temporary directory removed at the end).
     keep_in: Option<std::path::PathBuf>,
@@ -80,6 +85,7 @@ impl Config {
                 time: Duration::from_millis(size("BENCH_CASE_MS", 1_500, 100) as u64),
             },
             http_rounds: size("BENCH_HTTP_ROUNDS", 100, 10),
+            attach_rounds: size("BENCH_ATTACH_ROUNDS", 20, 3),
             keep_in: var("BENCH_DB_DIR").map(Into::into),
         }
     }
@@ -102,6 +108,7 @@ async fn main() -> BenchResult<()> {
     let mut latency_rows = Vec::new();
     let mut memory_rows = Vec::new();
     let mut extra = Vec::new();
+    let mut attach_rows = Vec::new();
     for &chunks in &config.sizes {
         let dir = match &config.keep_in {
             Some(parent) => {
@@ -197,6 +204,24 @@ async fn main() -> BenchResult<()> {
                 ms(compared.direct.mean),
             ));
         }
+        if config.attach_rounds > 0 {
+            let measured =
+                attach::measure(&store, &tenants[0], &large.id, config.attach_rounds, SEED).await?;
+            for (label, s) in [
+                ("attach a new file", measured.attach_new),
+                ("re-attach a file of 50 chunks", measured.reattach),
+                ("detach a file of 50 chunks", measured.detach),
+            ] {
+                attach_rows.push(format!(
+                    "| {chunks:>7} | {label:<29} | {:>4} | {:>8} | {:>8} | {:>8} |",
+                    s.count,
+                    ms(s.p50),
+                    ms(s.p99),
+                    ms(s.mean)
+                ));
+                eprintln!("{}", attach_rows.last().map_or("", String::as_str));
+            }
+        }
         store.close().await;
         let db_bytes = directory_bytes(dir.path())?;
         memory_rows.push(format!(
@@ -235,6 +260,17 @@ async fn main() -> BenchResult<()> {
     println!("|--------:|-------:|------:|--------:|--------:|---------:|-------:|------:|------:|------:|");
     for row in &memory_rows {
         println!("{row}");
+    }
+    if !attach_rows.is_empty() {
+        println!(
+            "\n| chunks  | large store: one file         | n    | p50 ms   | p99 ms   | mean ms  |"
+        );
+        println!(
+            "|--------:|-------------------------------|-----:|---------:|---------:|---------:|"
+        );
+        for row in &attach_rows {
+            println!("{row}");
+        }
     }
     for text in &extra {
         println!("\n{text}");

@@ -10,6 +10,8 @@ mod chunks;
 mod counts;
 mod embeddings;
 mod ingestion;
+#[cfg(test)]
+mod tests;
 
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::store::vector_stores::{

@@ -16,26 +16,6 @@ use crate::store::vector_stores::{ChunkScope, ChunkVectors, SimilarityQuery};
 use crate::store::{StoreError, StoreResult, Tenant};
 use crate::vector_stores::model::{SimilarChunk, VectorStoreFile};
 
-/// Drops the vectors of one file of a store, or of the whole store.
-pub(super) async fn drop_vectors(
-    conn: &mut SqliteConnection,
-    tenant: &Tenant,
-    vector_store_id: &str,
-    file_id: Option<&str>,
-) -> StoreResult<()> {
-    let mut query =
-        QueryBuilder::<Sqlite>::new("DELETE FROM vector_store_embeddings WHERE tenant = ");
-    query.push_bind(tenant.as_str());
-    query
-        .push(" AND vector_store_id = ")
-        .push_bind(vector_store_id);
-    if let Some(file_id) = file_id {
-        query.push(" AND file_id = ").push_bind(file_id);
-    }
-    query.build().execute(&mut *conn).await.map_err(backend)?;
-    Ok(())
-}
-
 /// Writes the vectors of the chunks `chunk_ids` (same order); a count that does not
 /// match is refused, so no file is completed with some chunks left without vectors.
 pub(super) async fn insert_vectors(
