@@ -1,4 +1,9 @@
 //! The FTS5 side of vector stores: writing, dropping and ranking chunks.
+//!
+//! Each chunk's `scope` column holds one token naming its store ([`scope_token`]);
+//! searches match `scope:"<token>" AND text:(<terms>)` ([`match_expression`]), so
+//! FTS5 only ranks chunks of the stores searched (the tenant, store and file columns
+//! are UNINDEXED: checked only on rows the match returns).
 
 use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -48,6 +53,29 @@ pub(super) async fn drop_chunks(
     Ok(())
 }
 
+/// The token of a store in the `scope` column: `s`, the id's bytes in upper-case hex,
+/// `0` (as migration 0013 writes it). Hex keeps it one token for `unicode61`
+/// whatever the id holds; the final digit keeps the porter stemmer off it.
+pub(super) fn scope_token(vector_store_id: &str) -> String {
+    let mut token = String::with_capacity(2 + 2 * vector_store_id.len());
+    token.push('s');
+    for byte in vector_store_id.bytes() {
+        token.push_str(&format!("{byte:02X}"));
+    }
+    token.push('0');
+    token
+}
+
+/// The FTS5 query for the terms `query` (quoted words, as `fts_query` makes them)
+/// within the stores `vector_store_ids`; the terms only match the chunk text.
+pub(super) fn match_expression(vector_store_ids: &[String], query: &str) -> String {
+    let stores: Vec<String> = vector_store_ids
+        .iter()
+        .map(|id| format!("scope:\"{}\"", scope_token(id)))
+        .collect();
+    format!("({}) AND text:({query})", stores.join(" OR "))
+}
+
 /// Writes a file's chunks in order, with their owners; their row ids, in the same order.
 pub(super) async fn insert_chunks(
     conn: &mut SqliteConnection,
@@ -58,10 +86,11 @@ pub(super) async fn insert_chunks(
     let mut ids = Vec::with_capacity(chunks.len());
     for (position, chunk) in chunks.iter().enumerate() {
         let written = sqlx::query(
-            "INSERT INTO vector_store_chunks (text, tenant, vector_store_id, file_id, position) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO vector_store_chunks \
+             (text, scope, tenant, vector_store_id, file_id, position) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(chunk)
+        .bind(scope_token(&file.vector_store_id))
         .bind(tenant.as_str())
         .bind(&file.vector_store_id)
         .bind(&file.id)
@@ -97,13 +126,15 @@ pub(super) async fn search_chunks(
     if scope.vector_store_ids.is_empty() || scope.files.is_some_and(<[_]>::is_empty) {
         return Ok(Vec::new());
     }
+    // The scope column weighs nothing: only the text's terms rank.
     let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT rowid, vector_store_id, file_id, text, bm25(vector_store_chunks) AS rank \
+        "SELECT rowid, vector_store_id, file_id, text, \
+             bm25(vector_store_chunks, 1.0, 0.0) AS keyword_rank \
              FROM vector_store_chunks WHERE vector_store_chunks MATCH ",
     );
-    query.push_bind(query_text);
+    query.push_bind(match_expression(scope.vector_store_ids, query_text));
     push_scope(&mut query, tenant, scope);
-    query.push(" ORDER BY rank, file_id, position LIMIT ");
+    query.push(" ORDER BY keyword_rank, file_id, position LIMIT ");
     query.push_bind(i64::from(limit));
     let rows: Vec<(i64, String, String, String, f64)> = query
         .build_query_as()

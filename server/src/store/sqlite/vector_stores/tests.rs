@@ -1,11 +1,12 @@
 //! Chunk storage on real SQLite: which chunks (and vectors) attaching, detaching and
-//! deleting drop, the query plans that keep those drops proportional to the file, and
-//! migrations applied to a database populated under the previous schema.
+//! deleting drop, the query plans that keep those drops proportional to the file, the
+//! chunks a search makes FTS5 rank, and migrations applied to a database populated
+//! under the previous schema.
 
 use sqlx::sqlite::SqlitePoolOptions;
 
 use super::super::SqliteStore;
-use super::chunks::drop_statements;
+use super::chunks::{drop_statements, match_expression, scope_token};
 use crate::store::vector_stores::{ChunkScope, ChunkVectors, IngestedFile, VectorStoreStore};
 use crate::store::Tenant;
 use crate::vector_stores::model::{FileCounts, VectorStore, VectorStoreFile};
@@ -281,4 +282,116 @@ async fn chunks_written_before_their_owners_table_are_dropped_by_file_after_it()
     assert_eq!(rows(&store, "vector_store_chunks").await, 2);
     assert_eq!(rows(&store, "vector_store_chunk_owners").await, 2);
     assert_eq!(rows(&store, "vector_store_embeddings").await, 0);
+}
+
+#[tokio::test]
+async fn fts5_ranks_only_the_chunks_of_the_stores_searched() {
+    // What the MATCH returns is what FTS5 ranks before the UNINDEXED tenant and store
+    // columns are checked: a question's common words used to match every chunk of
+    // every store and tenant, so a search of a small store cost as much as the whole
+    // database (457 ms for 1,133 chunks at 100k; see server/benches/README.md).
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let (tenant, other) = (Tenant::from_api_key("k"), Tenant::from_api_key("other"));
+    let small = in_progress("vs_small", "file-s");
+    let (big, big_other_tenant) = (
+        in_progress("vs_big", "file-b"),
+        in_progress("vs_x", "file-x"),
+    );
+    store
+        .insert_vector_store(
+            &tenant,
+            &vector_store("vs_small"),
+            std::slice::from_ref(&small),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_vector_store(&tenant, &vector_store("vs_big"), std::slice::from_ref(&big))
+        .await
+        .unwrap();
+    store
+        .insert_vector_store(
+            &other,
+            &vector_store("vs_x"),
+            std::slice::from_ref(&big_other_tenant),
+        )
+        .await
+        .unwrap();
+    ingest(
+        &store,
+        &tenant,
+        &small,
+        &["what is the apple", "the pear is ripe"],
+    )
+    .await;
+    let many: Vec<String> = (0..30)
+        .map(|n| format!("what is the plum number {n}"))
+        .collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    ingest(&store, &tenant, &big, &many).await;
+    ingest(&store, &other, &big_other_tenant, &many).await;
+
+    let question = "\"what\" OR \"is\" OR \"the\"";
+    let matched = |stores: &[&str]| {
+        let ids: Vec<String> = stores.iter().map(|s| (*s).to_owned()).collect();
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM vector_store_chunks WHERE vector_store_chunks MATCH ?",
+        )
+        .bind(match_expression(&ids, question))
+        .fetch_one(&store.pool)
+    };
+    assert_eq!(matched(&["vs_small"]).await.unwrap(), 2);
+    assert_eq!(matched(&["vs_small", "vs_big"]).await.unwrap(), 32);
+    // A question made only of common words still answers from the store searched.
+    assert_eq!(
+        files_matching(&store, &tenant, &["vs_small"], "is").await,
+        ["vs_small file-s"]
+    );
+    // Store ids never match as words, nor words as store ids.
+    assert!(
+        files_matching(&store, &tenant, &["vs_small"], &scope_token("vs_small"))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn chunks_written_before_the_scope_column_are_searched_by_store_after_it() {
+    let tenant = Tenant::from_api_key("k");
+    let populate = populated_at_0011(&tenant);
+    let populate: Vec<&str> = populate.iter().map(String::as_str).collect();
+    let (_dir, store) = migrated_from(11, &populate).await;
+    let scope: String = sqlx::query_scalar("SELECT scope FROM vector_store_chunks WHERE rowid = 4")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(scope, scope_token("vs_2"));
+    assert_eq!(
+        files_matching(&store, &tenant, &["vs_1"], "apple").await,
+        ["vs_1 file-a", "vs_1 file-b"]
+    );
+    assert_eq!(
+        files_matching(&store, &tenant, &["vs_2"], "apple").await,
+        ["vs_2 file-a"]
+    );
+    // Row ids survived the rebuild: the vectors still belong to file-a's chunks.
+    let vectors_of_file_a: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM vector_store_embeddings e JOIN vector_store_chunks c \
+         ON c.rowid = e.chunk_id WHERE c.vector_store_id = 'vs_1' AND c.file_id = 'file-a'",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .unwrap();
+    assert_eq!(vectors_of_file_a, 2);
+    // New chunks get the same token as migrated ones.
+    let file_c = in_progress("vs_2", "file-c");
+    store
+        .attach_files(&tenant, std::slice::from_ref(&file_c), None)
+        .await
+        .unwrap();
+    ingest(&store, &tenant, &file_c, &["apple four"]).await;
+    assert_eq!(
+        files_matching(&store, &tenant, &["vs_2"], "apple").await,
+        ["vs_2 file-a", "vs_2 file-c"]
+    );
 }
