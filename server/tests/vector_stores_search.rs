@@ -67,7 +67,7 @@ async fn scores_lie_in_the_unit_interval_best_first() {
     let page = app
         .search(
             &store,
-            json!({"query": "the sun and the moon", "max_num_results": 50}),
+            json!({"query": "the sun and the moon, water and energy", "max_num_results": 50}),
         )
         .await;
     let scores: Vec<f64> = results(&page)

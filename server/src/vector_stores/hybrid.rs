@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::model::SimilarChunk;
-use super::search::{fts_query, normalise, Ranked, SearchOptions};
+use super::search::{keyword_hits, normalise, Ranked, SearchOptions};
 use crate::embeddings::EmbeddingsClient;
 use crate::store::vector_stores::{ChunkScope, SimilarityQuery};
 use crate::store::{Store, StoreResult, Tenant};
@@ -51,14 +51,7 @@ pub async fn rank(
     scope: &ChunkScope<'_>,
     options: &SearchOptions,
 ) -> StoreResult<Vec<Ranked>> {
-    let keyword = match fts_query(&options.queries) {
-        Some(query) => {
-            store
-                .search_chunks(tenant, scope, &query, CANDIDATES)
-                .await?
-        }
-        None => Vec::new(),
-    };
+    let keyword = keyword_hits(store, tenant, scope, &options.queries, CANDIDATES).await?;
     let keyword_ids: Vec<i64> = keyword.iter().map(|hit| hit.chunk_id).collect();
     let similar = semantic(store, embeddings, tenant, scope, options, &keyword_ids).await?;
     let mut ranked: Vec<(i64, Ranked)> = Vec::new();

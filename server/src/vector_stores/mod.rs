@@ -11,6 +11,7 @@ pub mod ids;
 pub mod ingest;
 pub mod model;
 pub mod search;
+pub mod stopwords;
 
 pub use ingest::Ingestor;
 pub use search::{search, search_with, SearchOptions, SearchResult};

@@ -3,6 +3,10 @@
 //! fuses it with semantic ranking (see [`super::hybrid`]). Runs call it for
 //! file_search; the searchVectorStore operation calls it too.
 //!
+//! Queries: a question's function words (`what`, `is`, `the`...) are left out unless
+//! nothing else matches ([`fts_queries`]): they match nearly every chunk, so FTS5
+//! would rank the whole store for them, and their idf gives them almost no score.
+//!
 //! Scores: bm25 is unbounded, so a chunk's score is `s / (s + SCORE_HALF)` with
 //! `s = -bm25` (FTS5's bm25 is negative, better is lower). That maps every match into
 //! [0, 1), keeps the order, and stays comparable across queries, so a
@@ -15,7 +19,8 @@ use serde::Serialize;
 
 use super::filters::Filter;
 use super::hybrid;
-use super::model::VectorStoreFile;
+use super::model::{ChunkHit, VectorStoreFile};
+use super::stopwords::is_stopword;
 use crate::embeddings::EmbeddingsClient;
 use crate::models::JsonMap;
 use crate::store::vector_stores::ChunkScope;
@@ -23,7 +28,7 @@ use crate::store::{Store, StoreResult, Tenant};
 
 /// The raw bm25 score that maps to 0.5.
 pub const SCORE_HALF: f64 = 2.0;
-/// Longest query text considered, in characters (guards FTS5 from huge queries).
+/// Most distinct query words considered (guards FTS5 from huge queries).
 const MAX_QUERY_TERMS: usize = 64;
 
 /// What to search for and how to cut the results.
@@ -64,20 +69,68 @@ pub struct SearchResult {
     pub content: Vec<ResultContent>,
 }
 
-/// The FTS5 query for `queries`: every word quoted (so no FTS5 syntax survives) and
-/// OR-ed; `None` when there is no word to look for.
-pub fn fts_query(queries: &[String]) -> Option<String> {
+/// The distinct words of `queries`, lower case, at most [`MAX_QUERY_TERMS`].
+fn query_words(queries: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
-    let terms: Vec<String> = queries
+    queries
         .iter()
         .flat_map(|q| q.split(|c: char| !c.is_alphanumeric()))
         .filter(|word| !word.is_empty())
         .map(str::to_lowercase)
         .filter(|word| seen.insert(word.clone()))
         .take(MAX_QUERY_TERMS)
+        .collect()
+}
+
+/// Every word quoted (so no FTS5 syntax survives) and OR-ed.
+fn or_query<'a>(words: impl Iterator<Item = &'a String>) -> String {
+    words
         .map(|word| format!("\"{word}\""))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" OR "))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// The FTS5 query for every word of `queries`: each quoted (so no FTS5 syntax
+/// survives) and OR-ed; `None` when there is no word to look for.
+pub fn fts_query(queries: &[String]) -> Option<String> {
+    let words = query_words(queries);
+    (!words.is_empty()).then(|| or_query(words.iter()))
+}
+
+/// The FTS5 queries for `queries`, tried in turn until one matches: first the words
+/// that carry information (function words left out, see [`super::stopwords`]), then,
+/// when some were left out, every word, so a question made only of function words,
+/// or whose other words match nothing, still finds the chunks holding them. Empty
+/// when there is no word to look for.
+pub fn fts_queries(queries: &[String]) -> Vec<String> {
+    let words = query_words(queries);
+    let content: Vec<&String> = words.iter().filter(|w| !is_stopword(w)).collect();
+    let mut tried = Vec::new();
+    if !content.is_empty() && content.len() < words.len() {
+        tried.push(or_query(content.into_iter()));
+    }
+    if !words.is_empty() {
+        tried.push(or_query(words.iter()));
+    }
+    tried
+}
+
+/// The best `limit` chunks of `scope` by bm25 for the first of [`fts_queries`] that
+/// matches any; keyword and hybrid ranking both start from them.
+pub async fn keyword_hits(
+    store: &dyn Store,
+    tenant: &Tenant,
+    scope: &ChunkScope<'_>,
+    queries: &[String],
+    limit: u32,
+) -> StoreResult<Vec<ChunkHit>> {
+    for query in fts_queries(queries) {
+        let hits = store.search_chunks(tenant, scope, &query, limit).await?;
+        if !hits.is_empty() {
+            return Ok(hits);
+        }
+    }
+    Ok(Vec::new())
 }
 
 /// Maps a bm25 rank onto [0, 1).
@@ -177,12 +230,14 @@ pub async fn keyword_rank(
     scope: &ChunkScope<'_>,
     options: &SearchOptions,
 ) -> StoreResult<Vec<Ranked>> {
-    let Some(query) = fts_query(&options.queries) else {
-        return Ok(Vec::new());
-    };
-    let hits = store
-        .search_chunks(tenant, scope, &query, options.max_num_results)
-        .await?;
+    let hits = keyword_hits(
+        store,
+        tenant,
+        scope,
+        &options.queries,
+        options.max_num_results,
+    )
+    .await?;
     Ok(hits
         .into_iter()
         .map(|hit| Ranked {
@@ -206,6 +261,22 @@ mod tests {
             "\"who\" OR \"wrote\" OR \"near\" OR \"a\" OR \"b\" OR \"and\" OR \"or\""
         );
         assert_eq!(fts_query(&["?!".to_owned()]), None);
+    }
+
+    #[test]
+    fn function_words_are_tried_only_after_the_words_that_carry_information() {
+        let queries = |text: &str| fts_queries(&[text.to_owned()]);
+        assert_eq!(
+            queries("What is the notice period of the lease?"),
+            [
+                "\"notice\" OR \"period\" OR \"lease\"",
+                "\"what\" OR \"is\" OR \"the\" OR \"notice\" OR \"period\" OR \"of\" OR \"lease\""
+            ]
+        );
+        // Nothing left out: one query. Only function words: they are the query.
+        assert_eq!(queries("notice period"), ["\"notice\" OR \"period\""]);
+        assert_eq!(queries("What is it?"), ["\"what\" OR \"is\" OR \"it\""]);
+        assert!(queries("?!").is_empty());
     }
 
     #[test]
