@@ -6,9 +6,9 @@
 //! chunks belong to one large store (the "searched at scale" case); the rest sit in
 //! stores of 20 files (about 1,000 chunks each), alternately owned by a second tenant,
 //! so every search shares the FTS5 index with other stores and another tenant.
-//! All stores and files are attached before any chunk is written: attaching scans the
-//! chunk table (see the README), so attaching into a full table would make building
-//! quadratic.
+//! All stores and files are attached before any chunk is written: attaching used to
+//! scan the chunk table (fixed by migration 0012, see the README), which made attaching
+//! into a full table quadratic; the order is kept so figures stay comparable.
 
 use serde_json::{json, Value};
 use server::models::file::FileObject;
