@@ -1,14 +1,16 @@
 //! The search cases and their timing: three query shapes (one rare term, three terms
 //! of mixed frequency, a ten-word question), with and without an attribute filter,
-//! at `max_num_results` 10 and 50, each timed through `vector_stores::search::search`,
-//! the function the searchVectorStore operation and file_search in runs call.
+//! at `max_num_results` 10 and 50, each timed through `vector_stores::search::search_with`,
+//! the function the searchVectorStore operation and file_search in runs call: keyword
+//! only without an embeddings client, hybrid with one.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use server::embeddings::EmbeddingsClient;
 use server::store::{Store, Tenant};
 use server::vector_stores::filters::parse_filter;
-use server::vector_stores::{search, SearchOptions};
+use server::vector_stores::{search_with, SearchOptions};
 
 use crate::corpus::{Rng, Vocabulary, VOCABULARY};
 use crate::stats::Summary;
@@ -93,9 +95,12 @@ pub struct Measured {
     pub mean_results: f64,
 }
 
-/// Times searches of `store_id` with each query of `queries` in turn.
+/// Times searches of `store_id` with each query of `queries` in turn; hybrid when
+/// `embeddings` is given (and the store has an embedding model).
+#[allow(clippy::too_many_arguments)]
 pub async fn measure(
     store: &dyn Store,
+    embeddings: Option<&EmbeddingsClient>,
     tenant: &Tenant,
     store_id: &str,
     queries: &[String],
@@ -111,7 +116,7 @@ pub async fn measure(
     };
     let ids = [store_id.to_owned()];
     for query in queries.iter().take(WARMUP) {
-        search(store, tenant, &ids, &options(query))
+        search_with(store, embeddings, tenant, &ids, &options(query))
             .await
             .expect("search works");
     }
@@ -123,7 +128,7 @@ pub async fn measure(
     {
         let query = options(&queries[samples.len() % queries.len()]);
         let start = Instant::now();
-        let hits = search(store, tenant, &ids, &query)
+        let hits = search_with(store, embeddings, tenant, &ids, &query)
             .await
             .expect("search works");
         samples.push(start.elapsed());

@@ -4,7 +4,10 @@
 //! bm25, the offline default) is timed for several query shapes, with and without an
 //! attribute filter, at `max_num_results` 10 and 50. Peak RSS, database size, one
 //! end-to-end HTTP case and the cost of attaching and detaching a file complete the
-//! tables. Sizes come from `BENCH_*` variables
+//! tables. With `BENCH_HYBRID=1` every chunk also gets a seeded unit vector and every
+//! store an embedding model, and a few cases are timed again through hybrid search
+//! (`search_with` against a local fake `/embeddings` server, see [`upstream`]) right
+//! after the same keyword case. Sizes come from `BENCH_*` variables
 //! (see [`Config`]); without `--bench` they shrink to a smoke run.
 
 mod attach;
@@ -18,6 +21,7 @@ mod process;
 #[allow(dead_code)]
 #[path = "../runs/stats.rs"]
 mod stats;
+mod upstream;
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +56,9 @@ struct Config {
     /// Where to keep the databases for inspection (`BENCH_DB_DIR`; default: a
     /// temporary directory removed at the end).
     keep_in: Option<std::path::PathBuf>,
+    /// Vectors for hybrid cases (`BENCH_HYBRID=1`, dimensions `BENCH_HYBRID_DIMS`,
+    /// 1536 by default); `None` times keyword search only.
+    hybrid: Option<upstream::Vectors>,
 }
 
 impl Config {
@@ -87,6 +94,12 @@ impl Config {
             http_rounds: size("BENCH_HTTP_ROUNDS", 100, 10),
             attach_rounds: size("BENCH_ATTACH_ROUNDS", 20, 3),
             keep_in: var("BENCH_DB_DIR").map(Into::into),
+            hybrid: var("BENCH_HYBRID")
+                .filter(|v| !matches!(v.trim(), "" | "0"))
+                .map(|_| upstream::Vectors {
+                    dimensions: size("BENCH_HYBRID_DIMS", 1536, 1536).max(1),
+                    seed: SEED,
+                }),
         }
     }
 }
@@ -109,6 +122,12 @@ async fn main() -> BenchResult<()> {
     let mut memory_rows = Vec::new();
     let mut extra = Vec::new();
     let mut attach_rows = Vec::new();
+    let mut hybrid_rows = Vec::new();
+    let mut hybrid_memory_rows = Vec::new();
+    let fake_upstream = match config.hybrid {
+        Some(vectors) => Some(upstream::start(vectors).await?),
+        None => None,
+    };
     for &chunks in &config.sizes {
         let dir = match &config.keep_in {
             Some(parent) => {
@@ -127,7 +146,8 @@ async fn main() -> BenchResult<()> {
         process::reset_peak_rss();
         let plan = populate::plan(chunks, SEED);
         let started = Instant::now();
-        let text_bytes = populate::write(&store, &tenants, &plan, words, SEED).await?;
+        let text_bytes =
+            populate::write(&store, &tenants, &plan, words, SEED, config.hybrid).await?;
         let populate_time = started.elapsed();
         let peak_populating = process::status_kib("VmHWM");
         let rss_populated = process::status_kib("VmRSS");
@@ -155,6 +175,7 @@ async fn main() -> BenchResult<()> {
                 for &(filtered, max) in variants {
                     let measured = cases::measure(
                         &store,
+                        None,
                         &tenants[0],
                         &target.id,
                         &queries,
@@ -180,6 +201,50 @@ async fn main() -> BenchResult<()> {
             }
         }
         let peak_searching = process::status_kib("VmHWM");
+        let mut peak_hybrid = None;
+        if let Some(fake) = &fake_upstream {
+            process::reset_peak_rss();
+            for shape in Shape::ALL {
+                let queries = cases::queries(shape, SEED);
+                for (target, label, filtered) in [
+                    (large, "large", false),
+                    (large, "large", true),
+                    (small, "small", false),
+                ] {
+                    let time = |embeddings| {
+                        cases::measure(
+                            &store,
+                            embeddings,
+                            &tenants[0],
+                            &target.id,
+                            &queries,
+                            filtered,
+                            10,
+                            config.budget,
+                        )
+                    };
+                    // Keyword first, hybrid right after: the ratio is taken under one load.
+                    let keyword = time(None).await.summary;
+                    let hybrid = time(Some(&fake.client)).await;
+                    let s = hybrid.summary;
+                    hybrid_rows.push(format!(
+                        "| {chunks:>7} | {label} ({:>6} chunks) | {:<16} | {:<6} | {:>4} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6.1}× | {:>5.1} |",
+                        target.chunks(),
+                        shape.label(),
+                        if filtered { "yes" } else { "no" },
+                        s.count,
+                        ms(keyword.p50),
+                        ms(s.p50),
+                        ms(s.p99),
+                        ms(s.mean),
+                        s.p50.as_secs_f64() / keyword.p50.as_secs_f64().max(1e-9),
+                        hybrid.mean_results,
+                    ));
+                    eprintln!("{}", hybrid_rows.last().map_or("", String::as_str));
+                }
+            }
+            peak_hybrid = process::status_kib("VmHWM");
+        }
         if chunks == largest && config.http_rounds > 0 {
             let compared = http::measure(
                 dir.path(),
@@ -224,6 +289,18 @@ async fn main() -> BenchResult<()> {
         }
         store.close().await;
         let db_bytes = directory_bytes(dir.path())?;
+        if let Some(vectors) = config.hybrid {
+            let vector_bytes = |n: usize| (n * vectors.dimensions * 4) as f64;
+            hybrid_memory_rows.push(format!(
+                "| {chunks:>7} | {:>5} | {:>7.0} | {:>7.0} | {:>7.0} | {:>7} | {:>7} |",
+                vectors.dimensions,
+                vector_bytes(chunks) / 1_048_576.0,
+                vector_bytes(large.chunks()) / 1_048_576.0,
+                db_bytes as f64 / 1_048_576.0,
+                process::mib(peak_searching),
+                process::mib(peak_hybrid),
+            ));
+        }
         memory_rows.push(format!(
             "| {chunks:>7} | {:>6} | {files:>5} | {:>7.0} | {:>6.1} | {:>7.0} | {:>7} | {:>7} | {:>7} | {:>7} |",
             plan.len(),
@@ -269,6 +346,19 @@ async fn main() -> BenchResult<()> {
             "|--------:|-------------------------------|-----:|---------:|---------:|---------:|"
         );
         for row in &attach_rows {
+            println!("{row}");
+        }
+    }
+    if !hybrid_rows.is_empty() {
+        println!("\nHybrid (`search_with`, fake loopback /embeddings upstream, max 10; keyword p50 timed just before each case):\n");
+        println!("| chunks  | store searched         | query            | filter | n    | kw p50   | hy p50   | hy p99   | hy mean  | p50 ×   | hits  |");
+        println!("|--------:|------------------------|------------------|--------|-----:|---------:|---------:|---------:|---------:|--------:|------:|");
+        for row in &hybrid_rows {
+            println!("{row}");
+        }
+        println!("\n| chunks  | dims  | vectors MiB | large store's vectors MiB (read per query) | DB MiB | peak RSS keyword searching MiB | peak RSS hybrid searching MiB |");
+        println!("|--------:|------:|--------:|--------:|--------:|--------:|--------:|");
+        for row in &hybrid_memory_rows {
             println!("{row}");
         }
     }

@@ -1,6 +1,7 @@
 //! Builds the benchmark database through the `Store` trait, in the order ingestion
 //! writes: file records, then vector stores with their files `in_progress`, then one
-//! `finish_ingestion` per file with its chunks (completed, with usage bytes).
+//! `finish_ingestion` per file with its chunks (completed, with usage bytes); for the
+//! hybrid cases, stores with an embedding model and `finish_ingestion_with_vectors`.
 //!
 //! Layout at N chunks: files of 10 to 90 chunks (50 on average). The first half of the
 //! chunks belong to one large store (the "searched at scale" case); the rest sit in
@@ -12,12 +13,13 @@
 
 use serde_json::{json, Value};
 use server::models::file::FileObject;
-use server::store::vector_stores::IngestedFile;
+use server::store::vector_stores::{ChunkVectors, IngestedFile};
 use server::store::{Store, StoreResult, Tenant};
 use server::vector_stores::chunking::{usage_bytes, Chunking};
 use server::vector_stores::model::{FileCounts, VectorStore, VectorStoreFile};
 
 use crate::corpus::{file_text, prose, Rng, Vocabulary};
+use crate::upstream::{Vectors, MODEL};
 
 /// Files per small store.
 const SMALL_STORE_FILES: usize = 20;
@@ -121,13 +123,17 @@ fn attributes(rng: &mut Rng) -> serde_json::Map<String, Value> {
 }
 
 /// Writes `stores` into `store` for `tenants`; returns the bytes of chunk text written.
+/// With `vectors`, every store records [`MODEL`] as its embedding model and every
+/// chunk gets a seeded unit vector, written with it as ingestion writes them.
 pub async fn write(
     store: &dyn Store,
     tenants: &[Tenant; 2],
     stores: &[StorePlan],
     words: ChunkWords,
     seed: u64,
+    vectors: Option<Vectors>,
 ) -> StoreResult<u64> {
+    let model = vectors.map(|_| MODEL);
     let chunking = Chunking::default().to_json();
     for plan in stores {
         let tenant = &tenants[plan.tenant];
@@ -149,11 +155,13 @@ pub async fn write(
             });
         }
         store
-            .insert_vector_store(tenant, &vector_store(&plan.id), &attached)
+            .insert_vector_store_embedded(tenant, &vector_store(&plan.id), &attached, model)
             .await?;
     }
     let vocabulary = Vocabulary::new();
     let mut rng = Rng::new(seed ^ 0x5EED);
+    // A generator of its own, so the text is the same with and without vectors.
+    let mut vector_rng = Rng::new(vectors.map_or(seed, |v| v.seed) ^ 0xE3BED);
     let mut text_bytes = 0;
     for plan in stores {
         let tenant = &tenants[plan.tenant];
@@ -174,7 +182,15 @@ pub async fn write(
                 text: Some(prose(&all_words, &mut rng)),
                 chunks,
             };
-            assert!(store.finish_ingestion(tenant, &ingested).await?);
+            let chunk_vectors = vectors.map(|v| ChunkVectors {
+                model: MODEL.to_owned(),
+                vectors: (0..file.chunks).map(|_| v.unit(&mut vector_rng)).collect(),
+            });
+            assert!(
+                store
+                    .finish_ingestion_with_vectors(tenant, &ingested, chunk_vectors.as_ref())
+                    .await?
+            );
         }
     }
     Ok(text_bytes)
