@@ -249,3 +249,73 @@ async fn a_client_that_leaves_a_stream_does_not_stop_the_run() {
     let done = poll_until(&app, &thread_id, run_id, SETTLED).await;
     assert_eq!(done["status"], "completed");
 }
+
+/// A model that never answers: a run calling it holds its run slot until cancelled.
+struct Stalled;
+
+#[async_trait::async_trait]
+impl ChatModel for Stalled {
+    async fn stream(&self, _request: ChatRequest) -> Result<ChatStream, LlmError> {
+        Ok(Box::pin(futures::stream::pending()))
+    }
+}
+
+#[tokio::test]
+async fn a_queued_run_waiting_for_a_run_slot_is_cancelled_at_once() {
+    let mut settings = server::Settings::new("sqlite::memory:");
+    settings.max_concurrent_runs = 1;
+    let store = server::store::connect(&settings.database_url)
+        .await
+        .unwrap();
+    let app = TestApp {
+        router: server::app(server::AppState::with_parts(
+            store,
+            Arc::new(Stalled),
+            &settings,
+        )),
+    };
+    let assistant_id = assistant(&app, json!([])).await;
+    let busy_thread = thread_with(&app, "I hold the only run slot").await;
+    let busy = create_run(&app, &busy_thread, json!({"assistant_id": assistant_id})).await;
+    let busy_id = busy["id"].as_str().unwrap();
+    poll_until(&app, &busy_thread, busy_id, &["in_progress"]).await;
+
+    let thread_id = thread_with(&app, "I wait for a slot").await;
+    let waiting = create_run(&app, &thread_id, json!({"assistant_id": assistant_id})).await;
+    let run_id = waiting["id"].as_str().unwrap();
+    let answer = app
+        .post(
+            &format!("/v1/threads/{thread_id}/runs/{run_id}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["status"], "cancelling");
+    let run = poll_until(&app, &thread_id, run_id, SETTLED).await;
+    assert_eq!(run["status"], "cancelled");
+    assert!(run["cancelled_at"].is_i64());
+    assert_eq!(run["started_at"], json!(null));
+    let busy_now = app
+        .get(&format!("/v1/threads/{busy_thread}/runs/{busy_id}"))
+        .await
+        .json();
+    assert_eq!(busy_now["status"], "in_progress", "the slot is still held");
+
+    // Freeing the slot later does not end the cancelled run a second time.
+    app.post(
+        &format!("/v1/threads/{busy_thread}/runs/{busy_id}/cancel"),
+        json!({}),
+    )
+    .await;
+    poll_until(&app, &busy_thread, busy_id, SETTLED).await;
+    let steps = app
+        .get(&format!("/v1/threads/{thread_id}/runs/{run_id}/steps"))
+        .await
+        .json();
+    assert_eq!(steps["data"], json!([]));
+    let again = app
+        .get(&format!("/v1/threads/{thread_id}/runs/{run_id}"))
+        .await
+        .json();
+    assert_eq!(again["cancelled_at"], run["cancelled_at"]);
+}

@@ -285,6 +285,9 @@ pub async fn cancel_run(
         thread_id,
         run_id,
     };
+    // No task works on a run waiting for tool outputs, nor (yet) on a queued one, which may
+    // wait for a free run slot: those end here rather than when a task next looks at them.
+    let mut idle = false;
     let mut was_waiting = false;
     let mut accepted = false;
     let run = state
@@ -297,6 +300,7 @@ pub async fn cancel_run(
                 return false;
             }
             was_waiting = run.status == "requires_action";
+            idle = was_waiting || run.status == "queued";
             accepted = true;
             run.status = "cancelling".into();
             true
@@ -313,7 +317,7 @@ pub async fn cancel_run(
             .emit(&key.run_id, "thread.run.cancelling", &run.for_stream());
     }
     state.runs.signal_cancel(&key.run_id);
-    if was_waiting {
+    if idle {
         let engine = state.runs.clone();
         tokio::spawn(async move {
             let outcome = async {

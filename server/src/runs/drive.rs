@@ -80,6 +80,9 @@ impl RunEngine {
     }
 
     /// Ends a run as `cancelled`, cancelling its unfinished steps.
+    ///
+    /// Only a `cancelling` run ends: the cancel handler (for a run no task works on) and
+    /// the run's own task may both get here, and the run must end, and say so, once.
     pub async fn finish_cancelled(&self, key: &RunKey, open: &mut [RunStep]) -> StoreResult<()> {
         let now = unix_now();
         for step in open.iter_mut() {
@@ -88,17 +91,24 @@ impl RunEngine {
             self.store.update_step(&key.tenant, step).await?;
             self.emit(&key.run_id, "thread.run.step.cancelled", step);
         }
+        let mut ended = false;
         let run = self
             .mutate_run(key, |run| {
+                if run.status != "cancelling" {
+                    return false;
+                }
                 run.status = "cancelled".into();
                 run.cancelled_at = Some(now);
                 run.expires_at = None;
                 run.required_action = None;
+                ended = true;
                 true
             })
             .await?;
-        self.forget_access(&key.run_id);
-        self.emit(&key.run_id, "thread.run.cancelled", &run.for_stream());
+        if ended {
+            self.forget_access(&key.run_id);
+            self.emit(&key.run_id, "thread.run.cancelled", &run.for_stream());
+        }
         Ok(())
     }
 
