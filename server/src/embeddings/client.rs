@@ -7,16 +7,13 @@
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::Url;
 use serde_json::{json, Value};
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
 use super::config::EmbeddingsConfig;
 use super::vectors::normalised;
 use crate::llm::config::AuthHeader;
-use crate::llm::retry::parse_retry_after;
 use crate::llm::tokens::tokenizer_for;
-use crate::llm::upstream::http::{
-    endpoint_at, error_chain, read_capped, seconds, silence_limit, status_error,
-};
+use crate::llm::upstream::http::{endpoint_at, read_capped, send};
 use crate::llm::LlmError;
 
 /// Tokens one input may have (OpenAI's embedding models take 8191); longer ones are cut.
@@ -27,8 +24,6 @@ pub const MAX_INPUT_TOKENS: usize = 8191;
 const MAX_INPUT_CHARS: usize = MAX_INPUT_TOKENS * 16;
 /// Largest answer read: 64 inputs × 3072 dimensions × ~20 bytes of JSON each fit.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
-/// Largest error body read (only its message is needed).
-const MAX_ERROR_BYTES: usize = 64 * 1024;
 
 /// Embeds texts through one upstream. Its `Debug` never shows the key.
 pub struct EmbeddingsClient {
@@ -141,32 +136,7 @@ impl EmbeddingsClient {
             request = request.header(name.clone(), value.clone());
         }
         let idle = self.config.timeout;
-        let wait = silence_limit(idle, deadline)?;
-        let response = match timeout(wait, request.send()).await {
-            Err(_) => {
-                return Err(
-                    LlmError::server_error(format!("no answer within {}", seconds(wait)))
-                        .retryable(),
-                )
-            }
-            Ok(Err(error)) => {
-                return Err(LlmError::server_error(format!(
-                    "cannot reach {}: {}",
-                    self.url,
-                    error_chain(&error)
-                ))
-                .retryable())
-            }
-            Ok(Ok(response)) => response,
-        };
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = parse_retry_after(response.headers());
-            let text = read_capped(response, MAX_ERROR_BYTES, idle, deadline)
-                .await
-                .unwrap_or_default();
-            return Err(status_error(status, &text, retry_after));
-        }
+        let response = send(request, &self.url, idle, deadline).await?;
         read_capped(response, MAX_ANSWER_BYTES, idle, deadline).await
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Response, StatusCode, Url};
+use reqwest::{RequestBuilder, Response, StatusCode, Url};
 use tokio::time::{timeout, Instant};
 
 use crate::llm::wire;
@@ -33,6 +33,47 @@ pub(crate) fn endpoint_at(base: &str, segments: &[&str]) -> Result<Url, LlmError
         .pop_if_empty()
         .extend(segments);
     Ok(url)
+}
+
+/// Largest error body read from an upstream (its message only goes into `last_error`).
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// Sends `request` to `url` and waits for the answer's headers at most `idle` (never past
+/// `deadline`). Timeouts and connection failures are retryable `server_error`s; a non-2xx
+/// answer becomes the error its status implies. The chat and the embeddings clients share it.
+pub(crate) async fn send(
+    request: RequestBuilder,
+    url: &Url,
+    idle: Duration,
+    deadline: Instant,
+) -> Result<Response, LlmError> {
+    let wait = silence_limit(idle, deadline)?;
+    let response = match timeout(wait, request.send()).await {
+        Err(_) => {
+            return Err(LlmError::server_error(format!(
+                "the upstream did not answer within {}",
+                seconds(wait)
+            ))
+            .retryable())
+        }
+        Ok(Err(error)) => {
+            return Err(LlmError::server_error(format!(
+                "cannot reach the upstream at {url}: {}",
+                error_chain(&error)
+            ))
+            .retryable())
+        }
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let retry_after = crate::llm::retry::parse_retry_after(response.headers());
+        let text = read_capped(response, MAX_ERROR_BODY_BYTES, idle, deadline)
+            .await
+            .unwrap_or_default();
+        return Err(status_error(status, &text, retry_after));
+    }
+    Ok(response)
 }
 
 /// How long to wait for the next sign of life: the idle limit, or what is left of the

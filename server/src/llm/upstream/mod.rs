@@ -19,18 +19,15 @@ use futures::StreamExt;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Response, Url};
 use serde_json::Value;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
-use self::http::{endpoint, error_chain, read_capped, seconds, silence_limit, status_error};
+use self::http::{endpoint, read_capped};
 use self::turn::Turn;
 use super::config::{AuthHeader, UpstreamConfig};
 use super::request::{ChatRequest, UpstreamCredentials};
-use super::retry::parse_retry_after;
 use super::wire;
 use super::{ChatModel, ChatStream, LlmError};
 
-/// Largest error body read from an upstream (only its message is needed).
-const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 /// Largest whole (non-streamed) completion accepted.
 const MAX_WHOLE_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -149,34 +146,7 @@ impl UpstreamModel {
         if let Some((name, value)) = &target.auth {
             builder = builder.header(name.clone(), value.clone());
         }
-        let wait = silence_limit(config.idle_timeout, deadline)?;
-        let response = match timeout(wait, builder.send()).await {
-            Err(_) => {
-                return Err(LlmError::server_error(format!(
-                    "the upstream did not answer within {}",
-                    seconds(wait)
-                ))
-                .retryable())
-            }
-            Ok(Err(error)) => {
-                return Err(LlmError::server_error(format!(
-                    "cannot reach the upstream at {}: {}",
-                    target.url,
-                    error_chain(&error)
-                ))
-                .retryable())
-            }
-            Ok(Ok(response)) => response,
-        };
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = parse_retry_after(response.headers());
-            let idle = config.idle_timeout;
-            let text = read_capped(response, MAX_ERROR_BODY_BYTES, idle, deadline)
-                .await
-                .unwrap_or_default();
-            return Err(status_error(status, &text, retry_after));
-        }
+        let response = http::send(builder, &target.url, config.idle_timeout, deadline).await?;
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
