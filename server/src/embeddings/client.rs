@@ -4,14 +4,13 @@
 //! timeouts are retried with the chat client's backoff; the answer is checked (one
 //! finite vector per input, one dimension) and every vector scaled to unit length.
 
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Url;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::config::EmbeddingsConfig;
 use super::vectors::normalised;
-use crate::llm::config::AuthHeader;
 use crate::llm::tokens::tokenizer_for;
 use crate::llm::upstream::http::{endpoint_at, read_capped, send};
 use crate::llm::LlmError;
@@ -53,7 +52,7 @@ impl EmbeddingsClient {
         let url = endpoint_at(&config.base_url, &["embeddings"])?;
         let auth = match config.api_key.as_deref().filter(|key| !key.is_empty()) {
             None => None,
-            Some(key) => Some(auth_header(&config.auth_header, key)?),
+            Some(key) => Some(config.auth_header.header_for(key)?),
         };
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
@@ -139,24 +138,6 @@ impl EmbeddingsClient {
         let response = send(request, &self.url, idle, deadline).await?;
         read_capped(response, MAX_ANSWER_BYTES, idle, deadline).await
     }
-}
-
-/// The key header for `key`, marked sensitive so no debug output shows it.
-fn auth_header(kind: &AuthHeader, key: &str) -> Result<(HeaderName, HeaderValue), LlmError> {
-    let (name, value) = match kind {
-        AuthHeader::Bearer => (AUTHORIZATION, format!("Bearer {key}")),
-        AuthHeader::Named(name) => (
-            HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                LlmError::server_error(format!("invalid embeddings auth header {name:?}"))
-            })?,
-            key.to_owned(),
-        ),
-    };
-    let mut value = HeaderValue::from_str(&value).map_err(|_| {
-        LlmError::server_error("the embeddings API key contains characters a header cannot carry")
-    })?;
-    value.set_sensitive(true);
-    Ok((name, value))
 }
 
 /// `inputs` (each cut to [`MAX_INPUT_TOKENS`]) grouped into requests of at most

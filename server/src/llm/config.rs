@@ -106,6 +106,29 @@ pub enum AuthHeader {
 }
 
 impl AuthHeader {
+    /// The header carrying `key` (chat and embeddings upstreams alike), marked sensitive so
+    /// no debug output shows it.
+    pub fn header_for(
+        &self,
+        key: &str,
+    ) -> Result<(reqwest::header::HeaderName, reqwest::header::HeaderValue), LlmError> {
+        use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+        let (name, value) = match self {
+            AuthHeader::Bearer => (AUTHORIZATION, format!("Bearer {key}")),
+            AuthHeader::Named(name) => (
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    LlmError::server_error(format!("invalid upstream auth header {name:?}"))
+                })?,
+                key.to_owned(),
+            ),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            LlmError::server_error("the upstream API key contains characters a header cannot carry")
+        })?;
+        value.set_sensitive(true);
+        Ok((name, value))
+    }
+
     /// `authorization` (any case) means bearer; anything else is a header name.
     pub fn from_name(name: &str) -> Self {
         if name.eq_ignore_ascii_case("authorization") {

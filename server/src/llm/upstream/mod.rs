@@ -16,14 +16,14 @@ mod turn;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::{Response, Url};
 use serde_json::Value;
 use tokio::time::Instant;
 
 use self::http::{endpoint, read_capped};
 use self::turn::Turn;
-use super::config::{AuthHeader, UpstreamConfig};
+use super::config::UpstreamConfig;
 use super::request::{ChatRequest, UpstreamCredentials};
 use super::wire;
 use super::{ChatModel, ChatStream, LlmError};
@@ -110,27 +110,9 @@ impl UpstreamModel {
             .or(config.api_key.as_ref())
             .or(credentials.caller_bearer.as_ref())
             .filter(|key| !key.is_empty());
-        let auth = match key {
-            None => None,
-            Some(key) => {
-                let (name, value) = match &config.auth_header {
-                    AuthHeader::Bearer => (AUTHORIZATION, format!("Bearer {key}")),
-                    AuthHeader::Named(name) => (
-                        HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                            LlmError::server_error(format!("invalid upstream auth header {name:?}"))
-                        })?,
-                        key.clone(),
-                    ),
-                };
-                let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                    LlmError::server_error(
-                        "the upstream API key contains characters a header cannot carry",
-                    )
-                })?;
-                value.set_sensitive(true);
-                Some((name, value))
-            }
-        };
+        let auth = key
+            .map(|key| config.auth_header.header_for(key))
+            .transpose()?;
         Ok(Target { url, auth })
     }
 

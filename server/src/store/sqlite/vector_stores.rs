@@ -115,16 +115,7 @@ impl VectorStoreStore for SqliteStore {
     }
 
     async fn delete_vector_store(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        drop_chunks(&mut tx, tenant, id, None).await?;
-        let result = sqlx::query("DELETE FROM vector_stores WHERE tenant = ? AND id = ?")
-            .bind(tenant.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        expect_one(result)?;
-        tx.commit().await.map_err(backend)
+        chunks::delete_with_chunks(self, tenant, id, None).await
     }
 
     async fn list_vector_stores(
@@ -226,19 +217,7 @@ impl VectorStoreStore for SqliteStore {
         vector_store_id: &str,
         file_id: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        drop_chunks(&mut tx, tenant, vector_store_id, Some(file_id)).await?;
-        let result = sqlx::query(
-            "DELETE FROM vector_store_files WHERE tenant = ? AND vector_store_id = ? AND id = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(vector_store_id)
-        .bind(file_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        expect_one(result)?;
-        tx.commit().await.map_err(backend)
+        chunks::delete_with_chunks(self, tenant, vector_store_id, Some(file_id)).await
     }
 
     async fn list_vector_store_files(

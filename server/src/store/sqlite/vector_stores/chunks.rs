@@ -53,6 +53,32 @@ pub(super) async fn drop_chunks(
     Ok(())
 }
 
+/// Deletes a whole store (`file_id` `None`) or one of its files, with their chunks and
+/// vectors, in one transaction; `NotFound` when there is no such row.
+pub(super) async fn delete_with_chunks(
+    store: &super::super::SqliteStore,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    file_id: Option<&str>,
+) -> StoreResult<()> {
+    let mut tx = store.begin_write().await?;
+    drop_chunks(&mut tx, tenant, vector_store_id, file_id).await?;
+    let query = match file_id {
+        None => sqlx::query("DELETE FROM vector_stores WHERE tenant = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(vector_store_id),
+        Some(file_id) => sqlx::query(
+            "DELETE FROM vector_store_files WHERE tenant = ? AND vector_store_id = ? AND id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(file_id),
+    };
+    let result = query.execute(&mut *tx).await.map_err(backend)?;
+    super::super::expect_one(result)?;
+    tx.commit().await.map_err(backend)
+}
+
 /// The token of a store in the `scope` column: `s`, the id's bytes in upper-case hex,
 /// `0` (as migration 0013 writes it). Hex keeps it one token for `unicode61`
 /// whatever the id holds; the final digit keeps the porter stemmer off it.
