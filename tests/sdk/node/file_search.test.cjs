@@ -73,6 +73,7 @@ test('fileBatches.uploadAndPoll, then a streamed file_search run cites the file 
     const steps = [];
     let accumulated;
     let accumulatedMessage;
+    let completedMessage;
     const stream = client.beta.threads.runs
       .stream(thread.id, {
         assistant_id: assistant.id,
@@ -85,6 +86,9 @@ test('fileBatches.uploadAndPoll, then a streamed file_search run cites the file 
       })
       .on('textDelta', (_delta, snapshot) => {
         accumulated = structuredClone(snapshot);
+      })
+      .on('messageDone', (message) => {
+        completedMessage = message;
       });
     const run = await stream.finalRun();
     assert.equal(run.status, 'completed');
@@ -103,15 +107,21 @@ test('fileBatches.uploadAndPoll, then a streamed file_search run cites the file 
       assert.ok(Array.isArray(result.content) && result.content[0].type === 'text');
     }
 
-    // The SDK's accumulation of the deltas (textDelta and messageDelta snapshots), the message it
-    // hands out at the end (6.x: its accumulation; 7.x: the completed event) and the stored message
-    // a polling client reads must all show the same text and the same citations.
+    // The SDK's accumulation of the deltas (textDelta and messageDelta snapshots), the
+    // thread.message.completed payload (messageDone), the message finalMessages() hands out (6.x:
+    // its accumulation; 7.x: the completed payload) and the stored message a polling client reads
+    // must all show the same text and the same citations.
     const [final] = await stream.finalMessages();
     const [stored] = (await client.beta.threads.messages.list(thread.id, { limit: 1 })).data;
     assert.equal(stored.id, final.id);
     const text = stored.content[0].text;
     assertCitationsHoldTheirMarkers(text, foods.id);
-    for (const rendered of [accumulated, accumulatedMessage.content[0].text, final.content[0].text]) {
+    assert.equal(completedMessage.id, stored.id);
+    assert.equal(completedMessage.status, 'completed');
+    const renderings = [accumulated, accumulatedMessage, completedMessage, final].map((message) =>
+      message.content ? message.content[0].text : message,
+    );
+    for (const rendered of renderings) {
       assertCitationsHoldTheirMarkers(rendered, foods.id);
       assert.equal(rendered.value, text.value);
       assert.deepEqual(citations(rendered), citations(text));
