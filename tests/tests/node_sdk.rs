@@ -28,6 +28,7 @@ async fn run_suites(package: &'static str) {
             .args(&suites)
             .env("NODE_PATH", &sdks.modules)
             .env("OPENAI_SDK_PACKAGE", package)
+            .env("OPENAI_SDK_NODE_VERSION", pinned_node_version())
             .env("OPENAI_BASE_URL", &base_url)
             .env("OPENAI_API_KEY", "sk-node-sdk")
             .output()

@@ -5,6 +5,12 @@
 // other's objects in a list.
 const path = require('node:path');
 
+// The Rust test names the Node it installed; running on any other (the machine's own) is a setup bug.
+const wantedNode = process.env.OPENAI_SDK_NODE_VERSION;
+if (wantedNode && process.version !== `v${wantedNode}`) {
+  throw new Error(`the suites must run on Node v${wantedNode}, not ${process.version}`);
+}
+
 const PACKAGE = process.env.OPENAI_SDK_PACKAGE || 'openai';
 const OpenAI = require(PACKAGE);
 const { VERSION } = require(`${PACKAGE}/version`);
