@@ -1,5 +1,6 @@
-//! The official Python SDK (`openai`, pinned) drives the reference server through
-//! `client.beta.assistants`, `client.beta.threads` and `client.beta.threads.messages`.
+//! The official Python SDK (`openai`, pinned) drives the reference server: `OpenAI` through
+//! assistants, threads, messages, runs, files and vector stores, and `AsyncOpenAI` through the
+//! polling and streaming helpers an asyncio application uses (`tests/sdk/python/test_async.py`).
 
 use std::process::Command;
 

@@ -1,22 +1,19 @@
-// file_search through the official Node SDK (pinned in package.json): a file uploaded into a vector
-// store with `vectorStores.files.uploadAndPoll`, then a streamed run forced to search it. What a
-// JavaScript client renders is checked the way it renders it: the SDK's own accumulation of the
-// deltas must equal the final message, and each citation's span, sliced with JavaScript's
-// UTF-16 string indices, must hold its marker. Run by tests/tests/node_sdk.rs.
+// file_search through the official Node SDK (see sdk.cjs for which one): two files uploaded into a
+// vector store with `vectorStores.fileBatches.uploadAndPoll`, then a streamed run forced to search
+// (tool_choice, so it does not depend on the model). What a JavaScript client renders is checked the
+// way it renders it: the SDK's own accumulation of the deltas must equal the stored message, and each
+// citation's span, sliced with JavaScript's UTF-16 string indices, must hold its marker. Run by
+// tests/tests/node_sdk.rs.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const OpenAI = require('openai');
-const { toFile } = require('openai');
+const { tenantKey, clientFor, toFile } = require('./sdk.cjs');
 
-const client = new OpenAI({
-  baseURL: process.env.OPENAI_BASE_URL,
-  apiKey: process.env.OPENAI_API_KEY || 'sk-node-sdk',
-  maxRetries: 0,
-});
+const client = clientFor(tenantKey(__filename));
 
 const FOODS =
   'This file describes the favorite foods of several people.\n\n' +
   'Summanus Ferdinand: tacos\nTekakwitha Effie: pizza\nFilip Carola: cake\n';
+const PETS = 'Pets of the office.\n\nMarguerite: a tortoise named Öskar 🐢\nDesmond: two cats\n';
 
 function assertCitationsHoldTheirMarkers(text, fileId) {
   assert.ok(text.annotations.length > 0, `no citation in ${JSON.stringify(text.value)}`);
@@ -37,14 +34,33 @@ function citations(text) {
   ]);
 }
 
-test('uploadAndPoll, then a streamed file_search run cites the file as the SDK accumulates it', async () => {
+test('fileBatches.uploadAndPoll, then a streamed file_search run cites the file as the SDK accumulates it', async () => {
   const store = await client.vectorStores.create({ name: 'node favorite foods' });
-  const attached = await client.vectorStores.files.uploadAndPoll(
+  const batch = await client.vectorStores.fileBatches.uploadAndPoll(
     store.id,
-    await toFile(Buffer.from(FOODS), 'favorite_foods.txt', { type: 'text/plain' }),
-    { pollIntervalMs: 100 },
+    {
+      files: [
+        await toFile(Buffer.from(FOODS), 'favorite_foods.txt', { type: 'text/plain' }),
+        await toFile(Buffer.from(PETS), 'office_pets.txt', { type: 'text/plain' }),
+      ],
+    },
+    { pollIntervalMs: 50 },
   );
-  assert.equal(attached.status, 'completed');
+  assert.equal(batch.status, 'completed');
+  assert.deepEqual(batch.file_counts, { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 });
+  const attachedFiles = [];
+  for await (const file of client.vectorStores.fileBatches.listFiles(batch.id, {
+    vector_store_id: store.id,
+    limit: 1,
+  })) {
+    attachedFiles.push(file);
+  }
+  assert.equal(attachedFiles.length, 2);
+  assert.ok(attachedFiles.every((file) => file.status === 'completed'));
+  const uploaded = await Promise.all(attachedFiles.map((file) => client.files.retrieve(file.id)));
+  const foods = uploaded.find((file) => file.filename === 'favorite_foods.txt');
+  assert.ok(foods, `favorite_foods.txt not among ${uploaded.map((file) => file.filename)}`);
+
   const assistant = await client.beta.assistants.create({
     model: 'gpt-4o',
     tools: [{ type: 'file_search' }],
@@ -56,6 +72,8 @@ test('uploadAndPoll, then a streamed file_search run cites the file as the SDK a
   try {
     const steps = [];
     let accumulated;
+    let accumulatedMessage;
+    let completedMessage;
     const stream = client.beta.threads.runs
       .stream(thread.id, {
         assistant_id: assistant.id,
@@ -63,8 +81,14 @@ test('uploadAndPoll, then a streamed file_search run cites the file as the SDK a
         include: ['step_details.tool_calls[*].file_search.results[*].content'],
       })
       .on('runStepDone', (step) => steps.push(step))
+      .on('messageDelta', (_delta, snapshot) => {
+        accumulatedMessage = structuredClone(snapshot);
+      })
       .on('textDelta', (_delta, snapshot) => {
-        accumulated = snapshot;
+        accumulated = structuredClone(snapshot);
+      })
+      .on('messageDone', (message) => {
+        completedMessage = message;
       });
     const run = await stream.finalRun();
     assert.equal(run.status, 'completed');
@@ -76,27 +100,39 @@ test('uploadAndPoll, then a streamed file_search run cites the file as the SDK a
     assert.equal(toolCalls[0].type, 'file_search');
     const results = toolCalls[0].file_search.results;
     assert.ok(results.length > 0);
+    assert.equal(results[0].file_id, foods.id);
+    assert.equal(results[0].file_name, 'favorite_foods.txt');
     for (const result of results) {
-      assert.equal(result.file_id, attached.id);
       assert.ok(result.score >= 0 && result.score <= 1, `score ${result.score}`);
+      assert.ok(Array.isArray(result.content) && result.content[0].type === 'text');
     }
 
-    // finalMessages() is the SDK's accumulation of the deltas; the stored message is what a
-    // polling client reads. Both must show the same text and the same citations.
+    // The SDK's accumulation of the deltas (textDelta and messageDelta snapshots), the
+    // thread.message.completed payload (messageDone), the message finalMessages() hands out (6.x:
+    // its accumulation; 7.x: the completed payload) and the stored message a polling client reads
+    // must all show the same text and the same citations.
     const [final] = await stream.finalMessages();
-    const streamed = final.content[0].text;
-    assert.equal(accumulated.value, streamed.value);
     const [stored] = (await client.beta.threads.messages.list(thread.id, { limit: 1 })).data;
     assert.equal(stored.id, final.id);
     const text = stored.content[0].text;
-    assertCitationsHoldTheirMarkers(text, attached.id);
-    assertCitationsHoldTheirMarkers(streamed, attached.id);
-    assert.equal(streamed.value, text.value);
-    assert.deepEqual(citations(streamed), citations(text));
+    assertCitationsHoldTheirMarkers(text, foods.id);
+    assert.equal(completedMessage.id, stored.id);
+    assert.equal(completedMessage.status, 'completed');
+    const renderings = [accumulated, accumulatedMessage, completedMessage, final].map((message) =>
+      message.content ? message.content[0].text : message,
+    );
+    for (const rendered of renderings) {
+      assertCitationsHoldTheirMarkers(rendered, foods.id);
+      assert.equal(rendered.value, text.value);
+      assert.deepEqual(citations(rendered), citations(text));
+    }
+    assert.match(text.value, /cake/);
   } finally {
     await client.beta.threads.delete(thread.id);
     await client.beta.assistants.delete(assistant.id);
     await client.vectorStores.delete(store.id);
-    await client.files.delete(attached.id);
+    for (const file of attachedFiles) {
+      await client.files.delete(file.id);
+    }
   }
 });
