@@ -40,10 +40,7 @@ impl RunEngine {
             {
                 self.hub.emit(
                     &key.run_id,
-                    super::events::RunEvent::new(
-                        "error",
-                        &json!({"message": message, "code": "server_error"}),
-                    ),
+                    super::events::RunEvent::new("error", &super::events::server_error(message)),
                 );
             }
         }

@@ -88,6 +88,12 @@ impl EventHub {
     }
 }
 
+/// The data of a stream `error` event: the spec's `ErrorEvent` carries a whole `Error` object, and
+/// SDKs build their exception from it (openai-node 7.x reads `type` into `APIError.type`).
+pub fn server_error(message: &str) -> serde_json::Value {
+    json!({"code": "server_error", "message": message, "param": null, "type": "server_error"})
+}
+
 /// The SSE response forwarding `receiver` until a stream-ending event, then `done`.
 /// A client that goes away only drops this body; the run goes on.
 pub fn sse_response(receiver: broadcast::Receiver<RunEvent>) -> Response {
@@ -100,11 +106,11 @@ pub fn sse_response(receiver: broadcast::Receiver<RunEvent>) -> Response {
             Ok(event) => return Some((event.frame(), Some(receiver))),
             Err(broadcast::error::RecvError::Lagged(missed)) => RunEvent::new(
                 "error",
-                &json!({"message": format!("the client fell {missed} events behind"), "code": "server_error"}),
+                &server_error(&format!("the client fell {missed} events behind")),
             ),
             Err(broadcast::error::RecvError::Closed) => RunEvent::new(
                 "error",
-                &json!({"message": "the run's event stream closed unexpectedly", "code": "server_error"}),
+                &server_error("the run's event stream closed unexpectedly"),
             ),
         };
         Some((format!("{}{DONE_FRAME}", frame.frame()), None))
@@ -117,4 +123,38 @@ pub fn sse_response(receiver: broadcast::Receiver<RunEvent>) -> Response {
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client that falls behind gets an `error` event whose data is a whole `Error` object
+    /// (code, message, param, type), then `done`.
+    #[tokio::test]
+    async fn a_lagging_client_gets_a_complete_error_event() {
+        let (sender, receiver) = broadcast::channel(1);
+        for step in 0..3 {
+            sender
+                .send(RunEvent::new("thread.run.step.delta", &json!({"n": step})))
+                .expect("a receiver exists");
+        }
+        let body = sse_response(receiver).into_body();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.expect("body");
+        let text = String::from_utf8(bytes.to_vec()).expect("utf-8");
+        let data = text
+            .lines()
+            .find_map(|line| line.strip_prefix("data: {"))
+            .map(|rest| format!("{{{rest}"))
+            .expect("an error event");
+        let error: serde_json::Value = serde_json::from_str(&data).expect("json");
+        assert_eq!(error["type"], "server_error", "{text}");
+        assert_eq!(error["code"], "server_error", "{text}");
+        assert!(
+            error["param"].is_null() && error.get("param").is_some(),
+            "{text}"
+        );
+        assert!(text.starts_with("event: error\n"), "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    }
 }
