@@ -46,7 +46,11 @@ struct Flags {
     storage_quota_bytes: u64,
     /// Seconds between background sweeps of expired files and uploads, unfinished byte
     /// removals and orphaned bytes; 0 turns them off.
-    #[arg(long, env = "ASSISTANTS_HOUSEKEEPING_INTERVAL_SECS", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "ASSISTANTS_HOUSEKEEPING_INTERVAL_SECS",
+        default_value_t = 60
+    )]
     housekeeping_interval_secs: u64,
     /// Seconds a run may stay active before it expires (OpenAI: 600).
     #[arg(long, env = "ASSISTANTS_RUN_EXPIRY_SECS", default_value_t = 600)]

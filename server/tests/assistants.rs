@@ -97,11 +97,18 @@ async fn tool_resources_must_name_objects_of_this_key() {
     assert_eq!(listed["data"], json!([]), "nothing was stored");
     let resources = json!({"code_interpreter": {"file_ids": [mine]}});
     let created = app.create("/v1/assistants", with(resources.clone())).await;
-    assert_eq!(created["tool_resources"]["code_interpreter"], resources["code_interpreter"]);
+    assert_eq!(
+        created["tool_resources"]["code_interpreter"],
+        resources["code_interpreter"]
+    );
     let path = format!("/v1/assistants/{}", created["id"].as_str().unwrap());
     let modify = json!({"tool_resources": {"file_search": {"vector_store_ids": ["vs_nope"]}}});
     assert_eq!(app.post(&path, modify).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&path).await.json(), created, "a refused modify changes nothing");
+    assert_eq!(
+        app.get(&path).await.json(),
+        created,
+        "a refused modify changes nothing"
+    );
 }
 
 #[tokio::test]

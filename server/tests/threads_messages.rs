@@ -115,7 +115,10 @@ async fn attachments_must_name_files_of_this_key() {
             .collect();
         json!({"role": "user", "content": "x", "attachments": items})
     };
-    for (ids, bad) in [(vec![mine, "file-nope"], "file-nope"), (vec![theirs], theirs)] {
+    for (ids, bad) in [
+        (vec![mine, "file-nope"], "file-nope"),
+        (vec![theirs], theirs),
+    ] {
         let index = ids.len() - 1;
         assert_error(
             &app.post(&messages, attach(&ids)).await,
@@ -125,7 +128,7 @@ async fn attachments_must_name_files_of_this_key() {
             None,
         );
     }
-    let eleven = vec![mine; 11];
+    let eleven = [mine; 11];
     assert_error(
         &app.post(&messages, attach(&eleven)).await,
         400,
@@ -134,7 +137,7 @@ async fn attachments_must_name_files_of_this_key() {
         Some("array_above_max_length"),
     );
     assert_eq!(app.get(&messages).await.json()["data"], json!([]));
-    let created = app.post(&messages, attach(&vec![mine; 10])).await;
+    let created = app.post(&messages, attach(&[mine; 10])).await;
     assert_eq!(created.status.as_u16(), 200, "{}", created.text);
 
     let bad_thread = json!({"messages": [
@@ -311,6 +314,9 @@ async fn run_requests_check_their_messages_attachments_too() {
     }
     let runs = app.get(&format!("/v1/threads/{thread}/runs")).await.json();
     assert_eq!(runs["data"], json!([]));
-    let messages = app.get(&format!("/v1/threads/{thread}/messages")).await.json();
+    let messages = app
+        .get(&format!("/v1/threads/{thread}/messages"))
+        .await
+        .json();
     assert_eq!(messages["data"], json!([]));
 }

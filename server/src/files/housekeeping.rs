@@ -105,7 +105,9 @@ pub async fn sweep_orphans(
         }
     }
     for (tenant, dir) in tenant_entries(&data.uploads_root()).await? {
-        let Some(upload_id) = file_name(&dir) else { continue };
+        let Some(upload_id) = file_name(&dir) else {
+            continue;
+        };
         let held: Vec<String> = match store.get_upload(&tenant, &upload_id).await {
             Ok(record) if record.upload.status == status::PENDING => store
                 .parts_of_upload(&tenant, &upload_id)

@@ -120,7 +120,11 @@ struct FileForm {
     seconds: Option<String>,
 }
 
-async fn read_file_form(state: &AppState, room: Room, mut form: Form) -> Result<FileForm, ApiError> {
+async fn read_file_form(
+    state: &AppState,
+    room: Room,
+    mut form: Form,
+) -> Result<FileForm, ApiError> {
     let mut fields = FileForm::default();
     while let Some(field) = form.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();

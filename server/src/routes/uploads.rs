@@ -18,10 +18,10 @@ use crate::api_error::ApiError;
 use crate::extract::{JsonObject, PathParams as Path};
 use crate::files::expiry::{expire_upload, is_overdue, upload_blob};
 use crate::files::housekeeping::discard;
-use crate::files::BlobError;
 use crate::files::ids::{new_file_id, new_part_id, new_upload_id};
 use crate::files::multipart::Form;
 use crate::files::purpose::check_purpose;
+use crate::files::BlobError;
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::file::FileObject;
@@ -182,7 +182,10 @@ pub async fn add_upload_part(
     Path(upload_id): Path<String>,
     mut form: Form,
 ) -> Result<Pretty<UploadPart>, ApiError> {
-    let declared = load_pending(&state, &tenant, &upload_id).await?.upload.bytes;
+    let declared = load_pending(&state, &tenant, &upload_id)
+        .await?
+        .upload
+        .bytes;
     // Parts stop arriving at the declared size (and at the quota), not only at
     // completion: a `bytes: 1` upload cannot take 64 MB parts.
     let so_far = state.store.upload_parts_bytes(&tenant, &upload_id).await?;

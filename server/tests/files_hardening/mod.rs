@@ -94,7 +94,11 @@ async fn the_orphan_sweep_removes_only_old_unrecorded_bytes() {
     let young = sweep_orphans(store.as_ref(), &data, Duration::from_secs(3_600))
         .await
         .unwrap();
-    assert_eq!(young, OrphanSweep::default(), "bytes younger than the grace stay");
+    assert_eq!(
+        young,
+        OrphanSweep::default(),
+        "bytes younger than the grace stay"
+    );
     assert!(orphan.exists() && part.exists() && temporary.exists());
 
     let swept = sweep_orphans(store.as_ref(), &data, Duration::ZERO)
@@ -173,7 +177,11 @@ async fn the_storage_quota_is_per_key_and_freed_by_deleting() {
         None,
         Some("storage_quota_exceeded"),
     );
-    assert_eq!(app.stored_paths().len(), 1, "nothing of the refused file stays");
+    assert_eq!(
+        app.stored_paths().len(),
+        1,
+        "nothing of the refused file stays"
+    );
     // Another key has its own quota; this key's last 4 bytes still fit.
     app.upload_as(OTHER_KEY, "b.txt", "assistants", b"12345")
         .await;
@@ -199,7 +207,13 @@ async fn the_store_checks_the_quota_in_the_writing_transaction() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, StoreError::OverQuota { needed: 11, quota: 10 }),
+        matches!(
+            error,
+            StoreError::OverQuota {
+                needed: 11,
+                quota: 10
+            }
+        ),
         "{error:?}"
     );
     assert!(store.get_file(&tenant, "file-b").await.is_err());

@@ -152,5 +152,8 @@ async fn the_background_sweep_expires_abandoned_uploads() {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     task.abort();
-    assert!(expired, "no request touched the upload; only the sweep could expire it");
+    assert!(
+        expired,
+        "no request touched the upload; only the sweep could expire it"
+    );
 }

@@ -147,6 +147,17 @@ impl FileStore for SqliteStore {
     }
 
     async fn take_expired_files(&self, now: i64) -> StoreResult<Vec<PendingBlob>> {
+        // Every file request asks; only take the write lock when something expired.
+        let any: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM files WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.begin_write().await?;
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT tenant, id FROM files WHERE expires_at IS NOT NULL AND expires_at <= ?",

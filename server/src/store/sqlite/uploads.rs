@@ -55,14 +55,13 @@ impl UploadStore for SqliteStore {
         // Status, declared size and quota are checked in the write transaction that adds
         // the part, so concurrent parts, a cancel or a complete cannot slip in between.
         let mut tx = self.begin_write().await?;
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT status, data FROM uploads WHERE tenant = ? AND id = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(&part.upload_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT status, data FROM uploads WHERE tenant = ? AND id = ?")
+                .bind(tenant.as_str())
+                .bind(&part.upload_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
         let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
             return Err(StoreError::Conflict(format!(
                 "upload {} is not pending",

@@ -65,13 +65,14 @@ pub(super) async fn detach_file_everywhere(
     tenant: &Tenant,
     file_id: &str,
 ) -> StoreResult<()> {
-    let stores: Vec<String> =
-        sqlx::query_scalar("SELECT vector_store_id FROM vector_store_files WHERE tenant = ? AND id = ?")
-            .bind(tenant.as_str())
-            .bind(file_id)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(backend)?;
+    let stores: Vec<String> = sqlx::query_scalar(
+        "SELECT vector_store_id FROM vector_store_files WHERE tenant = ? AND id = ?",
+    )
+    .bind(tenant.as_str())
+    .bind(file_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
     for vector_store_id in &stores {
         drop_chunks(conn, tenant, vector_store_id, Some(file_id)).await?;
     }
