@@ -212,3 +212,91 @@ impl FileStore for SqliteStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    use super::*;
+
+    /// A database file as the migrations before 0015 left it, holding one 42-byte file
+    /// and a 5-byte part, opened by [`SqliteStore::connect`] (which applies 0015+).
+    async fn populated_before_0015(tenant: &Tenant) -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let mut older = sqlx::migrate!("./migrations/sqlite");
+        older.migrations = older
+            .migrations
+            .iter()
+            .filter(|m| m.version < 15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        let options = url
+            .parse::<SqliteConnectOptions>()
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        older.run(&pool).await.unwrap();
+        let file = r#"{"object":"file","id":"file-old","purpose":"assistants","filename":"f","bytes":42,"created_at":1,"expires_at":null,"status":"processed","status_details":null}"#;
+        sqlx::query(
+            "INSERT INTO files (id, tenant, purpose, created_at, data) \
+             VALUES ('file-old', ?, 'assistants', 1, ?)",
+        )
+        .bind(tenant.as_str())
+        .bind(file)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO uploads (id, tenant, status, expires_at, data) \
+             VALUES ('upload_old', ?, 'pending', 1, '{}')",
+        )
+        .bind(tenant.as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO upload_parts (id, tenant, upload_id, bytes, data) \
+             VALUES ('part_old', ?, 'upload_old', 5, '{}')",
+        )
+        .bind(tenant.as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let store = SqliteStore::connect(&url).await.unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn existing_files_count_toward_the_quota_after_migrating() {
+        let tenant = Tenant::from_api_key("k");
+        let (_dir, store) = populated_before_0015(&tenant).await;
+        assert_eq!(store.storage_used(&tenant).await.unwrap(), 47);
+        assert_eq!(
+            store
+                .storage_used(&Tenant::from_api_key("other"))
+                .await
+                .unwrap(),
+            0
+        );
+        store.delete_file(&tenant, "file-old").await.unwrap();
+        assert_eq!(store.storage_used(&tenant).await.unwrap(), 5);
+        let queued = store.pending_blobs(10).await.unwrap();
+        assert_eq!(
+            queued,
+            [PendingBlob {
+                tenant,
+                kind: BlobKind::File,
+                id: "file-old".into()
+            }]
+        );
+        store.forget_pending_blob(&queued[0]).await.unwrap();
+        assert!(store.pending_blobs(10).await.unwrap().is_empty());
+    }
+}
