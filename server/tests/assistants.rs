@@ -93,6 +93,29 @@ async fn tool_resources_must_name_objects_of_this_key() {
             None,
         );
     }
+    let too_many = [
+        (
+            json!({"code_interpreter": {"file_ids": vec![mine; 21]}}),
+            "tool_resources.code_interpreter.file_ids",
+            20,
+            21,
+        ),
+        (
+            json!({"file_search": {"vector_store_ids": ["vs_a", "vs_b"]}}),
+            "tool_resources.file_search.vector_store_ids",
+            1,
+            2,
+        ),
+    ];
+    for (resources, param, max, given) in too_many {
+        assert_error(
+            &app.post("/v1/assistants", with(resources)).await,
+            400,
+            &format!("Invalid '{param}': array too long. Expected an array with maximum length {max}, but got an array with length {given} instead."),
+            Some(param),
+            Some("array_above_max_length"),
+        );
+    }
     let listed = app.get("/v1/assistants").await.json();
     assert_eq!(listed["data"], json!([]), "nothing was stored");
     let resources = json!({"code_interpreter": {"file_ids": [mine]}});
