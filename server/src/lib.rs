@@ -49,6 +49,11 @@ pub async fn run(
     let state = AppState::from_settings(&settings).await?;
     state.runs.recover_unfinished().await?;
     state.ingest.resume().await?;
+    let housekeeping = files::housekeeping::spawn(
+        state.store.clone(),
+        state.data.clone(),
+        settings.housekeeping_interval,
+    );
     tracing::info!(address = %listener.local_addr()?, "listening");
     let store = state.store.clone();
     // Stream events are small writes: with Nagle's algorithm each one waits for the client's
@@ -61,6 +66,9 @@ pub async fn run(
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;
+    if let Some(task) = housekeeping {
+        task.abort();
+    }
     store.close().await;
     served?;
     Ok(())

@@ -40,6 +40,18 @@ struct Flags {
     /// Largest file POST /v1/files accepts, in bytes.
     #[arg(long, env = "ASSISTANTS_MAX_FILE_BYTES", default_value_t = server::settings::DEFAULT_MAX_FILE_BYTES)]
     max_file_bytes: u64,
+    /// Most bytes one API key may store (files plus parts of pending uploads); 0 for
+    /// no quota. Past it, uploads get 400 `storage_quota_exceeded`.
+    #[arg(long, env = "ASSISTANTS_STORAGE_QUOTA_BYTES", default_value_t = 0)]
+    storage_quota_bytes: u64,
+    /// Seconds between background sweeps of expired files and uploads, unfinished byte
+    /// removals and orphaned bytes; 0 turns them off.
+    #[arg(
+        long,
+        env = "ASSISTANTS_HOUSEKEEPING_INTERVAL_SECS",
+        default_value_t = 60
+    )]
+    housekeeping_interval_secs: u64,
     /// Seconds a run may stay active before it expires (OpenAI: 600).
     #[arg(long, env = "ASSISTANTS_RUN_EXPIRY_SECS", default_value_t = 600)]
     run_expiry_secs: u64,
@@ -107,6 +119,9 @@ async fn main() -> ExitCode {
         settings.data_dir = dir;
     }
     settings.max_file_bytes = flags.max_file_bytes;
+    settings.storage_quota = (flags.storage_quota_bytes > 0).then_some(flags.storage_quota_bytes);
+    settings.housekeeping_interval =
+        std::time::Duration::from_secs(flags.housekeeping_interval_secs);
     if let Some(path) = &flags.api_keys {
         match read_api_keys(path) {
             Ok(keys) => settings.api_keys = Some(keys),

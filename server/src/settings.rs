@@ -44,6 +44,12 @@ pub struct Settings {
     /// The embeddings upstream behind hybrid search; `None` (the default): keyword
     /// search only, no network.
     pub embeddings: Option<EmbeddingsConfig>,
+    /// Period of the background sweeps (expired files and uploads, queued byte
+    /// removals, orphaned bytes); zero turns them off.
+    pub housekeeping_interval: Duration,
+    /// Most bytes one API key may store (files plus pending upload parts); `None`
+    /// (the default) for no quota.
+    pub storage_quota: Option<u64>,
 }
 
 impl Settings {
@@ -62,6 +68,8 @@ impl Settings {
             max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
             ingest_workers: DEFAULT_INGEST_WORKERS,
             embeddings: None,
+            housekeeping_interval: crate::files::housekeeping::DEFAULT_INTERVAL,
+            storage_quota: None,
         }
     }
 }

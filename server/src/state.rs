@@ -25,6 +25,8 @@ pub struct AppState {
     pub data: Arc<DataDir>,
     /// Largest file `POST /v1/files` accepts.
     pub max_file_bytes: u64,
+    /// Most bytes one tenant may store, when a quota is set.
+    pub storage_quota: Option<u64>,
     /// The background ingestion queue of vector store files.
     pub ingest: Arc<crate::vector_stores::Ingestor>,
     /// The embeddings upstream behind hybrid search, when one is configured.
@@ -92,6 +94,7 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             data,
             max_file_bytes: settings.max_file_bytes,
+            storage_quota: settings.storage_quota,
             ingest,
             embeddings,
         }

@@ -2,9 +2,11 @@
 //! defaults, normalisation, pagination and validation errors.
 
 mod common;
+mod file_support;
 
 use axum::http::{Method, StatusCode};
-use common::{assert_error, id_redaction, timestamp_redaction, TestApp};
+use common::{assert_error, id_redaction, timestamp_redaction, TestApp, OTHER_KEY};
+use file_support::{hex_id_redaction, FilesApp};
 use rstest::rstest;
 use serde_json::{json, Value};
 
@@ -31,6 +33,7 @@ async fn create_fills_in_openai_defaults() {
 #[tokio::test]
 async fn tools_are_normalised() {
     let app = TestApp::new().await;
+    let store = app.create("/v1/vector_stores", json!({})).await;
     let body = app
         .create(
             "/v1/assistants",
@@ -38,13 +41,97 @@ async fn tools_are_normalised() {
                 {"type": "file_search"},
                 {"type": "code_interpreter"},
                 {"type": "function", "function": {"description": "Gets the weather", "name": "get_weather"}}
-            ], "tool_resources": {"file_search": {"vector_store_ids": ["vs_abc"]}}}),
+            ], "tool_resources": {"file_search": {"vector_store_ids": [store["id"]]}}}),
         )
         .await;
+    assert_eq!(
+        body["tool_resources"]["file_search"]["vector_store_ids"][0],
+        store["id"]
+    );
     insta::assert_json_snapshot!(body, {
         ".id" => id_redaction("asst_"),
         ".created_at" => timestamp_redaction(),
+        ".tool_resources.file_search.vector_store_ids[0]" => hex_id_redaction("vs_"),
     });
+}
+
+#[tokio::test]
+async fn tool_resources_must_name_objects_of_this_key() {
+    let files = FilesApp::new().await;
+    let app = &files.app;
+    let theirs = app
+        .call_as(OTHER_KEY, Method::POST, "/v1/vector_stores", Some("{}"))
+        .await
+        .json();
+    let theirs = theirs["id"].as_str().unwrap();
+    let their_file = files
+        .upload_as(OTHER_KEY, "theirs.txt", "assistants", b"theirs")
+        .await;
+    let their_file = their_file["id"].as_str().unwrap();
+    let mine = files.upload("mine.txt", "assistants", b"mine").await;
+    let mine = mine["id"].as_str().unwrap();
+    let with = |resources: Value| {
+        json!({"model": "gpt-4o", "tools": [{"type": "code_interpreter"}, {"type": "file_search"}],
+               "tool_resources": resources})
+    };
+    for store in ["vs_nope", theirs] {
+        let resources = json!({"file_search": {"vector_store_ids": [store]}});
+        let refused = app.post("/v1/assistants", with(resources)).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text);
+        assert_eq!(
+            refused.message(),
+            format!("No vector store found with id '{store}'.")
+        );
+    }
+    for file in ["file-nope", their_file] {
+        let resources = json!({"code_interpreter": {"file_ids": [mine, file]}});
+        assert_error(
+            &app.post("/v1/assistants", with(resources)).await,
+            400,
+            &format!("No file found with id '{file}'."),
+            Some("tool_resources.code_interpreter.file_ids[1]"),
+            None,
+        );
+    }
+    let too_many = [
+        (
+            json!({"code_interpreter": {"file_ids": vec![mine; 21]}}),
+            "tool_resources.code_interpreter.file_ids",
+            20,
+            21,
+        ),
+        (
+            json!({"file_search": {"vector_store_ids": ["vs_a", "vs_b"]}}),
+            "tool_resources.file_search.vector_store_ids",
+            1,
+            2,
+        ),
+    ];
+    for (resources, param, max, given) in too_many {
+        assert_error(
+            &app.post("/v1/assistants", with(resources)).await,
+            400,
+            &format!("Invalid '{param}': array too long. Expected an array with maximum length {max}, but got an array with length {given} instead."),
+            Some(param),
+            Some("array_above_max_length"),
+        );
+    }
+    let listed = app.get("/v1/assistants").await.json();
+    assert_eq!(listed["data"], json!([]), "nothing was stored");
+    let resources = json!({"code_interpreter": {"file_ids": [mine]}});
+    let created = app.create("/v1/assistants", with(resources.clone())).await;
+    assert_eq!(
+        created["tool_resources"]["code_interpreter"],
+        resources["code_interpreter"]
+    );
+    let path = format!("/v1/assistants/{}", created["id"].as_str().unwrap());
+    let modify = json!({"tool_resources": {"file_search": {"vector_store_ids": ["vs_nope"]}}});
+    assert_eq!(app.post(&path, modify).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&path).await.json(),
+        created,
+        "a refused modify changes nothing"
+    );
 }
 
 #[tokio::test]

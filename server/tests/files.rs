@@ -1,8 +1,10 @@
 //! `/v1/files`: multipart upload, content round trip, listing, deletion, errors,
-//! size limit, expiry and tenant isolation.
+//! size limit, expiry and tenant isolation; `files_hardening` adds deletion that cannot
+//! leave bytes behind, orphan sweeps, duplicate fields and the storage quota.
 
 mod common;
 mod file_support;
+mod files_hardening;
 
 use std::sync::Arc;
 

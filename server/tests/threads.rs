@@ -2,6 +2,7 @@
 //! resources), get (with OpenAI's `tool_resources` quirk), modify and delete.
 
 mod common;
+mod file_support;
 
 use axum::http::{Method, StatusCode};
 use common::{assert_error, id_redaction, timestamp_redaction, TestApp};
@@ -53,8 +54,11 @@ async fn retrieve_fills_in_code_interpreter_but_create_and_modify_do_not() {
 
 #[tokio::test]
 async fn explicit_tool_resources_are_echoed() {
-    let app = TestApp::new().await;
-    let resources = json!({"code_interpreter": {"file_ids": ["file-F4uZ2anSBwSE4JfFTEg7W6"]}});
+    let files = file_support::FilesApp::new().await;
+    let app = &files.app;
+    let file = files.upload("data.csv", "assistants", b"x,y\n1,2\n").await;
+    let store = app.create("/v1/vector_stores", json!({})).await;
+    let resources = json!({"code_interpreter": {"file_ids": [file["id"]]}});
     let created = app
         .create("/v1/threads", json!({"tool_resources": resources}))
         .await;
@@ -62,7 +66,7 @@ async fn explicit_tool_resources_are_echoed() {
     let path = format!("/v1/threads/{}", created["id"].as_str().unwrap());
     assert_eq!(app.get(&path).await.json()["tool_resources"], resources);
 
-    let search = json!({"file_search": {"vector_store_ids": ["vs_1"]}});
+    let search = json!({"file_search": {"vector_store_ids": [store["id"]]}});
     assert_eq!(
         app.post(&path, json!({"tool_resources": search}))
             .await

@@ -2,8 +2,10 @@
 //! list (order, cursors, ties on `created_at`), get, modify (the `file_ids` quirk), delete.
 
 mod common;
+mod file_support;
 
-use common::{assert_error, id_redaction, timestamp_redaction, TestApp};
+use common::{assert_error, id_redaction, timestamp_redaction, TestApp, OTHER_KEY};
+use file_support::{file_id_redaction, FilesApp};
 use rstest::rstest;
 use serde_json::{json, Value};
 
@@ -67,8 +69,11 @@ async fn create_get_modify_delete() {
 
 #[tokio::test]
 async fn content_forms_and_attachments() {
-    let app = TestApp::new().await;
-    let thread = new_thread(&app).await;
+    let files = FilesApp::new().await;
+    let app = &files.app;
+    let file = files.upload("data.txt", "assistants", b"some data").await;
+    let file_id = file["id"].as_str().unwrap();
+    let thread = new_thread(app).await;
     let created = app
         .create(
             &format!("/v1/threads/{thread}/messages"),
@@ -77,16 +82,75 @@ async fn content_forms_and_attachments() {
                 {"type": "image_url", "image_url": {"url": "https://test.openai.com/image.png", "detail": "low"}},
                 {"type": "image_file", "image_file": {"file_id": "file-abc"}}
             ], "attachments": [
-                {"file_id": "file-LEY8LWxuCKn5TNcydztuW1", "tools": [{"type": "file_search"}]},
-                {"file_id": "file-LEY8LWxuCKn5TNcydztuW1", "tools": [{"type": "code_interpreter"}]}
+                {"file_id": file_id, "tools": [{"type": "file_search"}]},
+                {"file_id": file_id, "tools": [{"type": "code_interpreter"}]}
             ]}),
         )
         .await;
+    assert_eq!(created["attachments"][1]["file_id"], file_id);
     insta::assert_json_snapshot!(created, {
         ".id" => id_redaction("msg_"),
         ".thread_id" => id_redaction("thread_"),
         ".created_at" => timestamp_redaction(),
+        ".attachments[].file_id" => file_id_redaction(),
     });
+}
+
+#[tokio::test]
+async fn attachments_must_name_files_of_this_key() {
+    let files = FilesApp::new().await;
+    let app = &files.app;
+    let mine = files.upload("mine.txt", "assistants", b"mine").await;
+    let mine = mine["id"].as_str().unwrap();
+    let theirs = files
+        .upload_as(OTHER_KEY, "theirs.txt", "assistants", b"theirs")
+        .await;
+    let theirs = theirs["id"].as_str().unwrap();
+    let thread = new_thread(app).await;
+    let messages = format!("/v1/threads/{thread}/messages");
+    let attach = |ids: &[&str]| -> Value {
+        let items: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"file_id": id, "tools": [{"type": "code_interpreter"}]}))
+            .collect();
+        json!({"role": "user", "content": "x", "attachments": items})
+    };
+    for (ids, bad) in [
+        (vec![mine, "file-nope"], "file-nope"),
+        (vec![theirs], theirs),
+    ] {
+        let index = ids.len() - 1;
+        assert_error(
+            &app.post(&messages, attach(&ids)).await,
+            400,
+            &format!("No file found with id '{bad}'."),
+            Some(&format!("attachments[{index}].file_id")),
+            None,
+        );
+    }
+    let eleven = [mine; 11];
+    assert_error(
+        &app.post(&messages, attach(&eleven)).await,
+        400,
+        "Invalid 'attachments': array too long. Expected an array with maximum length 10, but got an array with length 11 instead.",
+        Some("attachments"),
+        Some("array_above_max_length"),
+    );
+    assert_eq!(app.get(&messages).await.json()["data"], json!([]));
+    let created = app.post(&messages, attach(&[mine; 10])).await;
+    assert_eq!(created.status.as_u16(), 200, "{}", created.text);
+
+    let bad_thread = json!({"messages": [
+        {"role": "user", "content": "fine"},
+        {"role": "user", "content": "x", "attachments": [{"file_id": "file-nope", "tools": []}]}
+    ]});
+    assert_error(
+        &app.post("/v1/threads", bad_thread).await,
+        400,
+        "No file found with id 'file-nope'.",
+        Some("messages[1].attachments[0].file_id"),
+        None,
+    );
 }
 
 #[tokio::test]
@@ -217,4 +281,42 @@ async fn messages_of_another_thread_are_not_found() {
         None,
         None,
     );
+}
+
+#[tokio::test]
+async fn run_requests_check_their_messages_attachments_too() {
+    let app = TestApp::new().await;
+    let assistant = app
+        .create("/v1/assistants", json!({"model": "gpt-4o"}))
+        .await;
+    let thread = new_thread(&app).await;
+    let message = json!({"role": "user", "content": "x",
+        "attachments": [{"file_id": "file-nope", "tools": [{"type": "code_interpreter"}]}]});
+    for (path, body, param) in [
+        (
+            format!("/v1/threads/{thread}/runs"),
+            json!({"assistant_id": assistant["id"], "additional_messages": [message]}),
+            "additional_messages[0].attachments[0].file_id",
+        ),
+        (
+            "/v1/threads/runs".to_owned(),
+            json!({"assistant_id": assistant["id"], "thread": {"messages": [message]}}),
+            "thread.messages[0].attachments[0].file_id",
+        ),
+    ] {
+        assert_error(
+            &app.post(&path, body).await,
+            400,
+            "No file found with id 'file-nope'.",
+            Some(param),
+            None,
+        );
+    }
+    let runs = app.get(&format!("/v1/threads/{thread}/runs")).await.json();
+    assert_eq!(runs["data"], json!([]));
+    let messages = app
+        .get(&format!("/v1/threads/{thread}/messages"))
+        .await
+        .json();
+    assert_eq!(messages["data"], json!([]));
 }

@@ -470,19 +470,20 @@ async fn attachments_for_file_search_go_into_the_threads_own_store() {
 }
 
 #[tokio::test]
-async fn an_attachment_of_an_unknown_file_is_echoed_but_not_searched() {
+async fn an_attachment_of_an_unknown_file_is_refused_and_creates_no_store() {
     let vs = VsApp::new().await;
     let thread = vs.app().create("/v1/threads", json!({})).await;
     let thread_id = thread["id"].as_str().unwrap();
     let attachments = json!([{"file_id": "file-nope", "tools": [{"type": "file_search"}]}]);
-    let message = vs
+    let refused = vs
         .app()
-        .create(
+        .post(
             &format!("/v1/threads/{thread_id}/messages"),
             json!({"role": "user", "content": "x", "attachments": attachments}),
         )
         .await;
-    assert_eq!(message["attachments"], attachments);
+    assert_eq!(refused.status.as_u16(), 400, "{}", refused.text);
+    assert_eq!(refused.message(), "No file found with id 'file-nope'.");
     let stores = vs.app().get("/v1/vector_stores").await.json();
     assert_eq!(
         stores["data"],

@@ -1,8 +1,10 @@
 //! `/v1/uploads`: create, add parts, complete (order, checksum, size), cancel, expiry
-//! rules that can be checked without waiting, and tenant isolation.
+//! rules that can be checked without waiting, and tenant isolation; `uploads_limits`
+//! adds the declared-size and quota limits on parts and the periodic expiry sweep.
 
 mod common;
 mod file_support;
+mod uploads_limits;
 
 use axum::http::StatusCode;
 use common::{assert_error, timestamp_redaction, KEY, OTHER_KEY};

@@ -402,3 +402,34 @@ async fn attributes_set_during_ingestion_survive_it() {
     assert_eq!(done["usage_bytes"], "kept attributes".len() + 1024);
     assert_eq!(done["last_error"], Value::Null);
 }
+
+#[tokio::test]
+async fn deleting_a_file_detaches_it_from_every_store_that_ingested_it() {
+    let app = VsApp::new().await;
+    let (first, files) = app
+        .store_with(&[("a.txt", "alpha beta"), ("b.txt", "alpha gamma")])
+        .await;
+    let second = app.create_store(json!({"file_ids": [files[0]]})).await;
+    let second = second["id"].as_str().unwrap().to_owned();
+    app.settled_store(&second).await;
+    for store in [&first, &second] {
+        let hits = app.search(store, json!({"query": "beta"})).await;
+        assert_eq!(hits["data"][0]["file_id"], files[0].as_str());
+    }
+
+    let deleted = app.app().delete(&format!("/v1/files/{}", files[0])).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+
+    for store in [&first, &second] {
+        let hits = app.search(store, json!({"query": "beta"})).await;
+        assert_eq!(hits["data"], json!([]), "deleted file still searchable");
+        let path = format!("/v1/vector_stores/{store}/files/{}", files[0]);
+        assert_eq!(app.app().get(&path).await.status, StatusCode::NOT_FOUND);
+    }
+    let first_store = app.settled_store(&first).await;
+    assert_eq!(first_store["file_counts"]["total"], 1);
+    let hits = app.search(&first, json!({"query": "alpha"})).await;
+    assert_eq!(hits["data"].as_array().unwrap().len(), 1);
+    assert_eq!(hits["data"][0]["file_id"], files[1].as_str());
+    assert_eq!(app.settled_store(&second).await["file_counts"]["total"], 0);
+}

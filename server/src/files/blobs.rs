@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use futures::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
-use crate::store::Tenant;
+use crate::store::{BlobKind, PendingBlob, Tenant};
 
 /// Why bytes could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -49,15 +49,12 @@ impl DataDir {
 
     /// Where the bytes of `file_id` live.
     pub fn file_path(&self, tenant: &Tenant, file_id: &str) -> PathBuf {
-        self.root.join("files").join(tenant.as_str()).join(file_id)
+        self.files_root().join(tenant.as_str()).join(file_id)
     }
 
     /// The folder of an upload's parts.
     pub fn upload_dir(&self, tenant: &Tenant, upload_id: &str) -> PathBuf {
-        self.root
-            .join("uploads")
-            .join(tenant.as_str())
-            .join(upload_id)
+        self.uploads_root().join(tenant.as_str()).join(upload_id)
     }
 
     /// Where the bytes of one upload part live.
@@ -114,6 +111,29 @@ impl DataDir {
     /// Removes an upload's parts folder.
     pub async fn remove_upload(&self, tenant: &Tenant, upload_id: &str) -> io::Result<()> {
         ignore_missing(tokio::fs::remove_dir_all(self.upload_dir(tenant, upload_id)).await)
+    }
+
+    /// Removes the bytes a pending deletion names; absent bytes are not an error.
+    pub async fn remove_blob(&self, blob: &PendingBlob) -> io::Result<()> {
+        match blob.kind {
+            BlobKind::File => self.remove_file(&blob.tenant, &blob.id).await,
+            BlobKind::Upload => self.remove_upload(&blob.tenant, &blob.id).await,
+        }
+    }
+
+    /// The folder holding every tenant's file bytes.
+    pub fn files_root(&self) -> PathBuf {
+        self.root.join("files")
+    }
+
+    /// The folder holding every tenant's upload parts.
+    pub fn uploads_root(&self) -> PathBuf {
+        self.root.join("uploads")
+    }
+
+    /// The folder of bytes still arriving.
+    pub fn tmp_root(&self) -> PathBuf {
+        self.tmp_dir()
     }
 
     /// Deletes whatever a previous process left half-written in `tmp/`.

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 
 use crate::api_error::ApiError;
 use crate::files::purpose::FILE_PURPOSES;
+use crate::store::StoreError;
 
 fn invalid_request(status: StatusCode, message: String, param: Option<&str>) -> ApiError {
     ApiError {
@@ -138,5 +139,58 @@ impl ApiError {
             ),
             Some("bytes"),
         )
+    }
+
+    /// 400 for a multipart field given twice (`file`, `purpose`, `data`...): every
+    /// field of these forms is single-valued, and keeping one silently would hide a
+    /// client bug (guessed).
+    pub fn duplicate_field(name: &str) -> Self {
+        invalid_request(
+            StatusCode::BAD_REQUEST,
+            format!("Duplicate parameter: '{name}'. Each field may appear only once in the form."),
+            Some(name),
+        )
+    }
+
+    /// 400 for a part that would take an upload's parts past its declared `bytes`
+    /// (guessed; refused when the part arrives rather than at completion).
+    pub fn upload_part_past_declared(declared: u64, total: u64) -> Self {
+        invalid_request(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The Upload was created with bytes={declared}, but its parts would total at least \
+                 {total} bytes with this one."
+            ),
+            Some("data"),
+        )
+    }
+
+    /// 400 `storage_quota_exceeded` when storing would take the API key past its
+    /// storage quota (ours: OpenAI's answer is unknown; a 429 would make SDKs retry).
+    pub fn storage_quota_exceeded(needed: u64, quota: u64) -> Self {
+        ApiError {
+            code: Some("storage_quota_exceeded"),
+            ..invalid_request(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Storage quota exceeded: this API key's files and pending upload parts would \
+                     take {needed} bytes, above its quota of {quota} bytes. Delete files or cancel \
+                     uploads to free space."
+                ),
+                None,
+            )
+        }
+    }
+
+    /// The answer to a store failure of the file endpoints: quota and declared-size
+    /// refusals get their own errors, anything else is a 500.
+    pub fn from_file_store(error: StoreError) -> Self {
+        match error {
+            StoreError::OverQuota { needed, quota } => Self::storage_quota_exceeded(needed, quota),
+            StoreError::PastDeclared { declared, total } => {
+                Self::upload_part_past_declared(declared, total)
+            }
+            other => other.into(),
+        }
     }
 }

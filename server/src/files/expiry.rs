@@ -1,19 +1,19 @@
 //! Expiry of files (`expires_after`) and uploads (one hour). Both are applied lazily,
-//! before each file or upload request, and once at startup; no timer is needed since
-//! nothing observes an expired object but a request.
+//! before each file or upload request, at startup and by the periodic housekeeping
+//! sweep (`crate::files::housekeeping`), so abandoned uploads release their parts'
+//! bytes even when nobody asks about them again.
 
+use crate::files::housekeeping::discard;
 use crate::files::DataDir;
 use crate::ids::unix_now;
 use crate::models::upload::{status, Upload};
-use crate::store::{Store, StoreError, StoreResult, Tenant};
+use crate::store::{BlobKind, PendingBlob, Store, StoreError, StoreResult, Tenant};
 
-/// Deletes every expired file: its record first (so it vanishes from the API at once),
-/// then its bytes.
+/// Deletes every expired file: its record first (so it vanishes from the API at once,
+/// and from vector stores), then its bytes (queued, so a failure is retried).
 pub async fn remove_expired_files(store: &dyn Store, data: &DataDir) -> StoreResult<()> {
-    for (tenant, file_id) in store.take_expired_files(unix_now()).await? {
-        if let Err(error) = data.remove_file(&tenant, &file_id).await {
-            tracing::warn!(%file_id, %error, "could not remove an expired file's bytes");
-        }
+    for blob in store.take_expired_files(unix_now()).await? {
+        discard(store, data, &blob).await;
     }
     Ok(())
 }
@@ -46,18 +46,25 @@ pub async fn expire_upload(
         }
         other => other?,
     }
-    if let Err(error) = data.remove_upload(tenant, &upload.id).await {
-        tracing::warn!(upload_id = %upload.id, %error, "could not remove an expired upload's parts");
-    }
+    discard(store, data, &upload_blob(tenant, &upload.id)).await;
     Ok(upload)
 }
 
+/// The queued removal of an ended upload's parts.
+pub fn upload_blob(tenant: &Tenant, upload_id: &str) -> PendingBlob {
+    PendingBlob {
+        tenant: tenant.clone(),
+        kind: BlobKind::Upload,
+        id: upload_id.to_owned(),
+    }
+}
+
 /// Startup housekeeping: half-written temporary files of a previous process go, as do
-/// files and uploads that expired while the server was down.
+/// files and uploads that expired while the server was down and bytes whose removal a
+/// previous process could not finish.
 pub async fn clean_up_at_startup(store: &dyn Store, data: &DataDir) -> StoreResult<()> {
     data.clear_temporary()
         .await
         .map_err(|e| StoreError::Backend(format!("clearing {}: {e}", data.root().display())))?;
-    remove_expired_files(store, data).await?;
-    expire_overdue_uploads(store, data).await
+    crate::files::housekeeping::sweep_records(store, data).await
 }

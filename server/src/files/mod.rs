@@ -6,6 +6,7 @@
 pub mod blobs;
 pub mod errors;
 pub mod expiry;
+pub mod housekeeping;
 pub mod ids;
 pub mod multipart;
 pub mod purpose;

@@ -1,6 +1,7 @@
 //! Reading `multipart/form-data` bodies field by field, so a file field can be streamed
 //! to disk while the small text fields (`purpose`, ...) are read into strings with a cap.
-//! The routes using it lift axum's default body limit; these caps replace it.
+//! The routes using it lift axum's default body limit; these caps replace it. Every
+//! field of these forms is single-valued, so a name given twice is refused.
 
 use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request};
@@ -18,6 +19,8 @@ pub const MAX_FIELDS: usize = 16;
 pub struct Form {
     inner: Multipart,
     fields_read: usize,
+    /// Names seen so far (at most [`MAX_FIELDS`]), to refuse repeats.
+    names: Vec<String>,
 }
 
 impl FromRequest<AppState> for Form {
@@ -42,12 +45,14 @@ impl FromRequest<AppState> for Form {
         Ok(Self {
             inner,
             fields_read: 0,
+            names: Vec::new(),
         })
     }
 }
 
 impl Form {
-    /// The next field, or `None` at the end of the form.
+    /// The next field, or `None` at the end of the form; `duplicate_field` when its
+    /// name was already given.
     pub async fn next_field(&mut self) -> Result<Option<Field<'_>>, ApiError> {
         self.fields_read += 1;
         if self.fields_read > MAX_FIELDS {
@@ -55,10 +60,19 @@ impl Form {
                 "more than {MAX_FIELDS} fields"
             )));
         }
-        self.inner
+        let field = self
+            .inner
             .next_field()
             .await
-            .map_err(|error| ApiError::malformed_multipart(&error.body_text()))
+            .map_err(|error| ApiError::malformed_multipart(&error.body_text()))?;
+        if let Some(field) = &field {
+            let name = field.name().unwrap_or_default();
+            if self.names.iter().any(|seen| seen == name) {
+                return Err(ApiError::duplicate_field(name));
+            }
+            self.names.push(name.to_owned());
+        }
+        Ok(field)
     }
 }
 

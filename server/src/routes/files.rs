@@ -1,6 +1,7 @@
 //! `/v1/files`: createFile (multipart), listFiles, retrieveFile, deleteFile,
 //! downloadFile. Bytes stream to the data directory; the record is written only once
-//! they are in place, and deleting removes both.
+//! they are in place (within the optional per-key storage quota), and deleting removes
+//! the record, detaches the file from vector stores and then removes the bytes.
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
@@ -13,6 +14,7 @@ use axum::Router;
 use crate::api_error::ApiError;
 use crate::extract::PathParams as Path;
 use crate::files::expiry::remove_expired_files;
+use crate::files::housekeeping::discard;
 use crate::files::ids::new_file_id;
 use crate::files::multipart::{file_name, read_text, Form};
 use crate::files::purpose::check_purpose;
@@ -22,7 +24,7 @@ use crate::json::Pretty;
 use crate::models::file::{FileDeleted, FileList, FileObject};
 use crate::routes::serving_only;
 use crate::state::AppState;
-use crate::store::{Order, PageRequest, StoreError, Tenant};
+use crate::store::{BlobKind, Order, PageRequest, PendingBlob, StoreError, Tenant};
 
 /// Largest `limit` of listFiles, which is also its default.
 pub const MAX_FILES_LIMIT: u32 = 10_000;
@@ -48,6 +50,46 @@ pub fn router() -> Router<AppState> {
         )
         .route_layer(DefaultBodyLimit::disable())
         .route_layer(from_fn(crate::files::wire::file_service_format))
+}
+
+/// How many bytes a new blob may take: the size limit, or less when the tenant's
+/// storage quota has less room left, so an over-quota body is cut off early.
+#[derive(Debug, Clone, Copy)]
+pub struct Room {
+    /// The size limit of this kind of blob.
+    max: u64,
+    /// `(bytes stored, quota)` when a quota is set.
+    quota: Option<(u64, u64)>,
+}
+
+impl Room {
+    /// The room `tenant` has for one blob of at most `max` bytes.
+    pub async fn of(state: &AppState, tenant: &Tenant, max: u64) -> Result<Self, ApiError> {
+        let quota = match state.storage_quota {
+            Some(quota) => Some((state.store.storage_used(tenant).await?, quota)),
+            None => None,
+        };
+        Ok(Self { max, quota })
+    }
+
+    /// Bytes to accept before giving up.
+    pub fn limit(&self) -> u64 {
+        match self.quota {
+            Some((used, quota)) => self.max.min(quota.saturating_sub(used)),
+            None => self.max,
+        }
+    }
+
+    /// The answer to a failure to receive: past the quota's room it is the quota error,
+    /// otherwise as [`blob_error`] says.
+    pub fn refuse(&self, error: BlobError) -> ApiError {
+        match (error, self.quota) {
+            (BlobError::TooLarge { read, .. }, Some((used, quota))) if self.limit() < self.max => {
+                ApiError::storage_quota_exceeded(used.saturating_add(read), quota)
+            }
+            (error, _) => blob_error(error),
+        }
+    }
 }
 
 /// Maps a failure to store bytes onto OpenAI's answers.
@@ -78,15 +120,19 @@ struct FileForm {
     seconds: Option<String>,
 }
 
-async fn read_file_form(state: &AppState, mut form: Form) -> Result<FileForm, ApiError> {
+async fn read_file_form(
+    state: &AppState,
+    room: Room,
+    mut form: Form,
+) -> Result<FileForm, ApiError> {
     let mut fields = FileForm::default();
     while let Some(field) = form.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {
                 fields.filename = file_name(&field);
-                let limit = state.max_file_bytes;
-                fields.blob = Some(state.data.receive(field, limit).await.map_err(blob_error)?);
+                let received = state.data.receive(field, room.limit()).await;
+                fields.blob = Some(received.map_err(|error| room.refuse(error))?);
             }
             "purpose" => fields.purpose = Some(read_text(field).await?),
             "expires_after[anchor]" => fields.anchor = Some(read_text(field).await?),
@@ -136,7 +182,8 @@ pub async fn create_file(
     tenant: Tenant,
     form: Form,
 ) -> Result<Pretty<FileObject>, ApiError> {
-    let fields = read_file_form(&state, form).await?;
+    let room = Room::of(&state, &tenant, state.max_file_bytes).await?;
+    let fields = read_file_form(&state, room, form).await?;
     let purpose = fields
         .purpose
         .ok_or_else(|| ApiError::missing_parameter("purpose"))?;
@@ -161,8 +208,9 @@ pub async fn create_file(
     Ok(Pretty(file))
 }
 
-/// Moves `blob` into place as `file`'s bytes, then records the file; if recording
-/// fails the bytes go again, so no file exists half.
+/// Moves `blob` into place as `file`'s bytes, then records the file (within the
+/// tenant's quota); if recording fails the bytes go again, so no file exists half
+/// (bytes a failed removal leaves are swept as orphans).
 pub async fn store_new_file(
     state: &AppState,
     tenant: &Tenant,
@@ -171,9 +219,13 @@ pub async fn store_new_file(
 ) -> Result<(), ApiError> {
     let path = state.data.file_path(tenant, &file.id);
     blob.persist(&path).await.map_err(io_error)?;
-    if let Err(error) = state.store.insert_file(tenant, file).await {
+    let recorded = state
+        .store
+        .insert_file_within(tenant, file, state.storage_quota)
+        .await;
+    if let Err(error) = recorded {
         let _ = state.data.remove_file(tenant, &file.id).await;
-        return Err(error.into());
+        return Err(ApiError::from_file_store(error));
     }
     Ok(())
 }
@@ -287,11 +339,14 @@ pub async fn delete_file(
         Err(StoreError::NotFound) => return Err(ApiError::no_such_file(&file_id)),
         Err(other) => return Err(other.into()),
     }
-    state
-        .data
-        .remove_file(&tenant, &file_id)
-        .await
-        .map_err(io_error)?;
+    // The record is gone and its bytes are queued: the deletion has happened. Bytes
+    // that cannot be removed now are retried by the housekeeping sweep, never a 500.
+    let blob = PendingBlob {
+        tenant,
+        kind: BlobKind::File,
+        id: file_id.clone(),
+    };
+    discard(state.store.as_ref(), &state.data, &blob).await;
     Ok(Pretty(FileDeleted::new(file_id)))
 }
 

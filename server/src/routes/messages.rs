@@ -13,7 +13,7 @@ use crate::json::Pretty;
 use crate::models::message::ModifiedMessage;
 use crate::models::{Deleted, ListPage, Message};
 use crate::routes::embedding_model::EmbeddingModelHeader;
-use crate::routes::resource_stores::store_searchable_attachments;
+use crate::routes::resource_stores::{check_attachment_files, store_searchable_attachments};
 use crate::routes::serving_only;
 use crate::routes::threads::{load_thread, new_message};
 use crate::state::AppState;
@@ -52,6 +52,7 @@ pub async fn create_message(
         return Err(ApiError::thread_locked(&thread_id, &run_id));
     }
     let attachments = &message.attachments;
+    check_attachment_files(&state, &tenant, attachments, "").await?;
     if store_searchable_attachments(&state, &tenant, &mut thread, attachments, &requested_model)
         .await?
     {

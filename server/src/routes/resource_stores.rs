@@ -2,7 +2,8 @@
 //! each entry (`file_ids`, optional `chunking_strategy` and `metadata`) becomes a new
 //! vector store whose files are ingested in the background, and its id joins
 //! `vector_store_ids`, as OpenAI did. Message attachments with file_search go into the
-//! thread's own store the same way.
+//! thread's own store the same way. What the resources and attachments name must
+//! exist for the tenant: dangling or foreign ids are refused, never stored.
 
 use serde_json::{json, Value};
 
@@ -18,7 +19,8 @@ pub fn attachments_of(messages: &[Message]) -> Vec<Value> {
         .collect()
 }
 use crate::routes::embedding_model::{model_for_new_store, EmbeddingModelHeader};
-use crate::routes::vector_store_files::{check_file_ids, new_attachment};
+use crate::routes::vector_store_files::{check_file_id, check_file_ids, new_attachment};
+use crate::routes::vector_stores::load_vector_store;
 use crate::state::AppState;
 use crate::store::{StoreError, Tenant};
 use crate::validation::{Field, Fields};
@@ -29,14 +31,81 @@ use crate::vector_stores::model::{FileCounts, VectorStore};
 /// Most files one helper store may be created with (OpenAI's limit).
 const MAX_HELPER_FILES: usize = 10_000;
 
+/// Checks that what `resources` names exists for this tenant: every
+/// `file_search.vector_store_ids` entry (404 `No vector store found`, as for a GET) and
+/// every `code_interpreter.file_ids` entry (a live file, 400 `No file found`). Another
+/// tenant's ids are as unknown as made-up ones.
+pub async fn check_references(
+    state: &AppState,
+    tenant: &Tenant,
+    resources: &JsonMap,
+) -> Result<(), ApiError> {
+    let ids = |tool: &str, key: &str| -> Vec<String> {
+        resources
+            .get(tool)
+            .and_then(|entry| entry.get(key))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for id in ids("file_search", "vector_store_ids") {
+        load_vector_store(state, tenant, &id).await?;
+    }
+    let param = "tool_resources.code_interpreter.file_ids";
+    for (index, id) in ids("code_interpreter", "file_ids").iter().enumerate() {
+        check_file_id(state, tenant, id, &format!("{param}[{index}]")).await?;
+    }
+    Ok(())
+}
+
+/// Checks that every attachment of a message names a live file of this tenant
+/// (400 `No file found`, param `{prefix}attachments[i].file_id`).
+pub async fn check_attachment_files(
+    state: &AppState,
+    tenant: &Tenant,
+    attachments: &[Value],
+    prefix: &str,
+) -> Result<(), ApiError> {
+    for (index, attachment) in attachments.iter().enumerate() {
+        if let Some(id) = attachment["file_id"].as_str() {
+            let param = format!("{prefix}attachments[{index}].file_id");
+            check_file_id(state, tenant, id, &param).await?;
+        }
+    }
+    Ok(())
+}
+
+/// [`check_attachment_files`] for several messages, given under `param`
+/// (`messages`, `additional_messages`...).
+pub async fn check_messages_attachments(
+    state: &AppState,
+    tenant: &Tenant,
+    messages: &[&[Value]],
+    param: &str,
+) -> Result<(), ApiError> {
+    for (index, attachments) in messages.iter().enumerate() {
+        let prefix = format!("{param}[{index}].");
+        check_attachment_files(state, tenant, attachments, &prefix).await?;
+    }
+    Ok(())
+}
+
 /// Creates the stores `resources.file_search.vector_stores` asks for and replaces that
 /// key by their ids in `vector_store_ids`; resources without it are left as they are.
+/// What the resources name must exist first ([`check_references`]).
 pub async fn create_requested_stores(
     state: &AppState,
     tenant: &Tenant,
     resources: &mut JsonMap,
     requested_model: &EmbeddingModelHeader,
 ) -> Result<(), ApiError> {
+    check_references(state, tenant, resources).await?;
     let Some(search) = resources
         .get_mut("file_search")
         .and_then(Value::as_object_mut)
@@ -127,7 +196,7 @@ async fn create_store(
 
 /// Files of `attachments` (of new messages) with the file_search tool go into the thread's vector
 /// store: its first `vector_store_ids` entry, or a new store added to its
-/// `tool_resources` (as OpenAI did); unknown or expired files are left out. True when
+/// `tool_resources` (as OpenAI did); files gone meanwhile are left out. True when
 /// `thread` changed and must be saved.
 pub async fn store_searchable_attachments(
     state: &AppState,
@@ -143,8 +212,8 @@ pub async fn store_searchable_attachments(
             .is_some_and(|tools| tools.iter().any(|t| t["type"] == "file_search"))
     });
     for file_id in searchable.filter_map(|attachment| attachment["file_id"].as_str()) {
-        // Messages accept file ids as given (content parts do too); only files that
-        // exist and are live can be searched, so the others are left out of the store.
+        // Callers refused unknown attachments already; a file deleted or expired since
+        // cannot be searched, so it is left out of the store.
         let live = match state.store.get_file(tenant, file_id).await {
             Ok(file) => file.expires_at.is_none_or(|at| at > unix_now()),
             Err(StoreError::NotFound) => false,

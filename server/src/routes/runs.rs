@@ -15,7 +15,7 @@ use crate::ids::IdKind;
 use crate::json::Pretty;
 use crate::models::{ListPage, Message, Run};
 use crate::routes::embedding_model::EmbeddingModelHeader;
-use crate::routes::resource_stores::store_searchable_attachments;
+use crate::routes::resource_stores::{check_messages_attachments, store_searchable_attachments};
 use crate::routes::run_input::{check_include, new_run, read_run_request, RunRequest, RUN_FIELDS};
 use crate::routes::serving_only;
 use crate::routes::threads::{load_thread, new_message};
@@ -162,6 +162,10 @@ pub async fn create_run(
     allowed.extend(["additional_instructions", "additional_messages"]);
     Fields::new(&body, "").only(&allowed)?;
     let request = read_run_request(&body)?;
+    let given: Vec<&[Value]> = (request.additional_messages.iter())
+        .map(|m| m.attachments.as_slice())
+        .collect();
+    check_messages_attachments(&state, &tenant, &given, "additional_messages").await?;
     let attachments: Vec<Value> = request
         .additional_messages
         .iter()

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
 use crate::extract::JsonObject;
@@ -14,7 +14,8 @@ use crate::ids::{new_id, unix_now, IdKind};
 use crate::models::{Message, Thread};
 use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::{
-    attachments_of, create_requested_stores_in, store_searchable_attachments,
+    attachments_of, check_messages_attachments, create_requested_stores_in,
+    store_searchable_attachments,
 };
 use crate::routes::run_input::{check_include, read_run_request, RUN_FIELDS};
 use crate::routes::runs::{launch, record_run, run_access};
@@ -80,6 +81,8 @@ pub async fn create_thread_and_run(
     if !has_instructions && !messages.iter().any(|m| m.role == "user") {
         return Err(ApiError::invalid_thread());
     }
+    let given: Vec<&[Value]> = messages.iter().map(|m| m.attachments.as_slice()).collect();
+    check_messages_attachments(&state, &tenant, &given, "thread.messages").await?;
     let requested_model = EmbeddingModelHeader::of(&headers);
     let resources = &mut thread.tool_resources;
     create_requested_stores_in(&state, &tenant, resources, &requested_model).await?;

@@ -14,7 +14,8 @@ use crate::json::Pretty;
 use crate::models::{Deleted, JsonMap, Message, Thread};
 use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::{
-    attachments_of, create_requested_stores_in, store_searchable_attachments,
+    attachments_of, check_messages_attachments, create_requested_stores_in,
+    store_searchable_attachments,
 };
 use crate::routes::serving_only;
 use crate::state::AppState;
@@ -106,6 +107,8 @@ pub async fn create_thread(
         metadata: fields.metadata()?.set().unwrap_or_default(),
         tool_resources: read_tool_resources(&fields)?.unwrap_or_else(|| json!({})),
     };
+    let given: Vec<&[Value]> = inputs.iter().map(|i| i.attachments.as_slice()).collect();
+    check_messages_attachments(&state, &tenant, &given, "messages").await?;
     create_requested_stores_in(
         &state,
         &tenant,

@@ -1,6 +1,7 @@
 //! `/v1/uploads`: createUpload, addUploadPart (multipart `data`), completeUpload
 //! (parts joined in the given order, optional MD5 checked, the result an ordinary
-//! file) and cancelUpload. Uploads expire an hour after creation.
+//! file) and cancelUpload. Uploads expire an hour after creation. A part that would
+//! take the parts past the declared `bytes` is refused as it arrives.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,15 +16,17 @@ use tokio::io::AsyncReadExt;
 
 use crate::api_error::ApiError;
 use crate::extract::{JsonObject, PathParams as Path};
-use crate::files::expiry::{expire_upload, is_overdue};
+use crate::files::expiry::{expire_upload, is_overdue, upload_blob};
+use crate::files::housekeeping::discard;
 use crate::files::ids::{new_file_id, new_part_id, new_upload_id};
 use crate::files::multipart::Form;
 use crate::files::purpose::check_purpose;
+use crate::files::BlobError;
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::file::FileObject;
 use crate::models::upload::{status, Upload, UploadPart};
-use crate::routes::files::{blob_error, check_expires_after, io_error};
+use crate::routes::files::{check_expires_after, io_error, Room};
 use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::{StoreError, Tenant, UploadRecord};
@@ -179,20 +182,28 @@ pub async fn add_upload_part(
     Path(upload_id): Path<String>,
     mut form: Form,
 ) -> Result<Pretty<UploadPart>, ApiError> {
-    load_pending(&state, &tenant, &upload_id).await?;
+    let declared = load_pending(&state, &tenant, &upload_id)
+        .await?
+        .upload
+        .bytes;
+    // Parts stop arriving at the declared size (and at the quota), not only at
+    // completion: a `bytes: 1` upload cannot take 64 MB parts.
+    let so_far = state.store.upload_parts_bytes(&tenant, &upload_id).await?;
+    let left = declared.saturating_sub(so_far);
+    let room = Room::of(&state, &tenant, MAX_PART_BYTES).await?;
     let mut blob = None;
     while let Some(field) = form.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();
         if name != "data" {
             return Err(ApiError::unknown_parameter(&name));
         }
-        blob = Some(
-            state
-                .data
-                .receive(field, MAX_PART_BYTES)
-                .await
-                .map_err(blob_error)?,
-        );
+        let received = state.data.receive(field, room.limit().min(left)).await;
+        blob = Some(received.map_err(|error| match error {
+            BlobError::TooLarge { read, .. } if left < room.limit() => {
+                ApiError::upload_part_past_declared(declared, so_far.saturating_add(read))
+            }
+            other => room.refuse(other),
+        })?);
     }
     let blob = blob.ok_or_else(|| ApiError::missing_parameter("data"))?;
     let part = UploadPart {
@@ -204,7 +215,8 @@ pub async fn add_upload_part(
     let bytes = blob.len();
     let path = state.data.part_path(&tenant, &upload_id, &part.id);
     blob.persist(&path).await.map_err(io_error)?;
-    match state.store.insert_part(&tenant, &part, bytes).await {
+    let quota = state.storage_quota;
+    match state.store.insert_part(&tenant, &part, bytes, quota).await {
         Ok(()) => Ok(Pretty(part)),
         Err(error) => {
             let _ = tokio::fs::remove_file(&path).await;
@@ -212,7 +224,7 @@ pub async fn add_upload_part(
                 StoreError::Conflict(_) => {
                     Err(changed_meanwhile(&state, &tenant, &upload_id).await)
                 }
-                other => Err(other.into()),
+                other => Err(ApiError::from_file_store(other)),
             }
         }
     }
@@ -342,9 +354,8 @@ pub async fn complete_upload(
             other => other.into(),
         });
     }
-    if let Err(error) = state.data.remove_upload(&tenant, &upload_id).await {
-        tracing::warn!(%upload_id, %error, "could not remove a completed upload's parts");
-    }
+    let parts = upload_blob(&tenant, &upload_id);
+    discard(state.store.as_ref(), &state.data, &parts).await;
     Ok(Pretty(upload))
 }
 
@@ -363,8 +374,7 @@ pub async fn cancel_upload(
         }
         Err(other) => return Err(other.into()),
     }
-    if let Err(error) = state.data.remove_upload(&tenant, &upload_id).await {
-        tracing::warn!(%upload_id, %error, "could not remove a cancelled upload's parts");
-    }
+    let parts = upload_blob(&tenant, &upload_id);
+    discard(state.store.as_ref(), &state.data, &parts).await;
     Ok(Pretty(upload))
 }

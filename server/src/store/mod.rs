@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::models::{Assistant, Message, Run, RunStep, RunUsage, Thread};
-pub use files::{FileStore, UploadRecord, UploadStore};
+pub use files::{BlobKind, FileStore, PendingBlob, UploadRecord, UploadStore};
 pub use page::{Order, Page, PageRequest};
 pub use vector_stores::VectorStoreStore;
 
@@ -34,6 +34,22 @@ pub enum StoreError {
     /// The thread already has this active run (the one-run-per-thread rule).
     #[error("thread has the active run {0}")]
     ActiveRun(String),
+    /// Storing the bytes would take the tenant past its storage quota.
+    #[error("storage quota of {quota} bytes exceeded: {needed} bytes needed")]
+    OverQuota {
+        /// The tenant's stored bytes with the new ones.
+        needed: u64,
+        /// The configured quota.
+        quota: u64,
+    },
+    /// An upload's parts would total more than the `bytes` it was created with.
+    #[error("upload parts would total {total} bytes, above the declared {declared}")]
+    PastDeclared {
+        /// The upload's declared size.
+        declared: u64,
+        /// Its parts' total with the new part.
+        total: u64,
+    },
     /// The backend itself failed (I/O, locking, migrations...).
     #[error("database error: {0}")]
     Backend(String),

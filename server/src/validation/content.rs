@@ -29,6 +29,10 @@ pub struct MessageInput {
     pub metadata: JsonMap,
 }
 
+/// Most attachments one message may carry: the 10 files per message OpenAI documented
+/// for v1's `file_ids` (v2's limit was not published).
+pub const MAX_ATTACHMENTS: usize = 10;
+
 /// Checks one message object; `prefix` is `""` or e.g. `messages[0].`.
 pub fn message_input(map: &JsonMap, prefix: &str) -> Checked<MessageInput> {
     let fields = Fields::new(map, prefix);
@@ -38,7 +42,7 @@ pub fn message_input(map: &JsonMap, prefix: &str) -> Checked<MessageInput> {
         return Err(ApiError::invalid_value(&fields.param("role"), &role, ROLES));
     }
     let content = content_parts(&fields.param("content"), fields.require("content")?)?;
-    let attachments = match fields.array("attachments", usize::MAX)?.set() {
+    let attachments = match fields.array("attachments", MAX_ATTACHMENTS)?.set() {
         Some(items) => attachments(&fields.param("attachments"), items)?,
         None => Vec::new(),
     };

@@ -1,11 +1,13 @@
 //! SQLite queries for uploads and their parts.
 
 use async_trait::async_trait;
+use sqlx::SqliteConnection;
 
+use super::files::{check_quota, insert_file_row, queue_blob};
 use super::{backend, from_document, to_document, SqliteStore};
 use crate::models::file::FileObject;
 use crate::models::upload::{status, Upload, UploadPart};
-use crate::store::{StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
+use crate::store::{BlobKind, StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
 
 #[async_trait]
 impl UploadStore for SqliteStore {
@@ -43,31 +45,57 @@ impl UploadStore for SqliteStore {
         })
     }
 
-    async fn insert_part(&self, tenant: &Tenant, part: &UploadPart, bytes: u64) -> StoreResult<()> {
-        // Only a pending upload takes parts: checked in the same statement, so a
-        // concurrent cancel or complete cannot slip in between.
-        let result = sqlx::query(
-            "INSERT INTO upload_parts (id, tenant, upload_id, bytes, data) \
-             SELECT ?, ?, ?, ?, ? FROM uploads WHERE tenant = ? AND id = ? AND status = ?",
+    async fn insert_part(
+        &self,
+        tenant: &Tenant,
+        part: &UploadPart,
+        bytes: u64,
+        quota: Option<u64>,
+    ) -> StoreResult<()> {
+        // Status, declared size and quota are checked in the write transaction that adds
+        // the part, so concurrent parts, a cancel or a complete cannot slip in between.
+        let mut tx = self.begin_write().await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT status, data FROM uploads WHERE tenant = ? AND id = ?")
+                .bind(tenant.as_str())
+                .bind(&part.upload_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
+            return Err(StoreError::Conflict(format!(
+                "upload {} is not pending",
+                part.upload_id
+            )));
+        };
+        let upload: Upload = from_document(&data)?;
+        let total = parts_bytes(&mut tx, tenant, &part.upload_id)
+            .await?
+            .saturating_add(bytes);
+        if total > upload.bytes {
+            return Err(StoreError::PastDeclared {
+                declared: upload.bytes,
+                total,
+            });
+        }
+        check_quota(&mut tx, tenant, bytes, quota).await?;
+        sqlx::query(
+            "INSERT INTO upload_parts (id, tenant, upload_id, bytes, data) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&part.id)
         .bind(tenant.as_str())
         .bind(&part.upload_id)
         .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
         .bind(to_document(part)?)
-        .bind(tenant.as_str())
-        .bind(&part.upload_id)
-        .bind(status::PENDING)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "upload {} is not pending",
-                part.upload_id
-            )));
-        }
-        Ok(())
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn upload_parts_bytes(&self, tenant: &Tenant, upload_id: &str) -> StoreResult<u64> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        parts_bytes(&mut conn, tenant, upload_id).await
     }
 
     async fn parts_of_upload(
@@ -96,19 +124,7 @@ impl UploadStore for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         end_pending(&mut tx, tenant, upload).await?;
-        sqlx::query(
-            "INSERT INTO files (id, tenant, purpose, created_at, expires_at, data) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&file.id)
-        .bind(tenant.as_str())
-        .bind(&file.purpose)
-        .bind(file.created_at)
-        .bind(file.expires_at)
-        .bind(to_document(file)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        insert_file_row(&mut tx, tenant, file).await?;
         drop_parts(&mut tx, tenant, &upload.id).await?;
         tx.commit().await.map_err(backend)
     }
@@ -162,7 +178,8 @@ async fn end_pending(
     Ok(())
 }
 
-/// Forgets the part rows of an upload that has ended (its bytes are removed by the caller).
+/// Forgets the part rows of an upload that has ended and queues their bytes for removal
+/// (the caller removes them after committing; the housekeeping sweep retries).
 async fn drop_parts(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     tenant: &Tenant,
@@ -174,5 +191,22 @@ async fn drop_parts(
         .execute(&mut **tx)
         .await
         .map_err(backend)?;
-    Ok(())
+    queue_blob(tx, tenant, BlobKind::Upload, upload_id).await
+}
+
+/// Total bytes of an upload's parts.
+async fn parts_bytes(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    upload_id: &str,
+) -> StoreResult<u64> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(bytes), 0) FROM upload_parts WHERE tenant = ? AND upload_id = ?",
+    )
+    .bind(tenant.as_str())
+    .bind(upload_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(u64::try_from(total).unwrap_or(0))
 }

@@ -57,6 +57,34 @@ async fn upsert_file(
     Ok(())
 }
 
+/// Detaches a deleted file from every vector store of the tenant: its attachments and
+/// their chunks and vectors go, so it stops being searchable and counted (the caller's
+/// transaction deletes the file itself).
+pub(super) async fn detach_file_everywhere(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    file_id: &str,
+) -> StoreResult<()> {
+    let stores: Vec<String> = sqlx::query_scalar(
+        "SELECT vector_store_id FROM vector_store_files WHERE tenant = ? AND id = ?",
+    )
+    .bind(tenant.as_str())
+    .bind(file_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    for vector_store_id in &stores {
+        drop_chunks(conn, tenant, vector_store_id, Some(file_id)).await?;
+    }
+    sqlx::query("DELETE FROM vector_store_files WHERE tenant = ? AND id = ?")
+        .bind(tenant.as_str())
+        .bind(file_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
 #[async_trait]
 impl VectorStoreStore for SqliteStore {
     async fn insert_vector_store_embedded(
