@@ -135,6 +135,10 @@ pub trait RunStore: Send + Sync {
     async fn get_run(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<Run>;
     /// Replaces a stored run (document and status); `NotFound` if absent.
     async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()>;
+    /// Replaces a stored run only while its stored status is still `expected`, as one
+    /// compare-and-set: true when this call changed the row, false when the run is in
+    /// another status (someone else moved it first) or gone.
+    async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool>;
     /// One page of a thread's runs.
     async fn list_runs(
         &self,

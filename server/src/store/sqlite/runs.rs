@@ -75,6 +75,21 @@ impl RunStore for SqliteStore {
         expect_one(result)
     }
 
+    async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE runs SET data = ?, status = ? WHERE tenant = ? AND id = ? AND status = ?",
+        )
+        .bind(to_document(run)?)
+        .bind(&run.status)
+        .bind(tenant.as_str())
+        .bind(&run.id)
+        .bind(expected)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn list_runs(
         &self,
         tenant: &Tenant,
