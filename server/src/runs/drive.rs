@@ -70,6 +70,9 @@ impl RunEngine {
             }
             Err(_) => return Ok(()),
         };
+        // Counted durably before the model is called: a turn that takes the process
+        // down is seen by the next restart's recovery (see `MAX_RUN_ATTEMPTS`).
+        self.store.start_attempt(&key.tenant, &key.run_id).await?;
         self.emit(&key.run_id, "thread.run.in_progress", &run.for_stream());
         self.turn(key, run, cancel).await
     }

@@ -31,6 +31,11 @@ use events::{EventHub, RunEvent};
 pub const DEFAULT_RUN_EXPIRY: Duration = Duration::from_secs(600);
 /// Runs whose model turns may be in flight at once, unless configured otherwise.
 pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 64;
+/// Starts of one model turn after which restart recovery stops resuming a run and
+/// ends it `failed`: a turn that takes the process down would otherwise take every
+/// restarted server down again.
+pub const MAX_RUN_ATTEMPTS: u32 = 3;
+
 /// Which run a task works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunKey {

@@ -368,6 +368,8 @@ impl RunEngine {
                 .collect();
             return self.finish_cancelled(key, &mut open).await;
         }
+        // The turn has come to rest: the next one (after the outputs) counts afresh.
+        self.store.clear_attempts(&key.tenant, &key.run_id).await?;
         self.emit(&key.run_id, "thread.run.requires_action", &run.for_stream());
         if let Some(expires_at) = run.expires_at {
             self.schedule_expiry(key.clone(), expires_at);
