@@ -321,6 +321,26 @@ impl ApiError {
         .with_code("invalid_thread")
     }
 
+    /// 400 for a function's `parameters` OpenAI would not accept. The form and code are
+    /// recorded (`Invalid schema for function 'NAME': ...`, code
+    /// `invalid_function_parameters`, param `tools[0].function.parameters`); `reason`
+    /// says what is wrong.
+    pub fn invalid_function_parameters(param: &str, name: &str, reason: &str) -> Self {
+        Self::bad_request(format!("Invalid schema for function '{name}': {reason}"))
+            .with_param(param)
+            .with_code("invalid_function_parameters")
+    }
+
+    /// 400 for a `json_schema` response format OpenAI would not accept; the message form
+    /// is quoted in issue threads (`Invalid schema for response_format 'NAME': ...`),
+    /// the code is not known and left null.
+    pub fn invalid_response_schema(param: &str, name: &str, reason: &str) -> Self {
+        Self::bad_request(format!(
+            "Invalid schema for response_format '{name}': {reason}"
+        ))
+        .with_param(param)
+    }
+
     /// 400 for tool outputs sent to a run that is not waiting for them (recorded).
     pub fn run_rejects_tool_outputs(status: &str) -> Self {
         Self::bad_request(format!(

@@ -1,11 +1,14 @@
 //! Synthesised JSON values for function parameters and `json_schema` formats: each
-//! schema feature the offline model honours, with the exact value it must produce.
+//! schema feature the offline model honours, with the exact value it must produce, and
+//! the budget that bounds generation whatever the schema.
 
 /// Named `llm` so that `cargo test -p server llm` selects these tests.
 mod llm {
     use rstest::rstest;
     use serde_json::{json, Value};
-    use server::llm::offline::arguments::{arguments_for, value_for};
+    use server::llm::offline::arguments::{
+        arguments_for, arguments_within, synthesise, value_for, DEFAULT_MAX_BYTES,
+    };
 
     #[rstest]
     #[case::required_only(
@@ -80,5 +83,65 @@ mod llm {
         #[case] expected: Value,
     ) {
         assert_eq!(arguments_for(schema.as_ref()), expected);
+    }
+
+    /// 64 x 64 x 64 strings of 4 characters: about 1.6 MB when complete.
+    fn three_wide_levels() -> Value {
+        let mut schema = json!({"type": "string", "minLength": 4});
+        for _ in 0..3 {
+            schema = json!({"type": "array", "minItems": 64, "items": schema});
+        }
+        schema
+    }
+
+    #[test]
+    fn generation_stops_at_the_byte_budget() {
+        let synthesised = synthesise(&three_wide_levels(), 10_000);
+        assert!(synthesised.cut);
+        assert!(synthesised.bytes <= 10_000, "{}", synthesised.bytes);
+        let (text, cut) = synthesised.into_text();
+        assert!(cut);
+        assert!(text.len() <= 10_000 && text.len() > 9_000, "{}", text.len());
+        assert!(text.starts_with(r#"[[["aaaa","aaaa","#), "{}", &text[..20]);
+        assert!(!text.ends_with("]]]"), "a cut answer is unfinished JSON");
+    }
+
+    #[test]
+    fn values_within_the_budget_are_complete_and_exact() {
+        let schema =
+            json!({"type": "array", "minItems": 3, "items": {"type": "string", "minLength": 2}});
+        let synthesised = synthesise(&schema, 16);
+        assert!(!synthesised.cut);
+        assert_eq!(synthesised.bytes, r#"["aa","aa","aa"]"#.len());
+        assert_eq!(
+            synthesised.into_text(),
+            (r#"["aa","aa","aa"]"#.to_owned(), false)
+        );
+        let (text, cut) = synthesise(&schema, 15).into_text();
+        assert!(cut);
+        assert_eq!(text, r#"["aa","aa","aa""#);
+    }
+
+    #[test]
+    fn the_issues_self_multiplying_arguments_stay_bounded() {
+        let schema = json!({"type": "object", "properties": {"a": {"type": "array",
+            "minItems": 64, "items": {"$ref": "#"}}}, "required": ["a"]});
+        let synthesised = arguments_within(Some(&schema), DEFAULT_MAX_BYTES);
+        assert!(synthesised.cut);
+        let (text, _) = synthesised.into_text();
+        assert!(text.len() <= DEFAULT_MAX_BYTES);
+        assert!(text.starts_with(r#"{"a":[{"a":[{"a":["#));
+        // The convenience form is bounded by the same default budget.
+        assert!(arguments_for(Some(&schema)).to_string().len() < 2 * DEFAULT_MAX_BYTES);
+    }
+
+    #[test]
+    fn all_of_fan_out_stops_at_the_budget() {
+        // Each level visits the root three more times, up to the depth limit: about
+        // 3^12 merged values without a budget.
+        let schema = json!({"allOf": [{"$ref": "#"}, {"$ref": "#"}, {"$ref": "#"}]});
+        let synthesised = synthesise(&schema, 1_000);
+        assert!(synthesised.cut);
+        assert!(synthesised.bytes <= 1_000);
     }
 }

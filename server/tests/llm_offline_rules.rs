@@ -150,7 +150,7 @@ mod llm {
             Ok(asks.then(|| {
                 Plan::Call(vec![PlannedCall {
                     name: "file_search".into(),
-                    arguments: json!({"query": "q"}),
+                    arguments: json!({"query": "q"}).into(),
                 }])
             }))
         }

@@ -3,6 +3,7 @@
 //! too); a streamed run then ends with `thread.run.failed` and `done`.
 
 mod common;
+mod run_attempts;
 mod run_support;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! polled, additional instructions and messages, and a streaming client that leaves.
 
 mod common;
+mod run_budget;
 mod run_support;
 
 use common::TestApp;

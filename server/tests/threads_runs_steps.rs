@@ -3,6 +3,7 @@
 //! `include[]`) and the errors of submit_tool_outputs.
 
 mod common;
+mod run_submissions;
 mod run_support;
 
 use std::sync::Arc;

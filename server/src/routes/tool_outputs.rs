@@ -1,6 +1,8 @@
 //! `POST /v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs`
 //! (submitToolOuputsToRun, OpenAI's spelling): answers a `requires_action` run's calls,
 //! completes the tool step with each call's `function.output` and queues the run again.
+//! Concurrent submissions to one run have one winner; the others are refused as for a
+//! run that is no longer waiting.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -99,21 +101,17 @@ pub async fn submit_tool_ouputs_to_run(
         run_id,
     };
     let receiver = stream.then(|| state.runs.hub.subscribe(&key.run_id));
+    // One compare-and-set: of concurrent submissions, only the one whose UPDATE moved
+    // the run out of requires_action completes the step and starts the next turn.
     let run = state
         .runs
-        .mutate_run(&key, |run| {
-            if run.status != "requires_action" {
-                return false;
-            }
+        .transition(&key, "requires_action", |run| {
             run.status = "queued".into();
             run.required_action = None;
-            true
         })
         .await
-        .map_err(|e| ApiError::from_store(e, "run", &key.run_id))?;
-    if run.status != "queued" {
-        return Err(ApiError::run_rejects_tool_outputs(&run.status));
-    }
+        .map_err(|e| ApiError::from_store(e, "run", &key.run_id))?
+        .map_err(|now| ApiError::run_rejects_tool_outputs(&now.status))?;
     let steps = state.runs.steps_of(&key).await?;
     let waiting = steps
         .into_iter()

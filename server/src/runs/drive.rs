@@ -52,28 +52,26 @@ impl RunEngine {
         cancel: watch::Receiver<bool>,
     ) -> StoreResult<()> {
         let now = unix_now();
-        let mut begun = false;
-        let run = self
-            .mutate_run(key, |run| {
-                if run.status != "queued" {
-                    return false;
-                }
+        let started = self
+            .transition(key, "queued", |run| {
                 run.status = "in_progress".into();
                 run.started_at = Some(now);
-                begun = true;
-                true
             })
             .await?;
-        match run.status.as_str() {
-            "cancelling" => self.finish_cancelled(key, &mut []).await,
-            "in_progress" => {
-                if begun {
-                    self.emit(&key.run_id, "thread.run.in_progress", &run.for_stream());
-                }
-                self.turn(key, run, cancel).await
+        let run = match started {
+            Ok(run) => run,
+            // Cancelled while queued; any other status is another task's run (only the
+            // task that moved it out of `queued` works on it).
+            Err(run) if run.status == "cancelling" => {
+                return self.finish_cancelled(key, &mut []).await
             }
-            _ => Ok(()),
-        }
+            Err(_) => return Ok(()),
+        };
+        // Counted durably before the model is called: a turn that takes the process
+        // down is seen by the next restart's recovery (see `MAX_RUN_ATTEMPTS`).
+        self.store.start_attempt(&key.tenant, &key.run_id).await?;
+        self.emit(&key.run_id, "thread.run.in_progress", &run.for_stream());
+        self.turn(key, run, cancel).await
     }
 
     /// Ends a run as `cancelled`, cancelling its unfinished steps.

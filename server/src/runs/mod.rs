@@ -24,13 +24,17 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::llm::{ChatModel, UpstreamCredentials};
 use crate::models::{Run, RunStep};
-use crate::store::{Store, StoreResult, Tenant};
+use crate::store::{Store, StoreError, StoreResult, Tenant};
 use events::{EventHub, RunEvent};
 
 /// How long an active run may take (OpenAI: 10 minutes), unless configured otherwise.
 pub const DEFAULT_RUN_EXPIRY: Duration = Duration::from_secs(600);
 /// Runs whose model turns may be in flight at once, unless configured otherwise.
 pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 64;
+/// Starts of one model turn after which restart recovery stops resuming a run and
+/// ends it `failed`: a turn that takes the process down would otherwise take every
+/// restarted server down again.
+pub const MAX_RUN_ATTEMPTS: u32 = 3;
 
 /// Which run a task works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +122,9 @@ impl RunEngine {
 
     /// Loads a run, lets `change` modify it and persists it when `change` says so,
     /// all under the write lock so a handler and a task never overwrite each other.
+    /// The write is also conditional on the status read (see [`Self::transition`]), so
+    /// another process on the same database cannot be overwritten either: that lost
+    /// race is a `Conflict`.
     pub async fn mutate_run(
         &self,
         key: &RunKey,
@@ -128,10 +135,45 @@ impl RunEngine {
             .store
             .get_run(&key.tenant, &key.thread_id, &key.run_id)
             .await?;
-        if change(&mut run) {
-            self.store.update_run(&key.tenant, &run).await?;
+        let before = run.status.clone();
+        if change(&mut run) && !self.store.update_run_if(&key.tenant, &run, &before).await? {
+            return Err(StoreError::Conflict(format!(
+                "run {} left status {before} meanwhile",
+                run.id
+            )));
         }
         Ok(run)
+    }
+
+    /// Moves a run out of status `from` with `change`, as one compare-and-set: the
+    /// caller whose conditional UPDATE (`... WHERE status = from`) changed the row gets
+    /// the changed run; every other caller (the run was not, or is no longer, in
+    /// `from`) gets `Err(run)` with the run as it now is. Concurrent callers racing for
+    /// one transition (tool-output submissions, workers starting a queued run) thus
+    /// have exactly one winner.
+    pub async fn transition(
+        &self,
+        key: &RunKey,
+        from: &str,
+        change: impl FnOnce(&mut Run),
+    ) -> StoreResult<Result<Run, Run>> {
+        let _guard = self.write_lock.lock().await;
+        let mut run = self
+            .store
+            .get_run(&key.tenant, &key.thread_id, &key.run_id)
+            .await?;
+        if run.status != from {
+            return Ok(Err(run));
+        }
+        change(&mut run);
+        if self.store.update_run_if(&key.tenant, &run, from).await? {
+            return Ok(Ok(run));
+        }
+        let now = self
+            .store
+            .get_run(&key.tenant, &key.thread_id, &key.run_id)
+            .await?;
+        Ok(Err(now))
     }
 
     /// All steps of a run, oldest first.

@@ -1,21 +1,32 @@
 //! Restart recovery: no run is left active by a server that stopped mid-run. Runs that
 //! were `queued` or `in_progress` go back to `queued` (after discarding the half-done
-//! message and step of an interrupted model turn) and are worked on again;
-//! `cancelling` runs end `cancelled`; `requires_action` runs past `expires_at` end
-//! `expired`, the others get their expiry timer back.
+//! message and step of an interrupted model turn) and are worked on again, unless
+//! their turn was already started [`MAX_RUN_ATTEMPTS`] times: a turn that took the
+//! process down that often would take every restart down, so the run ends `failed`
+//! with `server_error`; `cancelling` runs end `cancelled`; `requires_action` runs past
+//! `expires_at` end `expired`, the others get their expiry timer back.
 
 use std::sync::Arc;
 
-use super::{RunEngine, RunKey};
+use super::{RunEngine, RunKey, MAX_RUN_ATTEMPTS};
 use crate::ids::unix_now;
-use crate::store::StoreResult;
+use crate::store::{StoreResult, UnfinishedRun};
+
+/// `last_error.message` of a run recovery gives up on.
+pub const GAVE_UP_MESSAGE: &str =
+    "The server stopped while working on this run too many times; it was not resumed again.";
 
 impl RunEngine {
     /// Resumes or ends every unfinished run in the store; returns how many it found.
     pub async fn recover_unfinished(self: &Arc<Self>) -> StoreResult<usize> {
         let unfinished = self.store.unfinished_runs().await?;
         let count = unfinished.len();
-        for (tenant, run) in unfinished {
+        for UnfinishedRun {
+            tenant,
+            run,
+            attempts,
+        } in unfinished
+        {
             let key = RunKey {
                 tenant,
                 thread_id: run.thread_id.clone(),
@@ -31,6 +42,7 @@ impl RunEngine {
                         Ok(())
                     }
                 }
+                _ if attempts >= MAX_RUN_ATTEMPTS => self.give_up(&key, attempts).await,
                 _ => self.requeue(key).await,
             };
             if let Err(error) = outcome {
@@ -41,6 +53,22 @@ impl RunEngine {
             tracing::info!(runs = count, "recovered unfinished runs");
         }
         Ok(count)
+    }
+
+    /// Ends a run whose turn was started `attempts` times without coming to rest as
+    /// `failed` (`server_error`), failing its open steps; its message keeps what was
+    /// written of it.
+    async fn give_up(&self, key: &RunKey, attempts: u32) -> StoreResult<()> {
+        tracing::error!(run = %key.run_id, attempts, "the run's turn was started too often; it fails");
+        let mut open: Vec<_> = self
+            .store
+            .steps_of_run(&key.tenant, &key.run_id)
+            .await?
+            .into_iter()
+            .filter(|step| step.status == "in_progress")
+            .collect();
+        self.fail(key, &mut open, "server_error", GAVE_UP_MESSAGE)
+            .await
     }
 
     /// Discards the interrupted turn's in-progress steps (and their message), queues the

@@ -246,6 +246,26 @@ impl RunEngine {
         if wants_tools && !progress.search_calls.is_empty() {
             return self.run_searches(key, progress, &completion).await;
         }
+        if truncated {
+            // Calls cut by the token limit are not asked for: their step ends with what
+            // was written of them, and the run's message and usage tell the rest.
+            if let Some(mut step) = progress.tool_step.take() {
+                let cut: Vec<Value> = calls
+                    .iter()
+                    .map(|call| {
+                        let mut call = call.clone();
+                        call["function"]["output"] = Value::Null;
+                        call
+                    })
+                    .collect();
+                step.step_details = json!({"type": "tool_calls", "tool_calls": cut});
+                step.status = "completed".into();
+                step.completed_at = Some(now);
+                step.usage = Some(RunUsage::default());
+                self.store.update_step(&key.tenant, &step).await?;
+                self.emit(&key.run_id, "thread.run.step.completed", &step);
+            }
+        }
         if !wants_tools && progress.message.is_none() {
             self.open_message(key, &mut progress).await?;
         }
@@ -348,6 +368,8 @@ impl RunEngine {
                 .collect();
             return self.finish_cancelled(key, &mut open).await;
         }
+        // The turn has come to rest: the next one (after the outputs) counts afresh.
+        self.store.clear_attempts(&key.tenant, &key.run_id).await?;
         self.emit(&key.run_id, "thread.run.requires_action", &run.for_stream());
         if let Some(expires_at) = run.expires_at {
             self.schedule_expiry(key.clone(), expires_at);

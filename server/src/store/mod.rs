@@ -151,6 +151,16 @@ pub trait RunStore: Send + Sync {
     async fn get_run(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<Run>;
     /// Replaces a stored run (document and status); `NotFound` if absent.
     async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()>;
+    /// Replaces a stored run only while its stored status is still `expected`, as one
+    /// compare-and-set: true when this call changed the row, false when the run is in
+    /// another status (someone else moved it first) or gone.
+    async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool>;
+    /// Counts one more start of the run's current model turn, durably and before the
+    /// model is called; returns the count (see [`UnfinishedRun::attempts`]).
+    async fn start_attempt(&self, tenant: &Tenant, run_id: &str) -> StoreResult<u32>;
+    /// Forgets the attempts once the turn has come to rest (the run waits for tool
+    /// outputs), so later turns start counting from zero.
+    async fn clear_attempts(&self, tenant: &Tenant, run_id: &str) -> StoreResult<()>;
     /// One page of a thread's runs.
     async fn list_runs(
         &self,
@@ -161,7 +171,19 @@ pub trait RunStore: Send + Sync {
     /// The id of the thread's active run, if any (the thread lock).
     async fn active_run(&self, tenant: &Tenant, thread_id: &str) -> StoreResult<Option<String>>;
     /// Every run of every tenant that has not ended, oldest first (restart recovery).
-    async fn unfinished_runs(&self) -> StoreResult<Vec<(Tenant, Run)>>;
+    async fn unfinished_runs(&self) -> StoreResult<Vec<UnfinishedRun>>;
+}
+
+/// A run found active by restart recovery.
+#[derive(Debug, Clone)]
+pub struct UnfinishedRun {
+    /// Its owner.
+    pub tenant: Tenant,
+    /// The run as last stored.
+    pub run: Run,
+    /// How many times a worker started its current model turn: a run whose turn took
+    /// the process down has as many attempts as crashes, and recovery gives up on it.
+    pub attempts: u32,
 }
 
 /// Run steps, always addressed through their run.

@@ -2,6 +2,7 @@
 //! object and knows its parameter path, so nested errors name e.g. `messages[0].role`.
 
 pub mod content;
+pub mod schema_limits;
 pub mod tools;
 
 use serde_json::Value;

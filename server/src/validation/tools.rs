@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::schema_limits::{check_object_schema_size, check_schema_size};
 use super::{json_type_name, number_value, string_value, Checked, Fields};
 use crate::api_error::ApiError;
 use crate::models::JsonMap;
@@ -105,6 +106,13 @@ fn function_definition(prefix: &str, function: &JsonMap) -> Checked<Value> {
         Some(parameters) => Value::Object(parameters.clone()),
         None => json!({"type": "object", "properties": {}}),
     };
+    if let Err(excess) = check_schema_size(&parameters) {
+        return Err(ApiError::invalid_function_parameters(
+            &fields.param("parameters"),
+            &name,
+            &excess.to_string(),
+        ));
+    }
     out.insert("parameters".into(), parameters);
     out.insert(
         "strict".into(),
@@ -188,7 +196,17 @@ pub fn normalize_response_format(value: &Value) -> Checked<Value> {
                     "response_format.json_schema",
                     fields.require("json_schema")?,
                 )?;
-                Fields::new(schema, "response_format.json_schema.").required_string("name", 64)?;
+                let schema_fields = Fields::new(schema, "response_format.json_schema.");
+                let name = schema_fields.required_string("name", 64)?;
+                if let Some(body) = schema_fields.object("schema")?.set() {
+                    if let Err(excess) = check_object_schema_size(body) {
+                        return Err(ApiError::invalid_response_schema(
+                            &schema_fields.param("schema"),
+                            &name,
+                            &excess.to_string(),
+                        ));
+                    }
+                }
             } else {
                 fields.only(&["type"])?;
             }

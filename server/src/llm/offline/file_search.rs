@@ -41,7 +41,7 @@ impl OfflineRule for SearchFilesThenCite {
         }
         Ok(Some(Plan::Call(vec![PlannedCall {
             name: FILE_SEARCH_FUNCTION.into(),
-            arguments: json!({"queries": [question]}),
+            arguments: json!({"queries": [question]}).into(),
         }])))
     }
 }

@@ -3,26 +3,64 @@
 //! name then their arguments token by token, `max_completion_tokens` enforced by
 //! cutting the output at the token limit (finish `length`), `json_object` /
 //! `json_schema` answers, and usage counted with tiktoken.
+//!
+//! Every turn has an output budget, like a real model's output limit: at most
+//! [`MAX_OUTPUT_TOKENS`] tokens (fewer when `max_completion_tokens` says so) and
+//! [`BYTES_PER_TOKEN`] bytes per token of it. Synthesised JSON is generated within the
+//! byte budget (checked while generating), then cut to the token budget; either cut
+//! ends the turn with finish `length`.
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde_json::json;
 use tiktoken_rs::{CoreBPE, Rank};
 
-use super::arguments::value_for;
-use super::rules::{Plan, PlannedCall};
+use super::arguments::{arguments_within, synthesise, truncate_to_char_boundary};
+use super::rules::{CallArguments, Plan, PlannedCall};
 use crate::llm::event::{ChatEvent, FinishReason, ToolCallDelta, Usage};
 use crate::llm::request::{ChatRequest, ResponseFormat, ToolCall};
 use crate::llm::tokens;
 
+/// Most tokens one offline turn produces (gpt-4o's output limit), whatever
+/// `max_completion_tokens` asks for.
+pub const MAX_OUTPUT_TOKENS: usize = 16_384;
+/// Output bytes allowed per token of the budget: bounds generation before tokenising
+/// (8 bytes is twice an average English token; text that packs more into a token,
+/// such as long runs of one letter, is cut by this budget first).
+pub const BYTES_PER_TOKEN: usize = 8;
+
+/// What a turn may still produce.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    /// Tokens left.
+    tokens: usize,
+    /// Bytes left.
+    bytes: usize,
+}
+
+impl Budget {
+    fn of(request: &ChatRequest) -> Self {
+        let tokens = request
+            .max_completion_tokens
+            .map_or(MAX_OUTPUT_TOKENS, |max| {
+                (max as usize).min(MAX_OUTPUT_TOKENS)
+            });
+        Self {
+            tokens,
+            bytes: tokens * BYTES_PER_TOKEN,
+        }
+    }
+}
+
 /// Every event of the turn, ending with `Finish` and `Usage`.
 pub(super) fn render(request: &ChatRequest, plan: Plan) -> Vec<ChatEvent> {
     let bpe = tokens::tokenizer_for(&request.model);
-    let budget = request.max_completion_tokens.map(|max| max as usize);
+    let budget = Budget::of(request);
     let (mut events, finish, text, calls) = match plan {
         Plan::Reply(text) => {
-            let shaped = shape(&text, &request.response_format);
-            let (text, cut) = limit(bpe, &shaped, budget);
+            let (shaped, over) = shape(&text, &request.response_format, budget.bytes);
+            let (text, cut) = limit(bpe, &shaped, Some(budget.tokens));
+            let cut = cut || over;
             let events = word_pieces(&text)
                 .into_iter()
                 .map(ChatEvent::TextDelta)
@@ -81,9 +119,9 @@ pub fn new_call_id() -> String {
     format!("call_{random}")
 }
 
-/// The reply text in the requested format.
-fn shape(text: &str, format: &ResponseFormat) -> String {
-    match format {
+/// The reply text in the requested format, within `max_bytes`; `true` when cut.
+fn shape(text: &str, format: &ResponseFormat, max_bytes: usize) -> (String, bool) {
+    let mut shaped = match format {
         ResponseFormat::Text => text.to_owned(),
         ResponseFormat::JsonObject | ResponseFormat::JsonSchema { schema: None, .. } => {
             json!({ "reply": text }).to_string()
@@ -91,8 +129,11 @@ fn shape(text: &str, format: &ResponseFormat) -> String {
         ResponseFormat::JsonSchema {
             schema: Some(schema),
             ..
-        } => value_for(schema).to_string(),
-    }
+        } => return synthesise(schema, max_bytes).into_text(),
+    };
+    let cut = shaped.len() > max_bytes;
+    truncate_to_char_boundary(&mut shaped, max_bytes);
+    (shaped, cut)
 }
 
 /// `text` cut to at most `budget` tokens; `true` when it was cut.
@@ -104,33 +145,44 @@ fn limit(bpe: &CoreBPE, text: &str, budget: Option<usize>) -> (String, bool) {
     }
 }
 
-/// The planned calls as they fit in `budget` tokens (each call costs its name, one
-/// token of framing and its arguments); `true` when something was cut.
+/// The planned calls as they fit in the budget (each call costs its name, one token
+/// of framing and its arguments); `true` when something was cut.
 fn limit_calls(
     bpe: &CoreBPE,
     planned: Vec<PlannedCall>,
-    budget: Option<usize>,
+    mut budget: Budget,
 ) -> (Vec<ToolCall>, bool) {
-    let mut remaining = budget.unwrap_or(usize::MAX);
     let mut calls = Vec::new();
     for call in planned {
         let overhead = bpe.encode_with_special_tokens(&call.name).len() + 1;
-        if remaining < overhead {
+        if budget.tokens < overhead {
             return (calls, true);
         }
-        remaining -= overhead;
-        let arguments = call.arguments.to_string();
-        let (arguments, cut) = limit(bpe, &arguments, Some(remaining));
-        remaining -= bpe
+        budget.tokens -= overhead;
+        let max_bytes = budget.bytes.min(budget.tokens * BYTES_PER_TOKEN);
+        let (arguments, over) = match call.arguments {
+            CallArguments::Given(value) => {
+                let mut text = value.to_string();
+                let over = text.len() > max_bytes;
+                truncate_to_char_boundary(&mut text, max_bytes);
+                (text, over)
+            }
+            CallArguments::FromSchema(schema) => {
+                arguments_within(schema.as_ref(), max_bytes).into_text()
+            }
+        };
+        budget.bytes -= arguments.len().min(budget.bytes);
+        let (arguments, cut) = limit(bpe, &arguments, Some(budget.tokens));
+        budget.tokens -= bpe
             .encode_with_special_tokens(&arguments)
             .len()
-            .min(remaining);
+            .min(budget.tokens);
         calls.push(ToolCall {
             id: new_call_id(),
             name: call.name,
             arguments,
         });
-        if cut {
+        if cut || over {
             return (calls, true);
         }
     }

@@ -20,7 +20,6 @@ use std::fmt::Debug;
 
 use serde_json::Value;
 
-use super::arguments::arguments_for;
 use crate::llm::request::{ChatRequest, FunctionTool, Role, ToolChoice};
 use crate::llm::LlmError;
 
@@ -39,7 +38,24 @@ pub struct PlannedCall {
     /// The function's name.
     pub name: String,
     /// Its arguments, valid against the function's `parameters`.
-    pub arguments: Value,
+    pub arguments: CallArguments,
+}
+
+/// Where a planned call's arguments come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallArguments {
+    /// Exactly these (a rule chose them, e.g. the search query).
+    Given(Value),
+    /// Synthesised from the function's `parameters` schema when the turn is rendered,
+    /// within what is left of the turn's output budget (a schema's smallest value can
+    /// be arbitrarily large, so it is never built outside a budget).
+    FromSchema(Option<Value>),
+}
+
+impl From<Value> for CallArguments {
+    fn from(value: Value) -> Self {
+        CallArguments::Given(value)
+    }
 }
 
 impl PlannedCall {
@@ -47,7 +63,7 @@ impl PlannedCall {
     pub fn of(tool: &FunctionTool) -> Self {
         Self {
             name: tool.name.clone(),
-            arguments: arguments_for(tool.parameters.as_ref()),
+            arguments: CallArguments::FromSchema(tool.parameters.clone()),
         }
     }
 }

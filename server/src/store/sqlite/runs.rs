@@ -6,7 +6,7 @@ use super::messages::insert_message_row;
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::models::run::ACTIVE_STATUSES;
 use crate::models::{Message, Run};
-use crate::store::{Page, PageRequest, RunStore, StoreError, StoreResult, Tenant};
+use crate::store::{Page, PageRequest, RunStore, StoreError, StoreResult, Tenant, UnfinishedRun};
 
 /// `status IN ('queued', …)` for the active statuses (constants, not user input).
 fn active_clause() -> String {
@@ -75,6 +75,44 @@ impl RunStore for SqliteStore {
         expect_one(result)
     }
 
+    async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE runs SET data = ?, status = ? WHERE tenant = ? AND id = ? AND status = ?",
+        )
+        .bind(to_document(run)?)
+        .bind(&run.status)
+        .bind(tenant.as_str())
+        .bind(&run.id)
+        .bind(expected)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn start_attempt(&self, tenant: &Tenant, run_id: &str) -> StoreResult<u32> {
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "UPDATE runs SET attempts = attempts + 1 WHERE tenant = ? AND id = ? RETURNING attempts",
+        )
+        .bind(tenant.as_str())
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let attempts = attempts.ok_or(StoreError::NotFound)?;
+        Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
+    }
+
+    async fn clear_attempts(&self, tenant: &Tenant, run_id: &str) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE runs SET attempts = 0 WHERE tenant = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        expect_one(result)
+    }
+
     async fn list_runs(
         &self,
         tenant: &Tenant,
@@ -97,16 +135,22 @@ impl RunStore for SqliteStore {
         .map_err(backend)
     }
 
-    async fn unfinished_runs(&self) -> StoreResult<Vec<(Tenant, Run)>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-            "SELECT tenant, data FROM runs WHERE {} ORDER BY seq",
+    async fn unfinished_runs(&self) -> StoreResult<Vec<UnfinishedRun>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+            "SELECT tenant, data, attempts FROM runs WHERE {} ORDER BY seq",
             active_clause()
         ))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
         rows.into_iter()
-            .map(|(tenant, data)| Ok((Tenant::from_stored(tenant), from_document(&data)?)))
+            .map(|(tenant, data, attempts)| {
+                Ok(UnfinishedRun {
+                    tenant: Tenant::from_stored(tenant),
+                    run: from_document(&data)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                })
+            })
             .collect()
     }
 }
