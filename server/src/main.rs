@@ -8,6 +8,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use server::embeddings::EmbeddingsArgs;
 use server::llm::{LlmArgs, LlmMode};
+use server::serve::ConnectionArgs;
 use server::settings::read_api_keys;
 use server::Settings;
 
@@ -53,6 +54,8 @@ struct Flags {
     llm: LlmArgs,
     #[command(flatten)]
     embeddings: EmbeddingsArgs,
+    #[command(flatten)]
+    connections: ConnectionArgs,
 }
 
 /// The model mode: as given, else upstream only when an upstream is configured.
@@ -96,6 +99,7 @@ async fn main() -> ExitCode {
     settings.max_concurrent_runs = flags.max_concurrent_runs;
     settings.ingest_workers = flags.ingest_workers;
     settings.embeddings = flags.embeddings.config();
+    settings.connections = flags.connections.limits();
     match &settings.embeddings {
         Some(config) => tracing::info!(
             model = %config.default_model,

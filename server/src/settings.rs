@@ -8,6 +8,7 @@ use crate::embeddings::EmbeddingsConfig;
 use crate::llm::config::DEFAULT_BASE_URL;
 use crate::llm::{LlmArgs, LlmMode};
 use crate::runs::{DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_RUN_EXPIRY};
+use crate::serve::ConnectionLimits;
 
 /// Default largest accepted request body: room for a thread with 32 long messages.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -44,6 +45,8 @@ pub struct Settings {
     /// The embeddings upstream behind hybrid search; `None` (the default): keyword
     /// search only, no network.
     pub embeddings: Option<EmbeddingsConfig>,
+    /// How long clients may take to send requests and how many may connect at once.
+    pub connections: ConnectionLimits,
 }
 
 impl Settings {
@@ -62,6 +65,7 @@ impl Settings {
             max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
             ingest_workers: DEFAULT_INGEST_WORKERS,
             embeddings: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
