@@ -167,7 +167,8 @@ mod tests {
 
     #[test]
     fn hyper_answers_get_an_envelope_and_the_application_ones_are_left_alone() {
-        let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let head =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
         let rewritten = String::from_utf8(with_envelope(head).unwrap()).unwrap();
         let (new_head, body) = rewritten.split_once("\r\n\r\n").unwrap();
         assert!(new_head.starts_with("HTTP/1.1 431 "));

@@ -5,8 +5,8 @@
 //! retried, never fatal. On shutdown, idle connections close at once and the others after
 //! their current answer.
 
-pub mod limits;
 mod io;
+pub mod limits;
 mod service;
 mod watch;
 

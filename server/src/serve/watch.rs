@@ -151,7 +151,6 @@ impl ConnectionWatch {
         )
     }
 
-
     /// Resolves when the connection has outstayed its current phase's limit.
     pub async fn expired(&self, limits: &ConnectionLimits) -> Expired {
         loop {
@@ -168,7 +167,6 @@ impl ConnectionWatch {
         }
     }
 }
-
 
 /// When `phase` runs out under `limits`, and why; `None` while nothing is timed.
 fn deadline(phase: Phase, limits: &ConnectionLimits) -> Option<(Instant, Expired)> {
