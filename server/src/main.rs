@@ -38,6 +38,9 @@ struct Flags {
     /// Folder for uploaded file bytes [default: the database file's folder, ./data].
     #[arg(long, env = "ASSISTANTS_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Largest JSON request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "ASSISTANTS_MAX_BODY_BYTES", default_value_t = server::settings::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
     /// Largest file POST /v1/files accepts, in bytes.
     #[arg(long, env = "ASSISTANTS_MAX_FILE_BYTES", default_value_t = server::settings::DEFAULT_MAX_FILE_BYTES)]
     max_file_bytes: u64,
@@ -111,6 +114,7 @@ async fn main() -> ExitCode {
         settings.data_dir = dir;
     }
     settings.max_file_bytes = flags.max_file_bytes;
+    settings.max_body_bytes = flags.max_body_bytes;
     if let Some(path) = &flags.api_keys {
         match read_api_keys(path) {
             Ok(keys) => settings.api_keys = Some(keys),
