@@ -24,11 +24,12 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// From the end of an answer (or the accept) to the first byte of the next request.
     pub idle_timeout: Duration,
-    /// Longest pause between two pieces of a request body; also the grace period before
-    /// [`Self::body_min_rate`] is enforced, so a slow start is not punished.
+    /// Longest the application waits for the next piece of a request body; also the grace
+    /// before [`Self::body_min_rate`] is enforced, so a slow start is not punished.
     pub body_timeout: Duration,
-    /// Average bytes per second a body must keep up after the grace; 0 turns the check off.
+    /// Bytes per second of waiting a body must average after the grace; 0 turns it off.
     /// Slow but steady uploads pass; a trickle that only resets the pause timer does not.
+    /// Only time the application spends waiting for the body counts.
     pub body_min_rate: u64,
     /// Connections served at once: past it, accepting pauses until one closes.
     pub max_connections: usize,

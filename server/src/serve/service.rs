@@ -105,11 +105,14 @@ impl SharedBody {
             (polled, incoming.is_end_stream())
         });
         let mut state = self.lock_state();
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                state.read += data.len() as u64;
-                self.watch.body_progress(data.len() as u64);
+        match &polled {
+            Poll::Pending => self.watch.body_awaited(),
+            Poll::Ready(Some(Ok(frame))) => {
+                let bytes = frame.data_ref().map_or(0, |data| data.len() as u64);
+                state.read += bytes;
+                self.watch.body_progress(bytes);
             }
+            Poll::Ready(_) => {}
         }
         if at_end || matches!(polled, Poll::Ready(None)) {
             state.ended = true;

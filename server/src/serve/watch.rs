@@ -1,6 +1,8 @@
 //! Where one connection stands between requests, and the watchdog that closes it when the
 //! client takes too long: to start a request, to finish its head, or to send its body.
-//! While the application works on a request or streams its answer nothing is timed.
+//! A body is timed only while the application waits for it (time it spends elsewhere, or
+//! not reading at all, is not the client's fault); while the application works on a
+//! request or streams its answer nothing is timed.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -18,8 +20,11 @@ enum Phase {
     Head { since: Instant },
     /// The application reads the request body.
     Body {
-        started: Instant,
-        last_progress: Instant,
+        /// Time the application spent waiting for body bytes, up to `waiting_since`.
+        waited: Duration,
+        /// When the application started waiting for the bytes it waits for now.
+        waiting_since: Option<Instant>,
+        /// Body bytes received so far.
         received: u64,
     },
     /// The body is read (or unread but answered): the application works or answers.
@@ -84,11 +89,10 @@ impl ConnectionWatch {
     /// hyper parsed a request head; `body_ahead` when a body is still to come.
     pub fn request_started(&self, body_ahead: bool) {
         self.update(|phase| {
-            let now = Instant::now();
             *phase = if body_ahead {
                 Phase::Body {
-                    started: now,
-                    last_progress: now,
+                    waited: Duration::ZERO,
+                    waiting_since: None,
                     received: 0,
                 }
             } else {
@@ -98,17 +102,33 @@ impl ConnectionWatch {
         });
     }
 
+    /// The application asked for body bytes that have not arrived yet.
+    pub fn body_awaited(&self) {
+        self.update(|phase| match phase {
+            Phase::Body {
+                waiting_since: waiting_since @ None,
+                ..
+            } => {
+                *waiting_since = Some(Instant::now());
+                true
+            }
+            _ => false,
+        });
+    }
+
     /// `bytes` more of the request body were read.
     pub fn body_progress(&self, bytes: u64) {
-        // A deadline only moves later with progress: the watchdog needs no wake-up.
+        // The wait ends: the deadline goes away, no wake-up is needed.
         self.update(|phase| {
             if let Phase::Body {
-                last_progress,
+                waited,
+                waiting_since,
                 received,
-                ..
             } = phase
             {
-                *last_progress = Instant::now();
+                if let Some(since) = waiting_since.take() {
+                    *waited += since.elapsed();
+                }
                 *received += bytes;
             }
             false
@@ -174,23 +194,29 @@ fn deadline(phase: Phase, limits: &ConnectionLimits) -> Option<(Instant, Expired
         Phase::Idle { since } => Some((since + limits.idle_timeout, Expired::Idle)),
         Phase::Head { since } => Some((since + limits.header_timeout, Expired::Header)),
         Phase::Body {
-            started,
-            last_progress,
+            waited,
+            waiting_since: Some(since),
             received,
         } => {
-            let stalled = (last_progress + limits.body_timeout, Expired::BodyStalled);
+            let stalled = (since + limits.body_timeout, Expired::BodyStalled);
             if limits.body_min_rate == 0 {
                 return Some(stalled);
             }
-            // `received` bytes keep the average up until `grace + received / rate`.
+            // The body may take `grace + received / rate` of waiting in all.
             let earned = Duration::from_secs_f64(received as f64 / limits.body_min_rate as f64);
-            let too_slow = (started + limits.body_timeout + earned, Expired::BodyTooSlow);
+            let left = (limits.body_timeout + earned).saturating_sub(waited);
+            let too_slow = (since + left, Expired::BodyTooSlow);
             Some(if too_slow.0 < stalled.0 {
                 too_slow
             } else {
                 stalled
             })
         }
+        // The application is not waiting for the body: nothing the client does is late.
+        Phase::Body {
+            waiting_since: None,
+            ..
+        } => None,
         Phase::Working => None,
     }
 }
@@ -206,6 +232,14 @@ mod tests {
             body_timeout: Duration::from_secs(30),
             body_min_rate: 1000,
             max_connections: 1,
+        }
+    }
+
+    fn waiting(waited_secs: u64, since: Instant, received: u64) -> Phase {
+        Phase::Body {
+            waited: Duration::from_secs(waited_secs),
+            waiting_since: Some(since),
+            received,
         }
     }
 
@@ -228,55 +262,46 @@ mod tests {
     fn a_steady_body_above_the_rate_is_never_cut_but_a_trickle_is() {
         let t = Instant::now();
         let limits = limits();
-        // 2,000 bytes a second for 100 seconds: twice the minimum rate, never due.
+        // 2,000 bytes for every second waited, for 100 seconds: twice the minimum rate.
         for second in 1..=100u64 {
             let now = t + Duration::from_secs(second);
-            let phase = Phase::Body {
-                started: t,
-                last_progress: now,
-                received: 2000 * second,
-            };
-            let (due, _) = deadline(phase, &limits).unwrap();
+            let (due, _) = deadline(waiting(second, now, 2000 * second), &limits).unwrap();
             assert!(due > now, "cut at {second} s");
         }
-        // 10 bytes every 20 seconds never pauses for 30 s but averages 0.5 B/s: due
-        // at the end of the grace plus the 10 ms its 10 bytes earned.
-        let phase = Phase::Body {
-            started: t,
-            last_progress: t + Duration::from_secs(20),
-            received: 10,
-        };
+        // 10 bytes after each 20 s wait never pauses for 30 s but averages 0.5 B/s: with
+        // 40 s waited and 20 received, 30.02 s of waiting were earned, so it is overdue.
+        let now = t + Duration::from_secs(40);
         assert_eq!(
-            deadline(phase, &limits),
-            Some((t + Duration::from_millis(30_010), Expired::BodyTooSlow))
+            deadline(waiting(40, now, 20), &limits),
+            Some((now, Expired::BodyTooSlow))
         );
     }
 
     #[test]
     fn a_paused_body_is_due_after_the_body_timeout_even_when_fast_before() {
         let t = Instant::now();
-        let phase = Phase::Body {
-            started: t,
-            last_progress: t + Duration::from_secs(1),
-            received: 100_000_000,
-        };
         assert_eq!(
-            deadline(phase, &limits()),
-            Some((t + Duration::from_secs(31), Expired::BodyStalled))
+            deadline(waiting(1, t, 100_000_000), &limits()),
+            Some((t + Duration::from_secs(30), Expired::BodyStalled))
         );
         let no_rate = ConnectionLimits {
             body_min_rate: 0,
             ..limits()
         };
-        let trickle = Phase::Body {
-            started: t,
-            last_progress: t + Duration::from_secs(100),
-            received: 1,
-        };
         assert_eq!(
-            deadline(trickle, &no_rate),
-            Some((t + Duration::from_secs(130), Expired::BodyStalled))
+            deadline(waiting(1000, t, 1), &no_rate),
+            Some((t + Duration::from_secs(30), Expired::BodyStalled))
         );
+    }
+
+    #[test]
+    fn a_body_the_application_does_not_wait_for_is_not_timed() {
+        let phase = Phase::Body {
+            waited: Duration::from_secs(1000),
+            waiting_since: None,
+            received: 0,
+        };
+        assert_eq!(deadline(phase, &limits()), None);
     }
 
     #[test]
@@ -286,10 +311,17 @@ mod tests {
         watch.bytes_arrived();
         assert!(matches!(*watch.phase.lock().unwrap(), Phase::Head { .. }));
         watch.request_started(true);
+        assert_eq!(watch.deadline(&limits()), None);
+        watch.body_awaited();
+        assert!(watch.deadline(&limits()).is_some());
         watch.body_progress(5);
         assert!(matches!(
             *watch.phase.lock().unwrap(),
-            Phase::Body { received: 5, .. }
+            Phase::Body {
+                received: 5,
+                waiting_since: None,
+                ..
+            }
         ));
         assert!(!watch.between_requests());
         // More bytes while the request is worked on start nothing new.
