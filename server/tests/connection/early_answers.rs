@@ -34,6 +34,12 @@ const KEY: &str = "sk-connection-test";
     "{\"model\": \"gpt-4o\", \"name\":",
     " \"twelve chars\"}"
 )]
+#[case::expecting_continue(
+    404,
+    "POST /v1/nothing-here HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-connection-test\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+    "",
+    "{}"
+)]
 #[tokio::test]
 async fn an_answer_before_the_body_arrives_says_connection_close(
     #[case] status: u16,

@@ -5,6 +5,7 @@
 
 mod early_answers;
 mod parse_errors;
+mod shutdown;
 mod timeouts;
 
 use std::future::Future;
@@ -25,7 +26,10 @@ pub struct Served {
     pub address: SocketAddr,
     /// Its database and file bytes.
     pub data: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// Starts the graceful shutdown when sent to (or dropped).
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's task: ends when `server::run` returns.
+    running: tokio::task::JoinHandle<()>,
 }
 
 impl Served {
@@ -41,7 +45,7 @@ impl Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let running = tokio::spawn(async move {
             server::run(listener, settings, async {
                 let _ = stopped.await;
             })
@@ -51,8 +55,21 @@ impl Served {
         Self {
             address,
             data,
-            _shutdown: shutdown,
+            shutdown: Some(shutdown),
+            running,
         }
+    }
+
+    /// Starts the graceful shutdown.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Whether `server::run` has returned.
+    pub fn stopped(&self) -> bool {
+        self.running.is_finished()
     }
 
     /// A new raw connection.
