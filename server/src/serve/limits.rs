@@ -13,6 +13,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Slowest average rate a request body may arrive at (bytes per second) after the grace.
 pub const DEFAULT_BODY_MIN_RATE: u64 = 1024;
+/// Largest request head (request line and headers) accepted; larger ones get 431. Node.js
+/// allows 16 KiB; this leaves room for long query strings.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Largest `--max-header-bytes`: hyper's read buffer (~408 KiB) ends any head beyond it.
+pub const MOST_HEADER_BYTES: usize = 8192 + 4096 * 100;
 /// Connections served at once; further ones wait in the listen backlog. Leaves room
 /// under a common 1,024 open-file limit for the database, blobs and upstream sockets.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
@@ -33,6 +38,8 @@ pub struct ConnectionLimits {
     pub body_min_rate: u64,
     /// Connections served at once: past it, accepting pauses until one closes.
     pub max_connections: usize,
+    /// Largest request head in bytes (request line and headers): past it, 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -43,6 +50,7 @@ impl Default for ConnectionLimits {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             body_min_rate: DEFAULT_BODY_MIN_RATE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
@@ -65,6 +73,9 @@ pub struct ConnectionArgs {
     /// Connections served at once; more wait until one closes.
     #[arg(long, env = "ASSISTANTS_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = max_connections)]
     pub max_connections: usize,
+    /// Largest request line plus headers in bytes; larger requests get 431.
+    #[arg(long, env = "ASSISTANTS_MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES, value_parser = max_header_bytes)]
+    pub max_header_bytes: usize,
 }
 
 impl ConnectionArgs {
@@ -76,6 +87,7 @@ impl ConnectionArgs {
             body_timeout: Duration::from_secs(self.body_timeout_secs),
             body_min_rate: self.body_min_rate,
             max_connections: self.max_connections,
+            max_header_bytes: self.max_header_bytes,
         }
     }
 }
@@ -85,11 +97,19 @@ impl ConnectionArgs {
 const MOST_CONNECTIONS: usize = 1 << 20;
 
 fn max_connections(text: &str) -> Result<usize, String> {
+    within(text, 1, MOST_CONNECTIONS)
+}
+
+fn max_header_bytes(text: &str) -> Result<usize, String> {
+    within(text, 1024, MOST_HEADER_BYTES)
+}
+
+fn within(text: &str, least: usize, most: usize) -> Result<usize, String> {
     let value: usize = text.parse().map_err(|error| format!("{error}"))?;
-    if (1..=MOST_CONNECTIONS).contains(&value) {
+    if (least..=most).contains(&value) {
         Ok(value)
     } else {
-        Err(format!("must be between 1 and {MOST_CONNECTIONS}"))
+        Err(format!("must be between {least} and {most}"))
     }
 }
 
@@ -119,6 +139,7 @@ mod tests {
             "--body-timeout-secs=7",
             "--body-min-rate=0",
             "--max-connections=8",
+            "--max-header-bytes=2048",
         ])
         .unwrap();
         let limits = flags.connections.limits();
@@ -127,11 +148,14 @@ mod tests {
         assert_eq!(limits.body_timeout, Duration::from_secs(7));
         assert_eq!(limits.body_min_rate, 0);
         assert_eq!(limits.max_connections, 8);
+        assert_eq!(limits.max_header_bytes, 2048);
         for bad in [
             "--idle-timeout-secs=0",
             "--header-timeout-secs=0",
             "--body-timeout-secs=0",
             "--max-connections=0",
+            "--max-header-bytes=100",
+            "--max-header-bytes=999999",
         ] {
             assert!(Flags::try_parse_from(["server", bad]).is_err(), "{bad}");
         }

@@ -118,6 +118,7 @@ async fn serve_connection(
     let connection = http1::Builder::new()
         // The watchdog times heads (and idle time, which hyper's timer would lump in).
         .header_read_timeout(None)
+        .max_header_size(limits.max_header_bytes)
         .serve_connection(io, service);
     tokio::pin!(connection);
     let expired = watch.expired(&limits);

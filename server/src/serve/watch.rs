@@ -232,6 +232,7 @@ mod tests {
             body_timeout: Duration::from_secs(30),
             body_min_rate: 1000,
             max_connections: 1,
+            max_header_bytes: 8192,
         }
     }
 

@@ -28,7 +28,8 @@ async fn unparsable_requests_get_an_error_envelope(
     #[case] request: String,
     #[case] message: &str,
 ) {
-    let served = Served::start(|_| {}).await;
+    // Room for a request line longer than hyper accepts, so its 414 is reached.
+    let served = Served::start(|settings| settings.connections.max_header_bytes = 256 * 1024).await;
     let mut stream = served.connect().await;
     send(&mut stream, request.as_bytes()).await;
     let answer = read_answer(&mut stream).await;
@@ -59,4 +60,30 @@ async fn a_parse_error_after_a_kept_alive_request_still_gets_its_envelope() {
         answer.error()["message"],
         "The request could not be parsed as HTTP/1.1."
     );
+}
+
+#[rstest]
+#[case::long_header(format!("GET /v1/assistants HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(3000)))]
+#[case::long_query(format!("GET /v1/assistants?after={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(3000)))]
+#[tokio::test]
+async fn a_head_above_max_header_bytes_gets_431(#[case] request: String) {
+    let served = Served::start(|settings| settings.connections.max_header_bytes = 2048).await;
+    let mut stream = served.connect().await;
+    send(&mut stream, request.as_bytes()).await;
+    let answer = read_answer(&mut stream).await;
+    assert_eq!(answer.status, 431, "{answer:?}");
+    assert_eq!(
+        answer.error()["message"],
+        "The request headers are too large."
+    );
+    closed_by_server(&mut stream).await;
+
+    // A small head on the same server is served.
+    let mut stream = served.connect().await;
+    send(
+        &mut stream,
+        b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-1\r\n\r\n",
+    )
+    .await;
+    assert_eq!(read_answer(&mut stream).await.status, 404);
 }

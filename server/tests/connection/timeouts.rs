@@ -17,7 +17,7 @@ fn short_limits() -> ConnectionLimits {
         idle_timeout: Duration::from_millis(300),
         body_timeout: Duration::from_millis(300),
         body_min_rate: 0,
-        max_connections: 512,
+        ..ConnectionLimits::default()
     }
 }
 
