@@ -16,6 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use super::watch::ConnectionWatch;
 use crate::api_error::ApiError;
 
+/// Longest head hyper writes for a parse error (about 110 bytes).
+const MOST_AUTOMATIC_BYTES: usize = 512;
+
 /// A connection's stream, watched and with hyper's parse-error answers rewritten.
 pub struct WatchedIo<S> {
     inner: S,
@@ -121,6 +124,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WatchedIo<S> {
 /// The error hyper answered with, when `head` is exactly one of its bodiless automatic
 /// answers (status line, headers with `content-length: 0`, blank line).
 fn automatic_answer(head: &[u8]) -> Option<ApiError> {
+    // hyper's answers are a status line, a date and a length: cheap checks first, since the
+    // tail of every application answer is written between requests too.
+    if head.len() > MOST_AUTOMATIC_BYTES || !head.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let text = std::str::from_utf8(head).ok()?;
     let rest = text.strip_prefix("HTTP/1.1 ")?;
     if !text.ends_with("\r\n\r\n") || text.matches("\r\n\r\n").count() != 1 {
