@@ -63,7 +63,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         Box::pin(async move {
             let Ok(mut response) = app.oneshot(request).await;
             watch.body_done();
-            if !(shared.lock_state().ended || !expects_continue && drain(&shared).await) {
+            let ended = shared.lock_state().ended;
+            // Draining with a client waiting for `100 Continue` would invite the body.
+            let reusable = ended || (!expects_continue && drain(&shared).await);
+            if !reusable {
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
