@@ -163,6 +163,28 @@ impl ApiError {
         )
     }
 
+    /// 400 for a request hyper could not parse as HTTP/1.1 (bad request line, header or
+    /// version); OpenAI's front end answers these itself, wording ours.
+    pub fn unparsable_request() -> Self {
+        Self::bad_request("The request could not be parsed as HTTP/1.1.".to_owned())
+    }
+
+    /// 414 for a request line longer than hyper accepts (64 KiB; wording ours).
+    pub fn uri_too_long() -> Self {
+        Self::invalid_request(
+            StatusCode::URI_TOO_LONG,
+            "The request URI is too long.".to_owned(),
+        )
+    }
+
+    /// 431 for request headers beyond hyper's buffer or count limits (wording ours).
+    pub fn headers_too_large() -> Self {
+        Self::invalid_request(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "The request headers are too large.".to_owned(),
+        )
+    }
+
     /// 400 for a body key the operation does not accept.
     pub fn unknown_parameter(param: &str) -> Self {
         Self::bad_request(format!("Unknown parameter: '{param}'."))
@@ -428,8 +450,9 @@ fn english_list(values: &[&str]) -> String {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The answer's body and its content type.
+    pub fn body(&self) -> (Vec<u8>, &'static str) {
         let envelope = Envelope {
             error: Body {
                 message: &self.message,
@@ -440,13 +463,19 @@ impl IntoResponse for ApiError {
         };
         // OpenAI's authentication layer answered in a different style from the API
         // itself: 4-space indent, a trailing newline and a charset (ChatTests/AuthFailure).
-        let (body, content_type) = if self.status == StatusCode::UNAUTHORIZED {
+        if self.status == StatusCode::UNAUTHORIZED {
             let mut body = render_pretty_indented(&envelope, b"    ");
             body.push(b'\n');
             (body, "application/json; charset=utf-8")
         } else {
             (render_pretty(&envelope), "application/json")
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (body, content_type) = self.body();
         let mut response = (self.status, body).into_response();
         response
             .headers_mut()

@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod models;
 pub mod routes;
 pub mod runs;
+pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod store;
@@ -26,8 +27,6 @@ pub use settings::Settings;
 pub use state::AppState;
 
 use std::future::Future;
-
-use axum::serve::ListenerExt;
 
 /// Why the server could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
@@ -56,20 +55,10 @@ pub async fn run(
     );
     tracing::info!(address = %listener.local_addr()?, "listening");
     let store = state.store.clone();
-    // Stream events are small writes: with Nagle's algorithm each one waits for the client's
-    // delayed ACK (~40 ms on Linux), which the runs benchmark measured on every streamed run.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!(%err, "could not set TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    serve::serve(listener, app(state), settings.connections.clone(), shutdown).await;
     if let Some(task) = housekeeping {
         task.abort();
     }
     store.close().await;
-    served?;
     Ok(())
 }

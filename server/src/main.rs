@@ -8,6 +8,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use server::embeddings::EmbeddingsArgs;
 use server::llm::{LlmArgs, LlmMode};
+use server::serve::ConnectionArgs;
 use server::settings::read_api_keys;
 use server::Settings;
 
@@ -37,6 +38,9 @@ struct Flags {
     /// Folder for uploaded file bytes [default: the database file's folder, ./data].
     #[arg(long, env = "ASSISTANTS_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Largest JSON request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "ASSISTANTS_MAX_BODY_BYTES", default_value_t = server::settings::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
     /// Largest file POST /v1/files accepts, in bytes.
     #[arg(long, env = "ASSISTANTS_MAX_FILE_BYTES", default_value_t = server::settings::DEFAULT_MAX_FILE_BYTES)]
     max_file_bytes: u64,
@@ -65,6 +69,8 @@ struct Flags {
     llm: LlmArgs,
     #[command(flatten)]
     embeddings: EmbeddingsArgs,
+    #[command(flatten)]
+    connections: ConnectionArgs,
 }
 
 /// The model mode: as given, else upstream only when an upstream is configured.
@@ -108,6 +114,7 @@ async fn main() -> ExitCode {
     settings.max_concurrent_runs = flags.max_concurrent_runs;
     settings.ingest_workers = flags.ingest_workers;
     settings.embeddings = flags.embeddings.config();
+    settings.connections = flags.connections.limits();
     match &settings.embeddings {
         Some(config) => tracing::info!(
             model = %config.default_model,
@@ -122,6 +129,7 @@ async fn main() -> ExitCode {
     settings.storage_quota = (flags.storage_quota_bytes > 0).then_some(flags.storage_quota_bytes);
     settings.housekeeping_interval =
         std::time::Duration::from_secs(flags.housekeeping_interval_secs);
+    settings.max_body_bytes = flags.max_body_bytes;
     if let Some(path) = &flags.api_keys {
         match read_api_keys(path) {
             Ok(keys) => settings.api_keys = Some(keys),

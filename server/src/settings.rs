@@ -8,6 +8,7 @@ use crate::embeddings::EmbeddingsConfig;
 use crate::llm::config::DEFAULT_BASE_URL;
 use crate::llm::{LlmArgs, LlmMode};
 use crate::runs::{DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_RUN_EXPIRY};
+use crate::serve::ConnectionLimits;
 
 /// Default largest accepted request body: room for a thread with 32 long messages.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -50,6 +51,8 @@ pub struct Settings {
     /// Most bytes one API key may store (files plus pending upload parts); `None`
     /// (the default) for no quota.
     pub storage_quota: Option<u64>,
+    /// How long clients may take to send requests and how many may connect at once.
+    pub connections: ConnectionLimits,
 }
 
 impl Settings {
@@ -70,6 +73,7 @@ impl Settings {
             embeddings: None,
             housekeeping_interval: crate::files::housekeeping::DEFAULT_INTERVAL,
             storage_quota: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The server over a real socket: `server::run` on port 0 with a fresh SQLite file
-//! (in a directory that does not exist yet), then a full round trip with reqwest.
+//! (in a directory that does not exist yet), then a full round trip with reqwest; and
+//! the connection layer's limits over raw sockets (`connection/`).
 
 mod common;
+mod connection;
 
 use common::spawn_app;
 use serde_json::{json, Value};

@@ -2,8 +2,13 @@
 //! NON-STRICT), and the committed `coverage.md` must be exactly what this run renders.
 //!
 //! Set `UPDATE_COVERAGE=1` to rewrite `coverage.md` from the run instead of comparing.
+//!
+//! Also here, as it needs the same pinned document: a bounded, seeded fuzzing run over the
+//! document's covered operations (`fuzz/`), which must find no 5xx and no hang.
 
-use conformance::spec::{Spec, SpecSource};
+mod fuzz;
+
+use conformance::spec::{load_document, Spec, SpecSource};
 use conformance::{render_coverage, run, RunConfig, Verdict};
 use e2e::{spawn_server, workspace_root};
 
@@ -47,5 +52,43 @@ async fn every_scenario_passes_and_coverage_md_is_current() {
         committed == rendered,
         "coverage.md is stale: regenerate it with `UPDATE_COVERAGE=1 cargo test -p e2e --test harness_vs_server` \
          and commit it. The run renders:\n{rendered}"
+    );
+}
+
+/// The fuzzing run's seed unless `FUZZ_SEED` gives another (decimal or 0x-hex).
+const FUZZ_SEED: u64 = 0x5EED_2026;
+/// Requests per operation unless `FUZZ_CASES` says otherwise.
+const FUZZ_CASES: usize = 100;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzing_the_spec_operations_finds_no_server_error_and_no_hang() {
+    let document = tokio::task::spawn_blocking(|| load_document(&SpecSource::from_cli(None)))
+        .await
+        .expect("join")
+        .unwrap_or_else(|err| panic!("the pinned spec must load: {err}"));
+    let operations = fuzz::operations(&document);
+    assert!(
+        operations.len() >= 40,
+        "operations went missing: {}",
+        operations.len()
+    );
+    let seed = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|text| match text.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => text.parse().ok(),
+        })
+        .unwrap_or(FUZZ_SEED);
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(FUZZ_CASES);
+    let server = spawn_server().await;
+    let report = fuzz::run(&server.base_url, &document, &operations, seed, cases).await;
+    println!("{report}");
+    assert_eq!(report.sent, operations.len() * cases);
+    assert!(
+        report.server_errors.is_empty() && report.hangs.is_empty(),
+        "the server failed under fuzzing:\n{report}"
     );
 }
