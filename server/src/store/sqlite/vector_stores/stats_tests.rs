@@ -3,7 +3,7 @@
 //! deletion, and rebuilt for chunks written before migration 0017.
 
 use super::super::SqliteStore;
-use super::terms::term_frequency;
+use super::terms::{term_frequency, TERM_MATCHES};
 use super::tests::{in_progress, ingest, migrated_from, populated_at_0011, vector_store};
 use crate::store::vector_stores::{KeywordStats, VectorStoreStore};
 use crate::store::Tenant;
@@ -35,6 +35,31 @@ fn values_that_are_no_bm25_of_a_whole_frequency_are_refused() {
     assert_eq!(term_frequency([-1.0, -1.0, -1.0, -1.0]), None);
     assert_eq!(term_frequency([0.0, 0.0, 0.0, 0.0]), None);
     assert_eq!(term_frequency([f64::NAN, -1.0, -1.0, -1.5]), None);
+}
+
+#[tokio::test]
+async fn a_terms_chunks_are_found_by_the_match_then_their_owners_by_key() {
+    // Driven from the owners, the MATCH ran once per chunk of the tenant.
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let plan: Vec<String> =
+        sqlx::query_as::<_, (i64, i64, i64, String)>(&format!("EXPLAIN QUERY PLAN {TERM_MATCHES}"))
+            .bind("\"x\"")
+            .bind("tenant")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect();
+    assert_eq!(plan.len(), 2, "{plan:#?}");
+    assert!(
+        plan[0].starts_with("SCAN vector_store_chunks VIRTUAL TABLE INDEX 0:M"),
+        "{plan:#?}"
+    );
+    assert!(
+        plan[1].contains("INTEGER PRIMARY KEY (rowid=?)"),
+        "{plan:#?}"
+    );
 }
 
 #[tokio::test]
