@@ -3,7 +3,7 @@
 //! deletion, and rebuilt for chunks written before migration 0017.
 
 use super::super::SqliteStore;
-use super::terms::{term_frequency, TERM_MATCHES};
+use super::terms::{term_frequency, CHUNK_TEXTS, TERM_MATCHES};
 use super::tests::{in_progress, ingest, migrated_from, populated_at_0011, vector_store};
 use crate::store::vector_stores::{KeywordStats, VectorStoreStore};
 use crate::store::Tenant;
@@ -58,6 +58,29 @@ async fn a_terms_chunks_are_found_by_the_match_then_their_owners_by_key() {
     );
     assert!(
         plan[1].contains("INTEGER PRIMARY KEY (rowid=?)"),
+        "{plan:#?}"
+    );
+}
+
+#[tokio::test]
+async fn chunk_texts_are_read_by_chunk_id_never_through_the_tenants_rows() {
+    // With three ids or more SQLite preferred the index on `tenant`, walking every
+    // owner row of the tenant.
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let sql = format!("EXPLAIN QUERY PLAN {CHUNK_TEXTS} ? AND o.chunk_id IN (?, ?, ?, ?, ?)");
+    let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql).bind("tenant");
+    for id in 1..=5 {
+        query = query.bind(id);
+    }
+    let plan: Vec<String> = query
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, _, detail)| detail)
+        .collect();
+    assert!(
+        plan[0].starts_with("SEARCH o USING INTEGER PRIMARY KEY (rowid=?)"),
         "{plan:#?}"
     );
 }

@@ -123,6 +123,14 @@ pub(super) async fn term_matches(
         .collect()
 }
 
+/// The start of the query for chunk texts, driven by the owners' primary key (FTS5 is
+/// read by rowid only). The `+` keeps SQLite off the index on `tenant`, which it picks
+/// for three ids or more: through it the query walked every owner row of the tenant
+/// (9 ms per search at 100k chunks, whatever the store searched).
+pub(super) const CHUNK_TEXTS: &str =
+    "SELECT o.chunk_id, (SELECT text FROM vector_store_chunks WHERE rowid = o.chunk_id) \
+     FROM vector_store_chunk_owners AS o WHERE +o.tenant = ";
+
 /// The text of each of the tenant's chunks `chunk_ids`.
 pub(super) async fn chunk_texts(
     pool: &SqlitePool,
@@ -132,11 +140,7 @@ pub(super) async fn chunk_texts(
     if chunk_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    // Driven by the owners' primary key; FTS5 is read by rowid only.
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT o.chunk_id, (SELECT text FROM vector_store_chunks WHERE rowid = o.chunk_id) \
-         FROM vector_store_chunk_owners AS o WHERE o.tenant = ",
-    );
+    let mut query = QueryBuilder::<Sqlite>::new(CHUNK_TEXTS);
     query.push_bind(tenant.as_str());
     query.push(" AND o.chunk_id IN (");
     let mut list = query.separated(", ");
