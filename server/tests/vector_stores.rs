@@ -10,7 +10,6 @@ use axum::http::{Method, StatusCode};
 use common::{assert_error, timestamp_redaction, OTHER_KEY};
 use file_support::hex_id_redaction;
 use serde_json::{json, Value};
-use server::store::vector_stores::ChunkScope;
 use server::store::Tenant;
 use vector_store_support::VsApp;
 
@@ -167,15 +166,7 @@ async fn delete_answers_the_deletion_object_and_cascades() {
         .await;
     let tenant = Tenant::from_api_key(common::KEY);
     let ids = vec![id.clone()];
-    let scope = ChunkScope {
-        vector_store_ids: &ids,
-        files: None,
-    };
-    let before = app
-        .state
-        .store
-        .search_chunks(&tenant, &scope, "\"saturn\"", 10)
-        .await;
+    let before = app.state.store.term_matches(&tenant, &ids, "saturn").await;
     assert_eq!(before.unwrap().len(), 1);
     let deleted = app.app().delete(&format!("/v1/vector_stores/{id}")).await;
     assert_eq!(deleted.status, StatusCode::OK);
@@ -184,11 +175,7 @@ async fn delete_answers_the_deletion_object_and_cascades() {
         json!({"id": id, "object": "vector_store.deleted", "deleted": true})
     );
     assert_eq!(keys(&deleted.json()), ["id", "object", "deleted"]);
-    let after = app
-        .state
-        .store
-        .search_chunks(&tenant, &scope, "\"saturn\"", 10)
-        .await;
+    let after = app.state.store.term_matches(&tenant, &ids, "saturn").await;
     assert!(after.unwrap().is_empty(), "chunks outlived their store");
     let gone = app
         .app()

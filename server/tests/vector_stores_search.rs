@@ -1,10 +1,12 @@
 //! `POST /v1/vector_stores/{id}/search`: offline bm25 ranking (the document holding
 //! the query's terms first), scores in [0, 1], `score_threshold`, `max_num_results`,
 //! attribute filters, query lists, FTS5 syntax in queries, errors, expiry, tenant
-//! isolation and recall@5 on a corpus written for the project.
+//! isolation and recall@5 on a corpus written for the project; scores that only the
+//! searched stores decide ([`search_scope`]).
 
 mod common;
 mod file_support;
+mod search_scope;
 mod vector_store_support;
 
 use axum::http::{Method, StatusCode};

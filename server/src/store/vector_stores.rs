@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::{Page, PageRequest, StoreResult, Tenant};
-use crate::vector_stores::model::{
-    ChunkHit, FileBatch, SimilarChunk, VectorStore, VectorStoreFile,
-};
+use crate::vector_stores::model::{FileBatch, SimilarChunk, VectorStore, VectorStoreFile};
 
 /// How an ingestion ended, written together with the chunks.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +50,30 @@ pub struct ChunkScope<'a> {
     pub vector_store_ids: &'a [String],
     /// When attribute filters apply: the `(vector_store_id, file_id)` pairs that passed.
     pub files: Option<&'a [(String, String)]>,
+}
+
+/// What bm25 needs to know of the searched stores besides the matches: their size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeywordStats {
+    /// Chunks in the stores (bm25's N, for idf).
+    pub chunks: u64,
+    /// Words in those chunks (with `chunks`, the average chunk length).
+    pub words: u64,
+}
+
+/// A chunk holding a query term, with what bm25 needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermMatch {
+    /// The chunk's id (shared with its vector and text).
+    pub chunk_id: i64,
+    /// The store the chunk belongs to.
+    pub vector_store_id: String,
+    /// The file the chunk came from (attribute filters select by it).
+    pub file_id: String,
+    /// How often the term occurs in the chunk (at least 1).
+    pub tf: u32,
+    /// The chunk's length, counted as `bm25::word_count` counts it.
+    pub words: u32,
 }
 
 /// Vector stores, their files and batches.
@@ -183,14 +205,27 @@ pub trait VectorStoreStore: Send + Sync {
         batch_id: &str,
     ) -> StoreResult<()>;
 
-    /// The best `limit` chunks matching an FTS5 `query` within `scope`, best first.
-    async fn search_chunks(
+    /// The number of chunks and words in the tenant's `vector_store_ids` (bm25's
+    /// statistics, from those stores alone).
+    async fn keyword_stats(
         &self,
         tenant: &Tenant,
-        scope: &ChunkScope<'_>,
-        query: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<ChunkHit>>;
+        vector_store_ids: &[String],
+    ) -> StoreResult<KeywordStats>;
+    /// Every chunk of the tenant's `vector_store_ids` holding `word` (as the backend's
+    /// full-text index matches it: stemmed, case-folded), with its frequency there.
+    async fn term_matches(
+        &self,
+        tenant: &Tenant,
+        vector_store_ids: &[String],
+        word: &str,
+    ) -> StoreResult<Vec<TermMatch>>;
+    /// The text of each of the tenant's chunks `chunk_ids` (other tenants' are absent).
+    async fn chunk_texts(
+        &self,
+        tenant: &Tenant,
+        chunk_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, String>>;
 
     /// The chunks within `scope` whose `query.model` vectors are most similar to the
     /// query, best first (at most `query.limit`, plus any of `query.also` that have a

@@ -1,7 +1,9 @@
 //! Vector stores: the wire objects, ids, ingestion (text extraction, token chunking,
-//! a background queue) and retrieval (FTS5 bm25 with attribute filters, fused with
-//! semantic ranking when an embeddings upstream is configured).
+//! a background queue) and retrieval (bm25 from the searched stores' statistics over
+//! FTS5's matches, with attribute filters, fused with semantic ranking when an
+//! embeddings upstream is configured).
 
+pub mod bm25;
 pub mod chunking;
 pub mod errors;
 pub mod extract;

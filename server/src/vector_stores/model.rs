@@ -193,7 +193,8 @@ pub struct ChunkHit {
     pub file_id: String,
     /// The chunk's text.
     pub text: String,
-    /// FTS5's bm25 rank: negative, lower is better.
+    /// The bm25 rank from the searched stores' statistics (`vector_stores::bm25`),
+    /// negative as FTS5's: lower is better.
     pub bm25: f64,
 }
 

@@ -1,14 +1,16 @@
-//! Retrieval: keyword ranking with SQLite FTS5's bm25 over the stored chunks, no
-//! network and no model ([`search`]); with an embeddings upstream, [`search_with`]
-//! fuses it with semantic ranking (see [`super::hybrid`]). Runs call it for
-//! file_search; the searchVectorStore operation calls it too.
+//! Retrieval: keyword ranking by bm25 over the stored chunks, from the searched
+//! stores' statistics alone (see [`super::bm25`]), no network and no model
+//! ([`search`]); with an embeddings upstream, [`search_with`] fuses it with semantic
+//! ranking (see [`super::hybrid`]). Runs call it for file_search; the
+//! searchVectorStore operation calls it too.
 //!
 //! Queries: a question's function words (`what`, `is`, `the`...) are left out unless
-//! nothing else matches ([`fts_queries`]): they match nearly every chunk, so FTS5
-//! would rank the whole store for them, and their idf gives them almost no score.
+//! nothing else matches ([`term_lists`]): they match nearly every chunk, so every
+//! chunk of the store would be scored for them, and their idf gives them almost no
+//! score.
 //!
 //! Scores: bm25 is unbounded, so a chunk's score is `s / (s + SCORE_HALF)` with
-//! `s = -bm25` (FTS5's bm25 is negative, better is lower). That maps every match into
+//! `s = -bm25` (bm25 ranks are negative as FTS5's, better is lower). That maps every match into
 //! [0, 1), keeps the order, and stays comparable across queries, so a
 //! `score_threshold` means the same thing for every query (a relative-to-best
 //! normalisation would always give the best hit 1.0, whatever its quality).
@@ -17,18 +19,19 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::bm25;
 use super::filters::Filter;
 use super::hybrid;
 use super::model::{ChunkHit, VectorStoreFile};
 use super::stopwords::is_stopword;
 use crate::embeddings::EmbeddingsClient;
 use crate::models::JsonMap;
-use crate::store::vector_stores::ChunkScope;
+use crate::store::vector_stores::{ChunkScope, TermMatch};
 use crate::store::{Store, StoreResult, Tenant};
 
 /// The raw bm25 score that maps to 0.5.
 pub const SCORE_HALF: f64 = 2.0;
-/// Most distinct query words considered (guards FTS5 from huge queries).
+/// Most distinct query words considered (each is one lookup in the store).
 const MAX_QUERY_TERMS: usize = 64;
 
 /// What to search for and how to cut the results.
@@ -82,41 +85,28 @@ fn query_words(queries: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Every word quoted (so no FTS5 syntax survives) and OR-ed.
-fn or_query<'a>(words: impl Iterator<Item = &'a String>) -> String {
-    words
-        .map(|word| format!("\"{word}\""))
-        .collect::<Vec<_>>()
-        .join(" OR ")
-}
-
-/// The FTS5 query for every word of `queries`: each quoted (so no FTS5 syntax
-/// survives) and OR-ed; `None` when there is no word to look for.
-pub fn fts_query(queries: &[String]) -> Option<String> {
+/// The word lists of `queries` tried in turn until one matches: first the words that
+/// carry information (function words left out, see [`super::stopwords`]), then, when
+/// some were left out, every word, so a question made only of function words, or
+/// whose other words match nothing, still finds the chunks holding them. Empty when
+/// there is no word to look for. Words are matched one by one, never parsed as FTS5
+/// syntax.
+pub fn term_lists(queries: &[String]) -> Vec<Vec<String>> {
     let words = query_words(queries);
-    (!words.is_empty()).then(|| or_query(words.iter()))
-}
-
-/// The FTS5 queries for `queries`, tried in turn until one matches: first the words
-/// that carry information (function words left out, see [`super::stopwords`]), then,
-/// when some were left out, every word, so a question made only of function words,
-/// or whose other words match nothing, still finds the chunks holding them. Empty
-/// when there is no word to look for.
-pub fn fts_queries(queries: &[String]) -> Vec<String> {
-    let words = query_words(queries);
-    let content: Vec<&String> = words.iter().filter(|w| !is_stopword(w)).collect();
+    let content: Vec<String> = words.iter().filter(|w| !is_stopword(w)).cloned().collect();
     let mut tried = Vec::new();
     if !content.is_empty() && content.len() < words.len() {
-        tried.push(or_query(content.into_iter()));
+        tried.push(content);
     }
     if !words.is_empty() {
-        tried.push(or_query(words.iter()));
+        tried.push(words);
     }
     tried
 }
 
-/// The best `limit` chunks of `scope` by bm25 for the first of [`fts_queries`] that
-/// matches any; keyword and hybrid ranking both start from them.
+/// The best `limit` chunks of `scope` by bm25 for the first of [`term_lists`] that
+/// matches any, scored from the searched stores' statistics alone; keyword and hybrid
+/// ranking both start from them.
 pub async fn keyword_hits(
     store: &dyn Store,
     tenant: &Tenant,
@@ -124,11 +114,53 @@ pub async fn keyword_hits(
     queries: &[String],
     limit: u32,
 ) -> StoreResult<Vec<ChunkHit>> {
-    for query in fts_queries(queries) {
-        let hits = store.search_chunks(tenant, scope, &query, limit).await?;
-        if !hits.is_empty() {
-            return Ok(hits);
+    let lists = term_lists(queries);
+    if lists.is_empty() || scope.vector_store_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stats = store.keyword_stats(tenant, scope.vector_store_ids).await?;
+    let allowed: Option<HashSet<(&str, &str)>> = scope.files.map(|files| {
+        files
+            .iter()
+            .map(|(store, file)| (store.as_str(), file.as_str()))
+            .collect()
+    });
+    let keep = |hit: &TermMatch| {
+        allowed.as_ref().is_none_or(|allowed| {
+            allowed.contains(&(hit.vector_store_id.as_str(), hit.file_id.as_str()))
+        })
+    };
+    // The all-words list repeats the content words: each word is looked up once.
+    let mut matches: HashMap<String, Vec<TermMatch>> = HashMap::new();
+    for words in lists {
+        for word in &words {
+            if !matches.contains_key(word) {
+                let found = store
+                    .term_matches(tenant, scope.vector_store_ids, word)
+                    .await?;
+                matches.insert(word.clone(), found);
+            }
         }
+        let terms: Vec<&[TermMatch]> = words.iter().map(|w| matches[w].as_slice()).collect();
+        let mut ranked = bm25::rank(&stats, &terms, keep);
+        if ranked.is_empty() {
+            continue;
+        }
+        ranked.truncate(limit as usize);
+        let ids: Vec<i64> = ranked.iter().map(|s| s.chunk_id).collect();
+        let mut texts = store.chunk_texts(tenant, &ids).await?;
+        return Ok(ranked
+            .into_iter()
+            .filter_map(|scored| {
+                Some(ChunkHit {
+                    text: texts.remove(&scored.chunk_id)?,
+                    chunk_id: scored.chunk_id,
+                    vector_store_id: scored.vector_store_id,
+                    file_id: scored.file_id,
+                    bm25: -scored.score,
+                })
+            })
+            .collect());
     }
     Ok(Vec::new())
 }
@@ -257,26 +289,26 @@ mod tests {
     #[test]
     fn queries_lose_fts_syntax() {
         assert_eq!(
-            fts_query(&["Who wrote \"NEAR(a b)\"? AND-or*".to_owned()]).unwrap(),
-            "\"who\" OR \"wrote\" OR \"near\" OR \"a\" OR \"b\" OR \"and\" OR \"or\""
+            query_words(&["Who wrote \"NEAR(a b)\"? AND-or*".to_owned()]),
+            ["who", "wrote", "near", "a", "b", "and", "or"]
         );
-        assert_eq!(fts_query(&["?!".to_owned()]), None);
+        assert!(term_lists(&["?!".to_owned()]).is_empty());
     }
 
     #[test]
     fn function_words_are_tried_only_after_the_words_that_carry_information() {
-        let queries = |text: &str| fts_queries(&[text.to_owned()]);
+        let lists = |text: &str| term_lists(&[text.to_owned()]);
         assert_eq!(
-            queries("What is the notice period of the lease?"),
+            lists("What is the notice period of the lease?"),
             [
-                "\"notice\" OR \"period\" OR \"lease\"",
-                "\"what\" OR \"is\" OR \"the\" OR \"notice\" OR \"period\" OR \"of\" OR \"lease\""
+                vec!["notice", "period", "lease"],
+                vec!["what", "is", "the", "notice", "period", "of", "lease"]
             ]
         );
-        // Nothing left out: one query. Only function words: they are the query.
-        assert_eq!(queries("notice period"), ["\"notice\" OR \"period\""]);
-        assert_eq!(queries("What is it?"), ["\"what\" OR \"is\" OR \"it\""]);
-        assert!(queries("?!").is_empty());
+        // Nothing left out: one list. Only function words: they are the list.
+        assert_eq!(lists("notice period"), [vec!["notice", "period"]]);
+        assert_eq!(lists("What is it?"), [vec!["what", "is", "it"]]);
+        assert!(lists("?!").is_empty());
     }
 
     #[test]

@@ -58,7 +58,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
-        Ok(Self { pool })
+        let store = Self { pool };
+        // Migration 0017's word counts, which SQL cannot compute.
+        vector_stores::backfill_stats(&store).await?;
+        Ok(store)
     }
 }
 

@@ -1,5 +1,6 @@
-//! SQLite queries for vector stores, their files and batches, FTS5 chunk search and
-//! (with an embeddings upstream) the chunks' vectors.
+//! SQLite queries for vector stores, their files and batches, what keyword search reads
+//! from FTS5 (term matches and per-store bm25 statistics) and (with an embeddings
+//! upstream) the chunks' vectors.
 
 use std::collections::HashMap;
 
@@ -11,18 +12,21 @@ mod counts;
 mod embeddings;
 mod ingestion;
 #[cfg(test)]
+mod stats_tests;
+mod terms;
+#[cfg(test)]
 mod tests;
 
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::store::vector_stores::{
-    ChunkScope, ChunkVectors, IngestedFile, SimilarityQuery, VectorStoreStore,
+    ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
+    VectorStoreStore,
 };
 use crate::store::{Page, PageRequest, StoreError, StoreResult, Tenant};
-use crate::vector_stores::model::{
-    ChunkHit, FileBatch, SimilarChunk, VectorStore, VectorStoreFile,
-};
+use crate::vector_stores::model::{FileBatch, SimilarChunk, VectorStore, VectorStoreFile};
 use chunks::drop_chunks;
 use counts::{counts, with_counts};
+pub(super) use terms::backfill_stats;
 
 async fn upsert_file(
     conn: &mut SqliteConnection,
@@ -385,14 +389,29 @@ impl VectorStoreStore for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn search_chunks(
+    async fn keyword_stats(
         &self,
         tenant: &Tenant,
-        scope: &ChunkScope<'_>,
-        query_text: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<ChunkHit>> {
-        chunks::search_chunks(&self.pool, tenant, scope, query_text, limit).await
+        vector_store_ids: &[String],
+    ) -> StoreResult<KeywordStats> {
+        terms::keyword_stats(&self.pool, tenant, vector_store_ids).await
+    }
+
+    async fn term_matches(
+        &self,
+        tenant: &Tenant,
+        vector_store_ids: &[String],
+        word: &str,
+    ) -> StoreResult<Vec<TermMatch>> {
+        terms::term_matches(&self.pool, tenant, vector_store_ids, word).await
+    }
+
+    async fn chunk_texts(
+        &self,
+        tenant: &Tenant,
+        chunk_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, String>> {
+        terms::chunk_texts(&self.pool, tenant, chunk_ids).await
     }
 
     async fn similar_chunks(

@@ -1,30 +1,47 @@
-//! The FTS5 side of vector stores: writing, dropping and ranking chunks.
+//! The FTS5 side of vector stores: writing and dropping chunks, with their owners and
+//! their stores' bm25 statistics (see [`super::terms`] for reading them).
 //!
 //! Each chunk's `scope` column holds one token naming its store ([`scope_token`]);
 //! searches match `scope:"<token>" AND text:(<terms>)` ([`match_expression`]), so
-//! FTS5 only ranks chunks of the stores searched (the tenant, store and file columns
+//! FTS5 only looks at chunks of the stores searched (the tenant, store and file columns
 //! are UNINDEXED: checked only on rows the match returns).
 
-use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::super::backend;
+use super::terms::add_to_stats;
 use crate::store::vector_stores::ChunkScope;
 use crate::store::{StoreResult, Tenant};
-use crate::vector_stores::model::{ChunkHit, VectorStoreFile};
+use crate::vector_stores::bm25::word_count;
+use crate::vector_stores::model::VectorStoreFile;
 
 /// The statements dropping the chunks of one file of a store (bound to tenant, store,
-/// file) or, without `by_file`, of a whole store (tenant, store): the chunks by row id
-/// through their owners, their vectors, then the owners. Each reaches its rows through
-/// an index, so the cost follows the chunks dropped, not the chunk table (FTS5 cannot
-/// index its UNINDEXED columns: a `WHERE file_id = ?` on it scans every chunk).
-pub(super) fn drop_statements(by_file: bool) -> [String; 3] {
+/// file) or, without `by_file`, of a whole store (tenant, store): the store's bm25
+/// statistics less those chunks (or gone with the store), the chunks by row id through
+/// their owners, their vectors, then the owners. Each reaches its rows through an index,
+/// so the cost follows the chunks dropped, not the chunk table (FTS5 cannot index its
+/// UNINDEXED columns: a `WHERE file_id = ?` on it scans every chunk).
+pub(super) fn drop_statements(by_file: bool) -> [String; 4] {
     let owned = if by_file {
         "tenant = ? AND vector_store_id = ? AND file_id = ?"
     } else {
         "tenant = ? AND vector_store_id = ?"
     };
+    let stats = if by_file {
+        // Numbered: the file's owners are read twice.
+        let file_owners = "FROM vector_store_chunk_owners \
+                           WHERE tenant = ?1 AND vector_store_id = ?2 AND file_id = ?3";
+        format!(
+            "UPDATE vector_store_chunk_stats SET \
+             chunks = chunks - (SELECT count(*) {file_owners}), \
+             words = words - (SELECT COALESCE(SUM(words), 0) {file_owners}) \
+             WHERE tenant = ?1 AND vector_store_id = ?2"
+        )
+    } else {
+        "DELETE FROM vector_store_chunk_stats WHERE tenant = ? AND vector_store_id = ?".to_owned()
+    };
     [
+        stats,
         format!(
             "DELETE FROM vector_store_chunks WHERE rowid IN \
              (SELECT chunk_id FROM vector_store_chunk_owners WHERE {owned})"
@@ -92,8 +109,8 @@ pub(super) fn scope_token(vector_store_id: &str) -> String {
     token
 }
 
-/// The FTS5 query for the terms `query` (quoted words, as `fts_query` makes them)
-/// within the stores `vector_store_ids`; the terms only match the chunk text.
+/// The FTS5 query for the terms `query` (quoted words) within the stores
+/// `vector_store_ids`; the terms only match the chunk text.
 pub(super) fn match_expression(vector_store_ids: &[String], query: &str) -> String {
     let stores: Vec<String> = vector_store_ids
         .iter()
@@ -102,7 +119,8 @@ pub(super) fn match_expression(vector_store_ids: &[String], query: &str) -> Stri
     format!("({}) AND text:({query})", stores.join(" OR "))
 }
 
-/// Writes a file's chunks in order, with their owners; their row ids, in the same order.
+/// Writes a file's chunks in order, with their owners (and word counts) and their
+/// store's bm25 statistics; their row ids, in the same order.
 pub(super) async fn insert_chunks(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
@@ -110,6 +128,7 @@ pub(super) async fn insert_chunks(
     chunks: &[String],
 ) -> StoreResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(chunks.len());
+    let mut words = Vec::with_capacity(chunks.len());
     for (position, chunk) in chunks.iter().enumerate() {
         let written = sqlx::query(
             "INSERT INTO vector_store_chunks \
@@ -125,65 +144,29 @@ pub(super) async fn insert_chunks(
         .await
         .map_err(backend)?;
         let chunk_id = written.last_insert_rowid();
+        let count = word_count(chunk);
         sqlx::query(
-            "INSERT INTO vector_store_chunk_owners (chunk_id, tenant, vector_store_id, file_id) \
-             VALUES (?, ?, ?, ?)",
+            "INSERT INTO vector_store_chunk_owners \
+             (chunk_id, tenant, vector_store_id, file_id, words) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(chunk_id)
         .bind(tenant.as_str())
         .bind(&file.vector_store_id)
         .bind(&file.id)
+        .bind(i64::from(count))
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
         ids.push(chunk_id);
+        words.push(count);
     }
+    add_to_stats(conn, tenant, &file.vector_store_id, &words).await?;
     Ok(ids)
 }
 
-/// The best `limit` chunks matching `query_text` within the tenant's `scope`.
-pub(super) async fn search_chunks(
-    pool: &SqlitePool,
-    tenant: &Tenant,
-    scope: &ChunkScope<'_>,
-    query_text: &str,
-    limit: u32,
-) -> StoreResult<Vec<ChunkHit>> {
-    if scope.vector_store_ids.is_empty() || scope.files.is_some_and(<[_]>::is_empty) {
-        return Ok(Vec::new());
-    }
-    // The scope column weighs nothing: only the text's terms rank.
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT rowid, vector_store_id, file_id, text, \
-             bm25(vector_store_chunks, 1.0, 0.0) AS keyword_rank \
-             FROM vector_store_chunks WHERE vector_store_chunks MATCH ",
-    );
-    query.push_bind(match_expression(scope.vector_store_ids, query_text));
-    push_scope(&mut query, tenant, scope);
-    query.push(" ORDER BY keyword_rank, file_id, position LIMIT ");
-    query.push_bind(i64::from(limit));
-    let rows: Vec<(i64, String, String, String, f64)> = query
-        .build_query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(chunk_id, vector_store_id, file_id, text, bm25)| ChunkHit {
-                chunk_id,
-                vector_store_id,
-                file_id,
-                text,
-                bm25,
-            },
-        )
-        .collect())
-}
-
 /// Appends ` AND` conditions keeping a query on the tenant's `scope` (the table must have
-/// `tenant`, `vector_store_id` and `file_id` columns): keyword and semantic search
-/// share it, so both see exactly the same chunks.
+/// `tenant`, `vector_store_id` and `file_id` columns): semantic search uses it, and
+/// keyword search applies the same scope to its term matches.
 pub(super) fn push_scope<'a>(
     query: &mut QueryBuilder<'a, Sqlite>,
     tenant: &'a Tenant,

@@ -79,8 +79,7 @@ pub(super) async fn files_matching(
         vector_store_ids: &ids,
         files: None,
     };
-    let mut found: Vec<String> = store
-        .search_chunks(tenant, &scope, &format!("\"{word}\""), 50)
+    let mut found: Vec<String> = keyword_hits(store, tenant, &scope, &[word.to_owned()], 50)
         .await
         .unwrap()
         .into_iter()
