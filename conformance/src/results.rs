@@ -123,7 +123,7 @@ pub struct ResponseRecord {
     /// The Content-Type header, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// The body as text, cut at [`crate::client::MAX_RECORDED_BODY`] bytes.
+    /// The body as text, cut at the client's `MAX_RECORDED_BODY` bytes.
     pub body: String,
     /// Whether `body` was cut.
     #[serde(default)]
@@ -206,6 +206,14 @@ impl Finding {
     pub fn at(mut self, pointer: impl Into<String>) -> Finding {
         self.pointer = Some(pointer.into());
         self
+    }
+}
+
+/// At most `max_chars` characters of `text`, with a note saying how much was cut.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
     }
 }
 

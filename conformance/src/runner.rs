@@ -9,13 +9,14 @@ use futures::stream::{self, StreamExt};
 
 use crate::catalog::Catalog;
 use crate::client::{base_headers, build_client, describe_transport_error};
+use crate::exec::scenario::run_scenario;
+use crate::exec::StepContext;
 use crate::fixture::{load_scenarios, FixtureError, Scenario};
 use crate::progress::{Progress, Silent};
 use crate::results::{
     Finding, FindingKind, OperationRecord, Phase, Results, RunInfo, ScenarioResult, StepResult,
     RESULTS_SCHEMA_VERSION,
 };
-use crate::scenario::{run_scenario, StepContext};
 use crate::spec::{Spec, SpecError};
 use crate::verdict::{apply_expectation, Verdict};
 

@@ -89,7 +89,7 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                         .entry(operation.clone())
                         .or_default() += 1;
                 }
-                for violation in crate::stream::delta_disagreements(&events) {
+                for violation in crate::exec::stream::delta_disagreements(&events) {
                     let error = SchemaError {
                         instance_path: String::new(),
                         schema_path: "(deltas add up to the message)".into(),

@@ -9,13 +9,7 @@ pub mod text;
 pub use coverage::render_coverage;
 pub use markdown::render_report;
 
-/// At most `max_chars` characters of `text`, with a note saying how much was cut.
-pub fn excerpt(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-    }
-}
+pub use crate::results::excerpt;
 
 /// Renders a Markdown table with `tabled`: the header row first, then the rows.
 pub fn markdown_table(header: &[&str], rows: Vec<Vec<String>>) -> String {

@@ -54,7 +54,7 @@ pub fn judge(
     let Some(body) = parsed else {
         let message = format!(
             "response body is not JSON: {}",
-            crate::report::excerpt(&text, 200)
+            crate::results::excerpt(&text, 200)
         );
         findings.push(Finding::new(FindingKind::Json, Verdict::Fail, message));
         return findings;
@@ -267,7 +267,7 @@ fn compare_raw_body(
             "raw body differs from the expected {} bytes at byte {differs_at} (got {} bytes: {})",
             wanted.len(),
             received.body.len(),
-            crate::report::excerpt(&String::from_utf8_lossy(&received.body), 200)
+            crate::results::excerpt(&String::from_utf8_lossy(&received.body), 200)
         );
         findings.push(Finding {
             kind: FindingKind::Body,

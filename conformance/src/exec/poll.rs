@@ -11,9 +11,9 @@ use tokio::time::Instant;
 
 use crate::check::{judge, schema_findings};
 use crate::client::{send, PreparedRequest, Received};
+use crate::exec::StepContext;
 use crate::fixture::{Poll, Step};
 use crate::results::{Finding, FindingKind};
-use crate::scenario::StepContext;
 use crate::vars::Vars;
 use crate::verdict::Verdict;
 

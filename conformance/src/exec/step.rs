@@ -1,105 +1,17 @@
-//! Running one scenario: its steps in order until one does not pass, then every cleanup step
-//! whose variables exist, each judged into a [`StepResult`].
+//! Running one step: build the request, send it plainly, by polling or as a stream, and judge
+//! the answer into a [`StepResult`].
 
-use std::time::Duration;
-
-use tokio::time::Instant;
-
-use crate::catalog::Catalog;
+use super::request::prepare;
+use super::{poll, stream, StepContext};
 use crate::check::{judge, verdict_of};
-use crate::client::{prepare, record_request, record_response, send};
-use crate::fixture::{Scenario, Step, DEFAULT_TIMEOUT_S};
+use crate::client::{record_request, record_response, send};
+use crate::fixture::Step;
 use crate::results::{Finding, FindingKind, Phase, StepResult};
 use crate::vars::Vars;
 use crate::verdict::Verdict;
-use crate::{poll, stream};
 
-/// What every step of a run shares.
-pub struct StepContext<'a> {
-    /// The HTTP client.
-    pub client: &'a reqwest::Client,
-    /// Operations and schema validation.
-    pub catalog: &'a dyn Catalog,
-    /// The implementation's base URL, e.g. `http://127.0.0.1:8080/v1`.
-    pub base_url: &'a str,
-    /// Authorization and `--header` headers, before step overrides.
-    pub base_headers: &'a [(String, String)],
-    /// The value of `${model}`.
-    pub model: &'a str,
-    /// `--poll-timeout`: caps every polling and streaming step's `timeout_s`.
-    pub poll_timeout: Option<Duration>,
-}
-
-impl StepContext<'_> {
-    /// When a polling or streaming step gives up: its `timeout_s` (default 60 s), capped by
-    /// `--poll-timeout`.
-    pub fn deadline(&self, step: &Step) -> Instant {
-        let wanted = Duration::from_secs_f64(step.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S));
-        let allowed = self.poll_timeout.map_or(wanted, |cap| wanted.min(cap));
-        Instant::now() + allowed
-    }
-}
-
-/// Runs the scenario and returns its step results (regular steps, then cleanup).
-pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec<StepResult> {
-    let mut vars = Vars::for_scenario(context.model);
-    let mut results = Vec::with_capacity(scenario.steps.len() + scenario.cleanup.len());
-    let mut stopped = false;
-    for step in &scenario.steps {
-        if stopped {
-            results.push(skipped(
-                step,
-                Phase::Step,
-                context,
-                "not run: an earlier step did not pass".into(),
-            ));
-            continue;
-        }
-        let result = run_step(step, Phase::Step, &mut vars, context).await;
-        stopped = !result.verdict.is_passing();
-        results.push(result);
-    }
-    for step in &scenario.cleanup {
-        let missing: Vec<String> = step
-            .request_variables()
-            .into_iter()
-            .filter(|name| vars.get(name).is_none())
-            .collect();
-        if missing.is_empty() {
-            results.push(run_step(step, Phase::Cleanup, &mut vars, context).await);
-        } else {
-            let reason = format!("not run: variables never captured: {}", missing.join(", "));
-            results.push(skipped(step, Phase::Cleanup, context, reason));
-        }
-    }
-    results
-}
-
-fn skipped(step: &Step, phase: Phase, context: &StepContext<'_>, reason: String) -> StepResult {
-    StepResult {
-        name: step.name.clone(),
-        phase,
-        operation: static_operation(step, context),
-        verdict: Verdict::Skipped,
-        request: None,
-        response: None,
-        findings: vec![Finding::new(FindingKind::Skipped, Verdict::Skipped, reason)],
-    }
-}
-
-/// The operation a step exercises, as far as it is known without sending it.
-fn static_operation(step: &Step, context: &StepContext<'_>) -> Option<String> {
-    match (&step.operation, &step.url, &step.method) {
-        (Some(id), _, _) => Some(id.clone()),
-        (None, Some(url), Some(method)) if !url.contains("${") => {
-            let path = url.split('?').next().unwrap_or(url);
-            context.catalog.find_operation(method, path).map(|op| op.id)
-        }
-        _ => None,
-    }
-}
-
-async fn run_step(
+/// Runs one step with the scenario's variables (captures are added to them).
+pub async fn run_step(
     step: &Step,
     phase: Phase,
     vars: &mut Vars,

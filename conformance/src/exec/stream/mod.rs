@@ -19,42 +19,15 @@ use crate::check::{
     check_always_sent_headers, citation_findings, judge, media_type, status_findings,
 };
 use crate::client::{build_request, describe_transport_error, now_unix, PreparedRequest, Received};
+use crate::exec::StepContext;
 use crate::fixture::Step;
 use crate::results::{Finding, FindingKind};
-use crate::scenario::StepContext;
 use crate::vars::Vars;
 use crate::verdict::Verdict;
 use grammar::{check_grammar, StreamOrigin};
 use read::{read_events, ReadStream};
 
-/// Every event name of the Assistants streams (the `AssistantStreamEvent` branches).
-pub const KNOWN_EVENTS: [&str; 25] = [
-    "thread.created",
-    "thread.run.created",
-    "thread.run.queued",
-    "thread.run.in_progress",
-    "thread.run.requires_action",
-    "thread.run.completed",
-    "thread.run.incomplete",
-    "thread.run.failed",
-    "thread.run.cancelling",
-    "thread.run.cancelled",
-    "thread.run.expired",
-    "thread.run.step.created",
-    "thread.run.step.in_progress",
-    "thread.run.step.delta",
-    "thread.run.step.completed",
-    "thread.run.step.failed",
-    "thread.run.step.cancelled",
-    "thread.run.step.expired",
-    "thread.message.created",
-    "thread.message.in_progress",
-    "thread.message.delta",
-    "thread.message.completed",
-    "thread.message.incomplete",
-    "error",
-    "done",
-];
+pub use crate::spec::KNOWN_EVENTS;
 
 /// Findings of one kind kept per step; the rest are counted, so a stream of a thousand bad
 /// deltas stays readable.
