@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::fixture::find_fixtures_dir;
 use crate::progress::Console;
 use crate::report::{render_coverage, render_report};
-use crate::results::Results;
+use crate::results::{FailOn, Results};
 use crate::runner::{run_with, HarnessError, RunConfig};
 use crate::spec::{Spec, SpecSource};
 
@@ -90,6 +90,12 @@ pub struct RunArgs {
     /// Caps the time (seconds) any polling or streaming step may take, whatever its `timeout_s`.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub poll_timeout: Option<std::time::Duration>,
+    /// Deviations (error wording, an optional field absent, an extra enum value) FAIL too.
+    #[arg(long)]
+    pub strict: bool,
+    /// What makes the exit code 1: breaking (failing verdicts), deviation, cosmetic, or never.
+    #[arg(long, value_name = "SEVERITY", default_value = "breaking")]
+    pub fail_on: FailOn,
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
@@ -192,6 +198,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
         fixtures_dir,
         expected_failures: args.expected_failures,
         poll_timeout: args.poll_timeout,
+        strict: args.strict,
     };
     if config.api_key.is_none() {
         eprintln!(
@@ -205,7 +212,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
     let results = runtime.block_on(run_with(&config, &spec, &console))?;
     let results = write_outputs(&results, &outputs)?;
     print_summary(&results, &outputs);
-    Ok(results.exit_code())
+    Ok(results.exit_code(args.fail_on))
 }
 
 /// Writes the results JSON first, reads it back, and renders every report from what was read.
@@ -296,6 +303,7 @@ mod tests {
                 base_url: "http://x/v1".into(),
                 model: "m".into(),
                 filters: vec![],
+                strict: false,
                 wall_time_ms: 2500,
             },
             operations: vec![],
@@ -322,7 +330,7 @@ mod tests {
     #[case(&[Verdict::Error], 1)]
     #[case(&[Verdict::Xpass, Verdict::Pass], 1)]
     fn exit_codes_follow_the_scenario_verdicts(#[case] verdicts: &[Verdict], #[case] code: u8) {
-        assert_eq!(results(verdicts).exit_code(), code);
+        assert_eq!(results(verdicts).exit_code(FailOn::Breaking), code);
     }
 
     #[test]

@@ -15,6 +15,7 @@ fn results() -> Results {
             base_url: "http://127.0.0.1:1/v1".into(),
             model: "gpt-4o".into(),
             filters: vec![],
+            strict: false,
             wall_time_ms: 42,
         },
         operations: vec![OperationRecord {

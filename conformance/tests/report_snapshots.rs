@@ -76,12 +76,14 @@ fn results() -> Results {
     )
     .at("/content/0/type");
     let mismatch = Finding {
-        kind: FindingKind::Body,
-        verdict: Verdict::Fail,
         pointer: Some("/role".into()),
         expected: Some(json!("user")),
         actual: Some(json!("assistant")),
-        message: "body /role: different value (expected \"user\", got \"assistant\")".into(),
+        ..Finding::new(
+            FindingKind::Body,
+            Verdict::Fail,
+            "body /role: different value (expected \"user\", got \"assistant\")",
+        )
     };
     let mut cleanup = pass("delete-thread", "deleteThread");
     cleanup.phase = Phase::Cleanup;
@@ -101,6 +103,7 @@ fn results() -> Results {
             base_url: "http://127.0.0.1:4010/v1".into(),
             model: "gpt-4o".into(),
             filters: vec![],
+            strict: false,
             wall_time_ms: 1234,
         },
         operations: vec![

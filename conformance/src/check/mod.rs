@@ -1,17 +1,23 @@
 //! Judging one response against its step: unimplemented routes, status, content type, JSON,
 //! schema, the recorded body, formatting, headers, and captures. Each problem becomes a
-//! [`Finding`] carrying the verdict it implies.
+//! [`Finding`] carrying its severity and the verdict it implies. A wrong status is one finding:
+//! the body of an error is never diffed against the success body the step expected.
+
+mod body;
+mod status;
 
 use serde_json::Value;
 
+pub use body::{capture, compare_recorded};
+pub use status::{error_text, judge_status, Route, StatusJudgement};
+
 use crate::catalog::Catalog;
 use crate::client::Received;
-use crate::fixture::{ExpectedBytes, ExpectedStatus, Step};
-use crate::matcher::match_body;
-use crate::results::{Finding, FindingKind};
+use crate::fixture::Step;
+use crate::results::{excerpt, Finding, FindingKind};
 use crate::spec::Family;
 use crate::vars::Vars;
-use crate::verdict::Verdict;
+use crate::verdict::{Severity, Verdict};
 
 /// Spaces per indent level of OpenAI's JSON bodies unless a step says otherwise.
 const DEFAULT_INDENT: usize = 2;
@@ -22,26 +28,48 @@ const EDGE_INDENT: usize = 4;
 /// Headers OpenAI sends on every response; their absence makes a step NON-STRICT.
 const ALWAYS_SENT_HEADERS: [&str; 2] = ["openai-version", "x-request-id"];
 
+/// What a step's answer is judged against besides the step itself.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// The operation whose response schema applies (`None`: nothing to validate against).
+    pub operation_id: Option<String>,
+    /// The path as sent, for telling a missing route from a missing object.
+    pub route: Route,
+}
+
 /// Judges `received` for `step`, captures variables into `vars`, and returns the findings.
-/// `operation_id` selects the response schema (`None`: nothing to validate against).
 pub fn judge(
     step: &Step,
-    operation_id: Option<&str>,
+    target: &Target,
     received: &Received,
     vars: &mut Vars,
     catalog: &dyn Catalog,
 ) -> Vec<Finding> {
     let text = String::from_utf8_lossy(&received.body);
     let parsed: Option<Value> = serde_json::from_slice(&received.body).ok();
-    let mut findings = match status_findings(step, received, parsed.as_ref()) {
-        Ok(findings) => findings,
-        Err(unimplemented) => return vec![*unimplemented],
-    };
+    match judge_status(
+        &step.expected_status(),
+        &target.route,
+        received,
+        parsed.as_ref(),
+    ) {
+        StatusJudgement::Expected => {}
+        StatusJudgement::Unimplemented(finding) => return vec![finding],
+        StatusJudgement::Wrong(finding) => {
+            // a success where another success was expected may still carry the ids later
+            // steps need; they are taken without judging the body
+            if let (true, Some(body)) = ((200..300).contains(&received.status), &parsed) {
+                body::capture_quietly(&step.capture, body, vars);
+            }
+            return vec![finding];
+        }
+    }
+    let mut findings = Vec::new();
     if let Some(expected) = &step.expect.raw_body {
         if let Some(media) = &step.expect.content_type {
             check_content_type(received, media, &mut findings);
         }
-        compare_raw_body(expected, received, vars, &mut findings);
+        body::compare_raw_body(expected, received, vars, &mut findings);
         check_always_sent_headers(received, &mut findings);
         return findings;
     }
@@ -52,14 +80,11 @@ pub fn judge(
         .unwrap_or("application/json");
     check_content_type(received, media, &mut findings);
     let Some(body) = parsed else {
-        let message = format!(
-            "response body is not JSON: {}",
-            crate::results::excerpt(&text, 200)
-        );
+        let message = format!("response body is not JSON: {}", excerpt(&text, 200));
         findings.push(Finding::new(FindingKind::Json, Verdict::Fail, message));
         return findings;
     };
-    if let Some(operation_id) = operation_id {
+    if let Some(operation_id) = &target.operation_id {
         findings.extend(schema_findings(
             catalog,
             operation_id,
@@ -68,14 +93,16 @@ pub fn judge(
         ));
     }
     if let Some(expected) = &step.expect.body {
+        let mut recorded = Vec::new();
         compare_recorded(
             expected,
             &body,
             "",
             vars,
             received.received_at,
-            &mut findings,
+            &mut recorded,
         );
+        findings.extend(cooperative(step, recorded));
     }
     findings.extend(citation_findings(&body, ""));
     let indent = step.expect.indent.unwrap_or(DEFAULT_INDENT);
@@ -85,7 +112,7 @@ pub fn judge(
         .unwrap_or_else(|| indent == EDGE_INDENT || is_file_service_step(step, catalog));
     let wanted = format!(
         "{}{}",
-        pretty(&body, indent),
+        body::pretty(&body, indent),
         if newline { "\n" } else { "" }
     );
     if text != wanted {
@@ -104,6 +131,31 @@ pub fn judge(
     findings
 }
 
+/// For a step whose expectation only a cooperative model meets (`expect.cooperative_model`),
+/// its body and event mismatches become [`Severity::Model`] findings, reported apart and never
+/// the implementation's failure; other steps' findings pass through.
+pub fn cooperative(step: &Step, findings: Vec<Finding>) -> Vec<Finding> {
+    let Some(reason) = &step.expect.cooperative_model else {
+        return findings;
+    };
+    findings
+        .into_iter()
+        .map(|finding| {
+            if matches!(finding.kind, FindingKind::Body | FindingKind::Stream)
+                && finding.severity.is_some()
+            {
+                let message = format!("{} (needs a cooperative model: {reason})", finding.message);
+                Finding {
+                    message,
+                    ..finding.severity(Severity::Model)
+                }
+            } else {
+                finding
+            }
+        })
+        .collect()
+}
+
 /// A FAIL finding for each annotation whose span does not hold its text (see
 /// [`crate::annotations`]); `base` locates `body` in the step's answer.
 pub fn citation_findings(body: &Value, base: &str) -> Vec<Finding> {
@@ -114,33 +166,6 @@ pub fn citation_findings(body: &Value, base: &str) -> Vec<Finding> {
             Finding::new(FindingKind::Body, Verdict::Fail, message).at(misplaced.pointer)
         })
         .collect()
-}
-
-/// The status check: `Err` with the one finding that makes the step UNIMPLEMENTED (the route
-/// does not exist), else a FAIL finding when the status is not an expected one.
-pub fn status_findings(
-    step: &Step,
-    received: &Received,
-    parsed: Option<&Value>,
-) -> Result<Vec<Finding>, Box<Finding>> {
-    let expected = step.expected_status();
-    if let Some(reason) = unimplemented(&expected, received.status, parsed) {
-        return Err(Box::new(Finding::new(
-            FindingKind::Unimplemented,
-            Verdict::Unimplemented,
-            reason,
-        )));
-    }
-    let mut findings = Vec::new();
-    if !expected.accepts(received.status) {
-        let message = format!(
-            "expected status {}, got {}",
-            expected.describe(),
-            received.status
-        );
-        findings.push(Finding::new(FindingKind::Status, Verdict::Fail, message));
-    }
-    Ok(findings)
 }
 
 /// Schema errors of a JSON body as FAIL findings.
@@ -163,7 +188,14 @@ pub fn schema_findings(
                 "schema error at {pointer}: {} (schema path {})",
                 error.message, error.schema_path
             );
-            Finding::new(FindingKind::Schema, Verdict::Fail, message).at(pointer)
+            let finding = Finding::new(FindingKind::Schema, Verdict::Fail, message).at(pointer);
+            // a value outside an enum is what a newer or older service sends too; clients
+            // (whose SDKs do not check enums) keep working
+            if error.schema_path.ends_with("/enum") {
+                finding.severity(Severity::Deviation)
+            } else {
+                finding
+            }
         })
         .collect()
 }
@@ -178,24 +210,6 @@ pub fn check_always_sent_headers(received: &Received, findings: &mut Vec<Finding
                 format!("missing `{header}` header"),
             ));
         }
-    }
-}
-
-/// Why a response means the route does not exist, when the scenario expected it to.
-fn unimplemented(expected: &ExpectedStatus, status: u16, body: Option<&Value>) -> Option<String> {
-    if expected.accepts(status) {
-        return None;
-    }
-    match status {
-        405 => Some("the route answered 405 Method Not Allowed".into()),
-        501 => Some("the route answered 501 Not Implemented".into()),
-        404 => {
-            let message = body?.pointer("/error/message")?.as_str()?;
-            message
-                .starts_with("Invalid URL")
-                .then(|| format!("the route answered 404 `{message}`"))
-        }
-        _ => None,
     }
 }
 
@@ -234,54 +248,6 @@ pub fn is_file_service_step(step: &Step, catalog: &dyn Catalog) -> bool {
     matches!(first, "files" | "uploads")
 }
 
-/// FAIL when the body's bytes are not exactly `expected` (a downloaded file).
-fn compare_raw_body(
-    expected: &ExpectedBytes,
-    received: &Received,
-    vars: &Vars,
-    findings: &mut Vec<Finding>,
-) {
-    let wanted = match expected {
-        ExpectedBytes::Text(text) => match vars.splice(text) {
-            Ok(text) => text.into_bytes(),
-            Err(unknown) => {
-                let message = format!("expected raw body: {unknown}");
-                findings.push(Finding::new(FindingKind::Variable, Verdict::Error, message));
-                return;
-            }
-        },
-        ExpectedBytes::Encoded { base64 } => {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .decode(base64)
-                .unwrap_or_default()
-        }
-    };
-    if received.body != wanted {
-        let differs_at = wanted
-            .iter()
-            .zip(&received.body)
-            .position(|(a, b)| a != b)
-            .unwrap_or(wanted.len().min(received.body.len()));
-        let message = format!(
-            "raw body differs from the expected {} bytes at byte {differs_at} (got {} bytes: {})",
-            wanted.len(),
-            received.body.len(),
-            crate::results::excerpt(&String::from_utf8_lossy(&received.body), 200)
-        );
-        findings.push(Finding {
-            kind: FindingKind::Body,
-            verdict: Verdict::Fail,
-            pointer: None,
-            expected: Some(Value::String(String::from_utf8_lossy(&wanted).into_owned())),
-            actual: Some(Value::String(
-                String::from_utf8_lossy(&received.body).into_owned(),
-            )),
-            message,
-        });
-    }
-}
-
 fn check_content_type(received: &Received, media: &str, findings: &mut Vec<Finding>) {
     let content_type = received
         .headers
@@ -299,136 +265,7 @@ fn check_content_type(received: &Received, media: &str, findings: &mut Vec<Findi
     }
 }
 
-/// Compares `body` with the recorded `expected` one. `at` prefixes every pointer (e.g.
-/// `/events/3/data` for a stream event), so findings say where in the exchange they are.
-pub fn compare_recorded(
-    expected: &Value,
-    body: &Value,
-    at: &str,
-    vars: &Vars,
-    now: i64,
-    findings: &mut Vec<Finding>,
-) {
-    let mut report = match_body(expected, body, vars, now);
-    let locate = |pointer: &mut String| {
-        if !at.is_empty() {
-            *pointer = format!("{at}{}", if pointer == "/" { "" } else { pointer.as_str() });
-        }
-    };
-    report
-        .mismatches
-        .iter_mut()
-        .for_each(|m| locate(&mut m.pointer));
-    report.extra_keys.iter_mut().for_each(locate);
-    report.key_order.iter_mut().for_each(locate);
-    for mismatch in report.mismatches {
-        let message = format!(
-            "body {}: {} (expected {}, got {})",
-            mismatch.pointer, mismatch.reason, mismatch.expected, mismatch.actual
-        );
-        findings.push(Finding {
-            kind: FindingKind::Body,
-            verdict: Verdict::Fail,
-            pointer: Some(mismatch.pointer),
-            expected: Some(mismatch.expected),
-            actual: Some(mismatch.actual),
-            message,
-        });
-    }
-    for name in report.unknown_variables {
-        let message = format!("expected body references unknown variable ${{{name}}}");
-        findings.push(Finding::new(FindingKind::Variable, Verdict::Error, message));
-    }
-    for pointer in report.extra_keys {
-        let message = format!("extra key {pointer} not in the recorded response");
-        findings.push(Finding::new(FindingKind::ExtraKey, Verdict::NonStrict, message).at(pointer));
-    }
-    for pointer in report.key_order {
-        let message = format!("keys of {pointer} are in a different order than recorded");
-        findings.push(Finding::new(FindingKind::KeyOrder, Verdict::NonStrict, message).at(pointer));
-    }
-}
-
-/// Sets each variable of `captures` (name → JSON pointer) from `body`; a pointer that does not
-/// resolve is a FAIL finding.
-pub fn capture(
-    captures: &serde_json::Map<String, Value>,
-    body: &Value,
-    vars: &mut Vars,
-    findings: &mut Vec<Finding>,
-) {
-    for (name, pointer) in captures {
-        let pointer = pointer.as_str().unwrap_or_default();
-        match body.pointer(pointer) {
-            Some(value) => vars.set(name, value.clone()),
-            None => {
-                let message = format!(
-                    "cannot capture `{name}`: {pointer} does not resolve in the response body"
-                );
-                findings
-                    .push(Finding::new(FindingKind::Capture, Verdict::Fail, message).at(pointer));
-            }
-        }
-    }
-}
-
 /// The verdict implied by a list of findings.
 pub fn verdict_of(findings: &[Finding]) -> Verdict {
     Verdict::worst(findings.iter().map(|finding| finding.verdict))
-}
-
-/// `value` rendered as OpenAI renders bodies: pretty, `": "` separators, `indent` spaces per level.
-fn pretty(value: &Value, indent: usize) -> String {
-    let spaces = " ".repeat(indent);
-    let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes());
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    serde::Serialize::serialize(value, &mut serializer).expect("JSON serialises");
-    String::from_utf8(out).expect("JSON is UTF-8")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-    use serde_json::json;
-
-    fn invalid_url() -> Value {
-        json!({"error": {"message": "Invalid URL (GET /v1/threads/runs)", "type": "invalid_request_error"}})
-    }
-
-    #[rstest]
-    #[case(200, 404, Some(invalid_url()), true)]
-    #[case(200, 405, None, true)]
-    #[case(200, 501, None, true)]
-    #[case(400, 405, None, true)]
-    #[case(404, 404, Some(invalid_url()), false)]
-    #[case(405, 405, None, false)]
-    #[case(200, 404, Some(json!({"error": {"message": "No thread found with id 'x'."}})), false)]
-    #[case(200, 404, Some(json!({"detail": "Not Found"})), false)]
-    #[case(200, 404, None, false)]
-    #[case(200, 500, None, false)]
-    fn unimplemented_routes_are_told_apart_from_wrong_answers(
-        #[case] expected: u16,
-        #[case] status: u16,
-        #[case] body: Option<Value>,
-        #[case] unimplemented_route: bool,
-    ) {
-        assert_eq!(
-            unimplemented(&ExpectedStatus::One(expected), status, body.as_ref()).is_some(),
-            unimplemented_route
-        );
-    }
-
-    #[rstest]
-    #[case(json!({"a": [1, {"b": null}]}), 2, "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ]\n}")]
-    #[case(json!({"a": 1.0}), 4, "{\n    \"a\": 1.0\n}")]
-    #[case(json!({}), 2, "{}")]
-    fn bodies_render_as_openai_pretty_prints_them(
-        #[case] value: Value,
-        #[case] indent: usize,
-        #[case] text: &str,
-    ) {
-        assert_eq!(pretty(&value, indent), text);
-    }
 }

@@ -29,6 +29,8 @@ pub struct StepContext<'a> {
     pub model: &'a str,
     /// `--poll-timeout`: caps every polling and streaming step's `timeout_s`.
     pub poll_timeout: Option<Duration>,
+    /// `--strict`: deviations FAIL instead of being NON-STRICT.
+    pub strict: bool,
 }
 
 impl StepContext<'_> {

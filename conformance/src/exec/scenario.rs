@@ -1,5 +1,5 @@
-//! Running one scenario: its steps in order until one does not pass, then every cleanup step
-//! whose variables exist, each judged into a [`StepResult`].
+//! Running one scenario: every step in order, then every cleanup step, each judged into a
+//! [`StepResult`]; a step whose variables were never captured is SKIPPED instead.
 
 use super::step::run_step;
 use super::StepContext;
@@ -8,39 +8,55 @@ use crate::results::{Finding, FindingKind, Phase, StepResult};
 use crate::vars::Vars;
 use crate::verdict::Verdict;
 
-/// Runs the scenario and returns its step results (regular steps, then cleanup).
+/// Runs the scenario and returns its step results (regular steps, then cleanup). Every step
+/// runs, whatever an earlier one answered, unless a variable it needs was never captured: then
+/// it is SKIPPED, naming the variable and the step that should have produced it.
 pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec<StepResult> {
     let mut vars = Vars::for_scenario(context.model);
     let mut results = Vec::with_capacity(scenario.steps.len() + scenario.cleanup.len());
-    let mut stopped = false;
-    for step in &scenario.steps {
-        if stopped {
-            results.push(skipped(
-                step,
-                Phase::Step,
-                context,
-                "not run: an earlier step did not pass".into(),
-            ));
-            continue;
-        }
-        let result = run_step(step, Phase::Step, &mut vars, context).await;
-        stopped = !result.verdict.is_passing();
-        results.push(result);
-    }
-    for step in &scenario.cleanup {
+    let phases = scenario
+        .steps
+        .iter()
+        .map(|step| (step, Phase::Step))
+        .chain(scenario.cleanup.iter().map(|step| (step, Phase::Cleanup)));
+    for (index, (step, phase)) in phases.enumerate() {
         let missing: Vec<String> = step
-            .request_variables()
+            .needed_variables()
             .into_iter()
             .filter(|name| vars.get(name).is_none())
             .collect();
         if missing.is_empty() {
-            results.push(run_step(step, Phase::Cleanup, &mut vars, context).await);
+            results.push(run_step(step, phase, &mut vars, context).await);
         } else {
-            let reason = format!("not run: variables never captured: {}", missing.join(", "));
-            results.push(skipped(step, Phase::Cleanup, context, reason));
+            let reason = never_captured(scenario, index, &missing);
+            results.push(skipped(step, phase, context, reason));
         }
     }
     results
+}
+
+/// `not run: needs ${asst}, which step `create` did not capture` for each missing variable.
+fn never_captured(scenario: &Scenario, before: usize, missing: &[String]) -> String {
+    let earlier: Vec<&Step> = scenario
+        .steps
+        .iter()
+        .chain(&scenario.cleanup)
+        .take(before)
+        .collect();
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|name| {
+            let producer = earlier
+                .iter()
+                .rev()
+                .find(|step| step.captured_names().contains(name));
+            match producer {
+                Some(step) => format!("${{{name}}}, which step `{}` did not capture", step.name),
+                None => format!("${{{name}}}, which no earlier step captures"),
+            }
+        })
+        .collect();
+    format!("not run: needs {}", parts.join("; "))
 }
 
 fn skipped(step: &Step, phase: Phase, context: &StepContext<'_>, reason: String) -> StepResult {

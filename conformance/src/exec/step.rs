@@ -3,7 +3,7 @@
 
 use super::request::prepare;
 use super::{poll, stream, StepContext};
-use crate::check::{judge, verdict_of};
+use crate::check::{judge, verdict_of, Route, Target};
 use crate::client::{record_request, record_response, send};
 use crate::fixture::Step;
 use crate::results::{Finding, FindingKind, Phase, StepResult};
@@ -48,53 +48,37 @@ pub async fn run_step(
         }
     };
     result.request = Some(record_request(&prepared));
-    if operation.is_none() {
-        let relative = prepared.url[context.base_url.trim_end_matches('/').len()..].to_owned();
-        let path = relative.split('?').next().unwrap_or_default();
-        result.operation = context
-            .catalog
-            .find_operation(&prepared.method, path)
-            .map(|op| op.id);
-    }
-    let operation_id = result.operation.clone();
+    let relative = prepared
+        .url
+        .get(context.base_url.trim_end_matches('/').len()..)
+        .unwrap_or_default();
+    let path = relative.split('?').next().unwrap_or_default();
+    let operation = operation.or_else(|| context.catalog.find_operation(&prepared.method, path));
+    result.operation = operation.as_ref().map(|op| op.id.clone());
+    let route = match (&operation, &step.url) {
+        (Some(op), _) => Route::of_template(&op.path, path),
+        (None, url) => Route::of_raw_url(url.as_deref().unwrap_or_default()),
+    };
+    let mut target = Target {
+        operation_id: result.operation.clone(),
+        route,
+    };
     let (received, findings) = if step.streams() {
         let deadline = context.deadline(step);
-        let outcome = stream::exchange(
-            context,
-            &prepared,
-            step,
-            operation_id.as_deref(),
-            vars,
-            deadline,
-        )
-        .await;
+        let outcome = stream::exchange(context, &prepared, step, &target, vars, deadline).await;
         (outcome.received, outcome.findings)
     } else if let Some(poll) = &step.poll {
         let deadline = context.deadline(step);
-        let outcome = poll::exchange(
-            context,
-            &prepared,
-            step,
-            poll,
-            operation_id.as_deref(),
-            vars,
-            deadline,
-        )
-        .await;
+        let outcome =
+            poll::exchange(context, &prepared, (step, poll), &target, vars, deadline).await;
         (outcome.received, outcome.findings)
     } else {
         match send(context.client, &prepared).await {
             Ok(received) => {
-                let schema_operation = operation_id
-                    .clone()
-                    .or_else(|| error_schema_operation(&received, context));
-                let findings = judge(
-                    step,
-                    schema_operation.as_deref(),
-                    &received,
-                    vars,
-                    context.catalog,
-                );
+                if target.operation_id.is_none() {
+                    target.operation_id = error_schema_operation(&received, context);
+                }
+                let findings = judge(step, &target, &received, vars, context.catalog);
                 (Some(received), findings)
             }
             Err(reason) => {
@@ -105,7 +89,10 @@ pub async fn run_step(
         }
     };
     result.response = received.as_ref().map(record_response);
-    result.findings = findings;
+    result.findings = findings
+        .into_iter()
+        .map(|finding| strictness(finding, context.strict))
+        .collect();
     result.verdict = if result.findings.is_empty() {
         Verdict::Pass
     } else {
@@ -115,6 +102,15 @@ pub async fn run_step(
         result.verdict = Verdict::Error;
     }
     result
+}
+
+/// Under `--strict`, a deviation FAILs; otherwise findings keep the verdict their severity
+/// implies by default.
+fn strictness(mut finding: Finding, strict: bool) -> Finding {
+    if let Some(severity) = finding.severity {
+        finding.verdict = severity.verdict(strict);
+    }
+    finding
 }
 
 /// For a raw-URL step outside every covered operation, an error response is still checked

@@ -16,7 +16,8 @@ use tokio::time::Instant;
 
 use crate::catalog::Catalog;
 use crate::check::{
-    check_always_sent_headers, citation_findings, judge, media_type, status_findings,
+    check_always_sent_headers, citation_findings, cooperative, judge, judge_status, media_type,
+    StatusJudgement, Target,
 };
 use crate::client::{build_request, describe_transport_error, now_unix, PreparedRequest, Received};
 use crate::exec::StepContext;
@@ -48,7 +49,7 @@ pub async fn exchange(
     context: &StepContext<'_>,
     request: &PreparedRequest,
     step: &Step,
-    operation_id: Option<&str>,
+    target: &Target,
     vars: &mut Vars,
     deadline: Instant,
 ) -> StreamOutcome {
@@ -97,8 +98,8 @@ pub async fn exchange(
             body,
             received_at: now_unix(),
         };
-        let mut findings = judge(step, operation_id, &received, vars, catalog);
-        if (200..300).contains(&status) {
+        let mut findings = judge(step, target, &received, vars, catalog);
+        if (200..300).contains(&status) && step.expected_status().accepts(status) {
             let message = format!(
                 "a streamed request must be answered with Content-Type text/event-stream, got {:?}",
                 media_type(&received)
@@ -121,7 +122,7 @@ pub async fn exchange(
         body: read.raw.clone().into_bytes(),
         received_at: now_unix(),
     };
-    let findings = judge_stream(step, operation_id, &received, &read, vars, catalog);
+    let findings = judge_stream(step, target, &received, &read, vars, catalog);
     StreamOutcome {
         received: Some(received),
         findings,
@@ -132,16 +133,19 @@ pub async fn exchange(
 /// expected events, headers.
 pub fn judge_stream(
     step: &Step,
-    operation_id: Option<&str>,
+    target: &Target,
     received: &Received,
     read: &ReadStream,
     vars: &mut Vars,
     catalog: &dyn Catalog,
 ) -> Vec<Finding> {
-    let mut findings = match status_findings(step, received, None) {
-        Ok(findings) => findings,
-        Err(unimplemented) => return vec![*unimplemented],
-    };
+    match judge_status(&step.expected_status(), &target.route, received, None) {
+        StatusJudgement::Expected => {}
+        StatusJudgement::Wrong(finding) | StatusJudgement::Unimplemented(finding) => {
+            return vec![finding]
+        }
+    }
+    let mut findings = Vec::new();
     if let Some(problem) = &read.problem {
         findings.push(Finding::new(
             FindingKind::Stream,
@@ -192,7 +196,7 @@ pub fn judge_stream(
     }
     push_capped(&mut findings, schema);
     push_capped(&mut findings, citations);
-    let origin = StreamOrigin::of_operation(operation_id);
+    let origin = StreamOrigin::of_operation(target.operation_id.as_deref());
     let grammar = check_grammar(&read.events, origin)
         .into_iter()
         .map(|violation| {
@@ -217,7 +221,7 @@ pub fn judge_stream(
     push_capped(&mut findings, disagreements);
     if let Some(expected) = &step.expect.events {
         let matched = expect::match_events(expected, &read.events, vars, received.received_at);
-        push_capped(&mut findings, matched);
+        push_capped(&mut findings, cooperative(step, matched));
     }
     check_always_sent_headers(received, &mut findings);
     findings
@@ -232,8 +236,12 @@ fn push_capped(findings: &mut Vec<Finding>, mut more: Vec<Finding>) {
     }
     let rest = more.split_off(MAX_FINDINGS_PER_KIND);
     let verdict = Verdict::worst(rest.iter().map(|finding| finding.verdict));
+    let severity = rest.iter().filter_map(|finding| finding.severity).max();
     let kind = rest[0].kind;
     findings.extend(more);
     let message = format!("… and {} more like the above", rest.len());
-    findings.push(Finding::new(kind, verdict, message));
+    findings.push(Finding {
+        severity,
+        ..Finding::new(kind, verdict, message)
+    });
 }
