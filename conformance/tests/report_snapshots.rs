@@ -6,6 +6,7 @@ use conformance::results::{
     ScenarioResult, StepResult, RESULTS_SCHEMA_VERSION,
 };
 use conformance::spec::Family;
+use conformance::verdict::Severity;
 use conformance::{render_coverage, render_report, Results, Verdict};
 use serde_json::json;
 
@@ -94,7 +95,7 @@ fn results() -> Results {
         vec![Finding::new(
             FindingKind::Skipped,
             Verdict::Skipped,
-            "not run: an earlier step did not pass",
+            "not run: needs ${message}, which step `create-message` did not capture",
         )],
     );
     Results {
@@ -148,6 +149,46 @@ fn results() -> Results {
                     ),
                     skipped,
                     cleanup,
+                ],
+            ),
+            scenario(
+                "threads/messages/again",
+                Verdict::Fail,
+                Verdict::Fail,
+                None,
+                vec![
+                    pass("create-thread", "createThread"),
+                    sent(
+                        step(
+                            "create-message",
+                            "createMessage",
+                            Verdict::Fail,
+                            vec![
+                                Finding::new(
+                                    FindingKind::Schema,
+                                    Verdict::Fail,
+                                    "schema error at /content/1/type: \"txt\" is not one of [\"text\"] (schema path /$defs/X/enum)",
+                                )
+                                .at("/content/1/type"),
+                                Finding::new(
+                                    FindingKind::Body,
+                                    Verdict::Fail,
+                                    "body /attachments: missing key (expected [])",
+                                )
+                                .at("/attachments")
+                                .severity(Severity::Deviation),
+                                Finding::new(
+                                    FindingKind::Body,
+                                    Verdict::Fail,
+                                    "body /content/0/text/annotations: expected 1 elements, got 0 (needs a cooperative model: it must cite)",
+                                )
+                                .at("/content/0/text/annotations")
+                                .severity(Severity::Model),
+                            ],
+                        ),
+                        200,
+                        "{\n  \"role\": \"user\",\n  \"content\": [{\"type\": \"text\"}, {\"type\": \"txt\"}]\n}",
+                    ),
                 ],
             ),
             scenario(
@@ -215,4 +256,50 @@ fn operation_verdicts_take_the_worst_scenario_and_map_expected_failures() {
     assert_eq!(verdict_of("getMessage"), Some(Verdict::Skipped));
     assert_eq!(verdict_of("createRun"), Some(Verdict::Xfail));
     assert_eq!(verdict_of("listFiles"), None);
+}
+
+#[test]
+fn the_same_finding_across_scenarios_is_one_problem_ranked_by_severity_then_spread() {
+    let ranked = conformance::report::problems::problems(&results());
+    let summary: Vec<(Severity, String, usize, usize)> = ranked
+        .iter()
+        .map(|p| (p.severity, p.key.clone(), p.scenarios.len(), p.findings))
+        .collect();
+    let expected = [
+        (
+            Severity::Breaking,
+            "breaking|createMessage|schema|/content/*/type|/$defs/X/enum",
+            2,
+            2,
+        ),
+        (
+            Severity::Breaking,
+            "breaking|createMessage|body|/role|differs",
+            1,
+            1,
+        ),
+        (
+            Severity::Deviation,
+            "deviation|createMessage|body|/attachments|missing",
+            1,
+            1,
+        ),
+        (
+            Severity::Cosmetic,
+            "cosmetic|listAssistants|key_order|/|keys of / are in a different order than recorded",
+            1,
+            1,
+        ),
+        (
+            Severity::Model,
+            "model|createMessage|body|/content/*/text/annotations|differs",
+            1,
+            1,
+        ),
+    ];
+    let expected: Vec<(Severity, String, usize, usize)> = expected
+        .into_iter()
+        .map(|(severity, key, scenarios, findings)| (severity, key.to_owned(), scenarios, findings))
+        .collect();
+    assert_eq!(summary, expected);
 }

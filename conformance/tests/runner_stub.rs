@@ -128,6 +128,17 @@ async fn a_framework_404_on_a_create_route_is_unimplemented_and_its_dependents_s
         "the route answered 404 although its path names no object: Not Found"
     );
     assert_eq!(scenario.steps[4].findings[0].kind, FindingKind::Status);
+    let coverage = conformance::report::coverage::operation_coverage(&results);
+    let verdict_of = |id: &str| {
+        coverage
+            .iter()
+            .find(|c| c.operation.id == id)
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(verdict_of("createStore"), Some(Verdict::Unimplemented));
+    assert_eq!(verdict_of("getStore"), Some(Verdict::Unimplemented));
+    assert_eq!(verdict_of("getGone"), Some(Verdict::Fail));
 }
 
 #[tokio::test]
@@ -346,4 +357,32 @@ async fn the_expected_indent_is_honoured() {
     assert_eq!(four, (Verdict::Pass, vec![]));
     let two = only_step_findings("indent-2", "getFour", "{status: 200}").await;
     assert_eq!(two, (Verdict::NonStrict, vec![FindingKind::Formatting]));
+}
+
+#[tokio::test]
+async fn a_cooperative_model_expectation_is_never_a_fail() {
+    let yaml = single_step(
+        "getFour",
+        "{status: 200, indent: 4, trailing_newline: true, cooperative_model: the model cites, body: {id: \"$id:thing_\", annotations: [1]}}",
+    );
+    for strict in [false, true] {
+        let (results, _) = run_files_with("cooperative", &[("stub/only", &yaml)], strict).await;
+        let step = &scenario_of(&results, "stub/only").steps[0];
+        assert_eq!(step.verdict, Verdict::Pass, "{:#?}", step.findings);
+        assert_eq!(step.findings.len(), 1);
+        assert_eq!(step.findings[0].severity, Some(Severity::Model));
+        assert!(
+            step.findings[0]
+                .message
+                .ends_with("(needs a cooperative model: the model cites)"),
+            "{}",
+            step.findings[0].message
+        );
+        let report = conformance::render_report(&results);
+        assert!(
+            report.contains("## Cooperative-model expectations not met"),
+            "{report}"
+        );
+        assert_eq!(results.exit_code(FailOn::Cosmetic), 0);
+    }
 }

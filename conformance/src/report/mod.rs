@@ -4,6 +4,7 @@
 
 pub mod coverage;
 pub mod markdown;
+pub mod problems;
 pub mod text;
 
 pub use coverage::render_coverage;
