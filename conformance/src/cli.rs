@@ -1,6 +1,6 @@
-//! The command line: `assistants-conformance [run flags]` (running is the default) and
-//! `assistants-conformance check-recordings PATH...`. Exit codes: 0 all ok, 1 something
-//! failed, 2 unusable input.
+//! The command line: `assistants-conformance [run flags]` (running is the default),
+//! `assistants-conformance check-recordings PATH...` and `assistants-conformance compare
+//! RESULTS...`. Exit codes: 0 all ok, 1 something failed, 2 unusable input.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::fixture::find_fixtures_dir;
 use crate::progress::Console;
-use crate::report::{render_coverage, render_report};
+use crate::report::compare::Target as CompareTarget;
+use crate::report::{render_compare, render_coverage, render_junit, render_report};
 use crate::results::{FailOn, Results};
 use crate::runner::{run_with, HarnessError, RunConfig};
 use crate::spec::{Spec, SpecSource};
@@ -45,6 +46,16 @@ pub enum Command {
         /// Use this OpenAPI document instead of the pinned one.
         #[arg(long, env = "ASSISTANTS_CONFORMANCE_SPEC")]
         spec: Option<PathBuf>,
+    },
+    /// Compare several targets' results JSON in one Markdown matrix (operations and scenarios
+    /// × targets), printed or written to --output.
+    Compare {
+        /// Results JSON files (`--results` of earlier runs), one per target, in column order.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Write the Markdown here instead of printing it.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -84,6 +95,9 @@ pub struct RunArgs {
     /// Also write coverage.md here (the committed one is the reference server's).
     #[arg(long)]
     pub coverage: Option<PathBuf>,
+    /// Also write JUnit XML here: one testcase per scenario, its steps in the output.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
     /// YAML map of scenario id to reason: those scenarios are XFAIL (or XPASS when they pass).
     #[arg(long)]
     pub expected_failures: Option<PathBuf>,
@@ -124,6 +138,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::CheckRecordings { paths, spec }) => check_recordings(&paths, spec),
+        Some(Command::Compare { results, output }) => match compare(&results, output.as_deref()) {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("error: {err}");
+                EXIT_UNUSABLE
+            }
+        },
         None => match run_command(cli.run) {
             Ok(code) => code,
             Err(err) => {
@@ -147,6 +168,36 @@ fn check_recordings(paths: &[PathBuf], spec: Option<PathBuf>) -> u8 {
     u8::try_from(code).unwrap_or(EXIT_UNUSABLE)
 }
 
+/// Reads each results file and renders the comparison, named by file stem (or the file name
+/// when two stems collide).
+pub fn compare(files: &[PathBuf], output: Option<&Path>) -> Result<(), HarnessError> {
+    let mut targets = Vec::with_capacity(files.len());
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|err| HarnessError::Usage(format!("cannot read {}: {err}", file.display())))?;
+        let results = Results::from_json(&text)
+            .map_err(|err| HarnessError::Usage(format!("{}: {err}", file.display())))?;
+        let stem = file.file_stem().map_or_else(
+            || file.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let name = if targets.iter().any(|t: &CompareTarget| t.name == stem) {
+            file.display().to_string()
+        } else {
+            stem
+        };
+        targets.push(CompareTarget { name, results });
+    }
+    let markdown = render_compare(&targets);
+    match output {
+        Some(path) => write_file(path, &markdown),
+        None => {
+            print!("{markdown}");
+            Ok(())
+        }
+    }
+}
+
 /// The files a run writes.
 #[derive(Debug, Clone)]
 pub struct OutputPaths {
@@ -156,6 +207,8 @@ pub struct OutputPaths {
     pub report: Option<PathBuf>,
     /// coverage.md, when asked for.
     pub coverage: Option<PathBuf>,
+    /// JUnit XML, when asked for.
+    pub junit: Option<PathBuf>,
 }
 
 fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
@@ -187,6 +240,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
             .unwrap_or_else(|| project_root.join("target/conformance/results.json")),
         report: args.report,
         coverage: args.coverage,
+        junit: args.junit,
     };
     let config = RunConfig {
         base_url: args.base_url.unwrap_or_default(),
@@ -231,6 +285,9 @@ pub fn write_outputs(results: &Results, outputs: &OutputPaths) -> Result<Results
     if let Some(path) = &outputs.coverage {
         write_file(path, &render_coverage(&written))?;
     }
+    if let Some(path) = &outputs.junit {
+        write_file(path, &render_junit(&written))?;
+    }
     Ok(written)
 }
 
@@ -251,7 +308,12 @@ fn write_file(path: &Path, contents: &str) -> Result<(), HarnessError> {
 pub fn print_summary(results: &Results, outputs: &OutputPaths) {
     println!("{}", summary_line(results));
     println!("results: {}", outputs.results.display());
-    for (label, path) in [("report", &outputs.report), ("coverage", &outputs.coverage)] {
+    let written = [
+        ("report", &outputs.report),
+        ("coverage", &outputs.coverage),
+        ("junit", &outputs.junit),
+    ];
+    for (label, path) in written {
         if let Some(path) = path {
             println!("{label}: {}", path.display());
         }

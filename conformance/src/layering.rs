@@ -4,7 +4,7 @@
 use std::path::Path;
 
 /// Each top-level module's rank; a module uses only modules of a strictly lower rank.
-const RANKS: [(&str, u8); 20] = [
+const RANKS: [(&str, u8); 19] = [
     ("spec", 1),
     ("vars", 0),
     ("sse", 0),
@@ -22,7 +22,6 @@ const RANKS: [(&str, u8); 20] = [
     ("recordings", 9),
     ("progress", 10),
     ("runner", 11),
-    ("compare", 10),
     ("cli", 12),
     ("layering", 13),
 ];

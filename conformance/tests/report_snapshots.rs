@@ -303,3 +303,32 @@ fn the_same_finding_across_scenarios_is_one_problem_ranked_by_severity_then_spre
         .collect();
     assert_eq!(summary, expected);
 }
+
+#[test]
+fn junit_xml() {
+    insta::assert_snapshot!(conformance::report::render_junit(&results()));
+}
+
+#[test]
+fn comparison_of_two_targets() {
+    use conformance::report::compare::Target;
+    let mut other = results();
+    other.run.base_url = "http://127.0.0.1:5000/v1".into();
+    other.scenarios.retain(|s| s.id != "assistants/list");
+    for scenario in &mut other.scenarios {
+        if scenario.id == "runs/create" {
+            scenario.verdict = Verdict::Unimplemented;
+        }
+    }
+    let targets = [
+        Target {
+            name: "reference".into(),
+            results: results(),
+        },
+        Target {
+            name: "other".into(),
+            results: other,
+        },
+    ];
+    insta::assert_snapshot!(conformance::report::render_compare(&targets));
+}

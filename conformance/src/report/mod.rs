@@ -1,13 +1,17 @@
 //! Reports rendered from [`Results`](crate::results::Results) alone (never from runner state):
-//! the Markdown report, `coverage.md`, and the plain-text failure details shared by both the
-//! console and the report.
+//! the Markdown report, `coverage.md`, JUnit XML, the comparison of several targets, and the
+//! plain-text failure details shared by the console and the report.
 
+pub mod compare;
 pub mod coverage;
+pub mod junit;
 pub mod markdown;
 pub mod problems;
 pub mod text;
 
+pub use compare::render_compare;
 pub use coverage::render_coverage;
+pub use junit::render_junit;
 pub use markdown::render_report;
 
 pub use crate::results::excerpt;
