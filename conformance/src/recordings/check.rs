@@ -101,6 +101,17 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                     fail(event, error);
                 }
             }
+            Body::Binary(_) => {
+                // a download is judged like text: only where the document declares a string
+                // body (file content); its bytes cannot be shown as JSON
+                for error in spec.validate_response(
+                    &operation,
+                    exchange.status,
+                    &Value::String(String::new()),
+                ) {
+                    fail(None, error);
+                }
+            }
             Body::Invalid(reason) => fail(None, whole(reason.clone())),
             Body::Empty => fail(None, whole("the response has no body".into())),
         }
