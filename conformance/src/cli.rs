@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::fixture::find_fixtures_dir;
 use crate::progress::Console;
-use crate::report::compare::Target as CompareTarget;
+use crate::report::compare::load_targets;
 use crate::report::{render_compare, render_coverage, render_junit, render_report};
 use crate::results::{FailOn, Results};
 use crate::runner::{run_with, HarnessError, RunConfig};
@@ -168,26 +168,9 @@ fn check_recordings(paths: &[PathBuf], spec: Option<PathBuf>) -> u8 {
     u8::try_from(code).unwrap_or(EXIT_UNUSABLE)
 }
 
-/// Reads each results file and renders the comparison, named by file stem (or the file name
-/// when two stems collide).
+/// Renders the comparison of the results files, printed or written to `output`.
 pub fn compare(files: &[PathBuf], output: Option<&Path>) -> Result<(), HarnessError> {
-    let mut targets = Vec::with_capacity(files.len());
-    for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|err| HarnessError::Usage(format!("cannot read {}: {err}", file.display())))?;
-        let results = Results::from_json(&text)
-            .map_err(|err| HarnessError::Usage(format!("{}: {err}", file.display())))?;
-        let stem = file.file_stem().map_or_else(
-            || file.display().to_string(),
-            |s| s.to_string_lossy().into_owned(),
-        );
-        let name = if targets.iter().any(|t: &CompareTarget| t.name == stem) {
-            file.display().to_string()
-        } else {
-            stem
-        };
-        targets.push(CompareTarget { name, results });
-    }
+    let targets = load_targets(files).map_err(HarnessError::Usage)?;
     let markdown = render_compare(&targets);
     match output {
         Some(path) => write_file(path, &markdown),

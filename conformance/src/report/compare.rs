@@ -4,6 +4,7 @@
 //! finding, skipped, or pass).
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use crate::report::markdown_table;
 use crate::results::{Results, StepResult};
@@ -16,6 +17,29 @@ pub struct Target {
     pub name: String,
     /// What the target's run produced.
     pub results: Results,
+}
+
+/// Reads each results file as a target named by its file stem (or its path when two stems
+/// collide); the error names the file.
+pub fn load_targets(files: &[PathBuf]) -> Result<Vec<Target>, String> {
+    let mut targets: Vec<Target> = Vec::with_capacity(files.len());
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|err| format!("cannot read {}: {err}", file.display()))?;
+        let results =
+            Results::from_json(&text).map_err(|err| format!("{}: {err}", file.display()))?;
+        let stem = file.file_stem().map_or_else(
+            || file.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let name = if targets.iter().any(|t| t.name == stem) {
+            file.display().to_string()
+        } else {
+            stem
+        };
+        targets.push(Target { name, results });
+    }
+    Ok(targets)
 }
 
 /// Renders the comparison of `targets` (in the order given).
