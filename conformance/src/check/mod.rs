@@ -102,6 +102,14 @@ pub fn judge(
             received.received_at,
             &mut recorded,
         );
+        // a value the schema already refused (a float `created_at` is also no `$timestamp`)
+        // is one problem, said most precisely by the schema
+        recorded.retain(|finding| {
+            finding.kind != FindingKind::Body
+                || !findings.iter().any(|schema| {
+                    schema.kind == FindingKind::Schema && schema.pointer == finding.pointer
+                })
+        });
         findings.extend(cooperative(step, recorded));
     }
     findings.extend(citation_findings(&body, ""));
@@ -268,4 +276,73 @@ fn check_content_type(received: &Received, media: &str, findings: &mut Vec<Findi
 /// The verdict implied by a list of findings.
 pub fn verdict_of(findings: &[Finding]) -> Verdict {
     Verdict::worst(findings.iter().map(|finding| finding.verdict))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Operation, SchemaError};
+    use serde_json::json;
+
+    /// Refuses every `created_at` that is not an integer, as the real document does.
+    struct IntegerTimes;
+
+    impl Catalog for IntegerTimes {
+        fn operations(&self) -> Vec<Operation> {
+            Vec::new()
+        }
+        fn operation(&self, _: &str) -> Option<Operation> {
+            None
+        }
+        fn find_operation(&self, _: &str, _: &str) -> Option<Operation> {
+            None
+        }
+        fn validate_response(&self, _: &str, _: u16, body: &Value) -> Vec<SchemaError> {
+            match body.get("created_at") {
+                Some(value) if !value.is_i64() => vec![SchemaError {
+                    instance_path: "/created_at".into(),
+                    schema_path: "/properties/created_at/type".into(),
+                    message: format!("{value} is not of type \"integer\""),
+                }],
+                _ => Vec::new(),
+            }
+        }
+        fn validate_stream_event(&self, _: &str, _: &Value) -> Vec<SchemaError> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_value_the_schema_refuses_is_not_also_a_body_mismatch() {
+        let step: Step = serde_yaml::from_str(
+            "{name: get, operation: getThing, expect: {status: 200, body: {created_at: $timestamp, id: x}}}",
+        )
+        .unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        let received = Received {
+            status: 200,
+            headers,
+            body: serde_json::to_vec(&json!({"created_at": 1.5, "id": "y"})).unwrap(),
+            received_at: 0,
+        };
+        let target = Target {
+            operation_id: Some("getThing".into()),
+            route: Route::default(),
+        };
+        let mut vars = Vars::for_scenario("m");
+        let findings = judge(&step, &target, &received, &mut vars, &IntegerTimes);
+        let serious: Vec<(FindingKind, Option<&str>)> = findings
+            .iter()
+            .filter(|f| f.severity == Some(Severity::Breaking))
+            .map(|f| (f.kind, f.pointer.as_deref()))
+            .collect();
+        assert_eq!(
+            serious,
+            [
+                (FindingKind::Schema, Some("/created_at")),
+                (FindingKind::Body, Some("/id"))
+            ]
+        );
+    }
 }

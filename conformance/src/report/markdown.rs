@@ -6,10 +6,10 @@
 
 use std::fmt::Write;
 
-use crate::report::problems::{problems, Problem};
+use crate::report::problems::{kind_label, problems, Problem};
 use crate::report::text::step_details;
 use crate::report::{excerpt, markdown_table};
-use crate::results::{Results, ScenarioResult};
+use crate::results::{FindingKind, Results, ScenarioResult};
 use crate::verdict::{Severity, Verdict};
 
 /// Characters of a reason or message shown in a table cell.
@@ -103,12 +103,13 @@ fn render_problems(out: &mut String, ranked: &[Problem]) {
     for (index, problem) in shown.iter().enumerate() {
         let _ = write!(
             out,
-            "\n### {}. {}: {}\n\n{}\n\nIn {}.\n",
+            "\n### {}. {}: {}\n\n{}\n\nIn {}. {}\n",
             index + 1,
             problem.severity,
             title(problem),
             problem.message,
-            scenario_list(problem)
+            scenario_list(problem),
+            whereabouts(problem)
         );
         let (scenario, step) = &problem.example;
         let _ = write!(
@@ -120,18 +121,40 @@ fn render_problems(out: &mut String, ranked: &[Problem]) {
     }
 }
 
-/// `` `createAssistant` `/created_at` (schema) `` — what a problem is about.
+/// What a problem is about, e.g. `` `created_at` (schema: type) `` or `` `createRun` answered
+/// 400 (status) ``.
 fn title(problem: &Problem) -> String {
-    let operation = problem.operation.as_deref().unwrap_or("raw URL");
-    let kind = serde_json::to_value(problem.kind)
-        .ok()
-        .and_then(|value| value.as_str().map(|s| s.replace('_', " ")))
-        .unwrap_or_default();
-    let what = match &problem.path {
-        Some(path) => format!("`{path}` ({kind})"),
-        None => format!("{kind}: {}", excerpt(&problem.message, NOTE_CHARS)),
+    let kind = kind_label(problem.kind).replace('_', " ");
+    let what = problem.key.rsplit('|').next().unwrap_or_default();
+    match (&problem.subject, problem.kind) {
+        (Some(subject), FindingKind::Status) => {
+            let (operation, got) = subject.split_once(' ').unwrap_or((subject, ""));
+            format!("`{operation}` answered {got} (status)")
+        }
+        (Some(field), _) if what.is_empty() => format!("`{field}` ({kind})"),
+        (Some(field), _) => format!("`{field}` ({kind}: {what})"),
+        (None, _) => format!("{kind}: {}", excerpt(&problem.message, NOTE_CHARS)),
+    }
+}
+
+/// Where a problem was found: its operations and paths.
+fn whereabouts(problem: &Problem) -> String {
+    let list = |items: &std::collections::BTreeSet<String>| {
+        let mut named: Vec<String> = items
+            .iter()
+            .take(NAMED_SCENARIOS)
+            .map(|item| format!("`{item}`"))
+            .collect();
+        if items.len() > NAMED_SCENARIOS {
+            named.push(format!("and {} more", items.len() - NAMED_SCENARIOS));
+        }
+        named.join(", ")
     };
-    format!("`{operation}` {what}")
+    let mut out = format!("Operations: {}.", list(&problem.operations));
+    if !problem.paths.is_empty() {
+        let _ = write!(out, " Paths: {}.", list(&problem.paths));
+    }
+    out
 }
 
 fn scenario_list(problem: &Problem) -> String {
@@ -174,7 +197,11 @@ fn render_unimplemented(out: &mut String, results: &Results) {
     }
     out.push_str("\n## Unimplemented operations\n\n");
     for (operation, (steps, evidence)) in seen {
-        rows.push(vec![format!("`{operation}`"), steps.join(", "), evidence]);
+        let mut named: Vec<String> = steps.iter().take(NAMED_SCENARIOS).cloned().collect();
+        if steps.len() > NAMED_SCENARIOS {
+            named.push(format!("and {} more", steps.len() - NAMED_SCENARIOS));
+        }
+        rows.push(vec![format!("`{operation}`"), named.join(", "), evidence]);
     }
     out.push_str(&markdown_table(&["Operation", "Steps", "Evidence"], rows));
     out.push('\n');

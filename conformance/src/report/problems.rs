@@ -1,6 +1,7 @@
-//! Findings grouped into problems a maintainer can act on: the same finding in many scenarios is
-//! one problem, keyed by operation, JSON path with indices wildcarded, kind and what differs,
-//! and problems are ranked by severity, then by how many scenarios share them.
+//! Findings grouped into problems a maintainer can act on: the same finding in many scenarios
+//! (and operations) is one problem, keyed by severity, kind, the field it is about and what
+//! differs (see [`group_key`]), and problems are ranked by severity, then by how many scenarios
+//! share them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,14 +15,17 @@ pub struct Problem {
     pub severity: Severity,
     /// The grouping key, stable across runs (see [`group_key`]).
     pub key: String,
-    /// The operation, `None` for raw URL steps outside every covered operation.
-    pub operation: Option<String>,
     /// What kind of finding.
     pub kind: FindingKind,
-    /// The JSON path with array indices as `*`, when the findings have one.
-    pub path: Option<String>,
+    /// What the findings are about: a field (`created_at`), or for a wrong status the
+    /// operation and status; `None` when only the message tells.
+    pub subject: Option<String>,
     /// The first finding's message, as an example.
     pub message: String,
+    /// The operations it was found in (`raw URL` for steps outside every covered one).
+    pub operations: BTreeSet<String>,
+    /// The JSON paths it was found at, indices as `*`.
+    pub paths: BTreeSet<String>,
     /// Ids of the scenarios that have it, sorted.
     pub scenarios: BTreeSet<String>,
     /// How many findings it groups.
@@ -40,22 +44,34 @@ pub fn problems(results: &Results) -> Vec<Problem> {
             continue;
         }
         for step in &scenario.steps {
+            let operation = step.operation.as_deref().unwrap_or("raw URL");
             for finding in &step.findings {
                 let Some(severity) = finding.severity else {
                     continue;
                 };
-                let key = group_key(step, finding);
+                let (subject, what) = subject_and_what(step, finding);
+                let key = format!(
+                    "{}|{}|{}|{what}",
+                    severity.label(),
+                    kind_label(finding.kind),
+                    subject.as_deref().unwrap_or("")
+                );
                 let problem = by_key.entry(key.clone()).or_insert_with(|| Problem {
                     severity,
                     key,
-                    operation: step.operation.clone(),
                     kind: finding.kind,
-                    path: finding.pointer.as_deref().map(wildcard_indices),
+                    subject,
                     message: finding.message.clone(),
+                    operations: BTreeSet::new(),
+                    paths: BTreeSet::new(),
                     scenarios: BTreeSet::new(),
                     findings: 0,
                     example: (scenario.id.clone(), step.clone()),
                 });
+                problem.operations.insert(operation.to_owned());
+                if let Some(pointer) = &finding.pointer {
+                    problem.paths.insert(wildcard_indices(pointer));
+                }
                 problem.scenarios.insert(scenario.id.clone());
                 problem.findings += 1;
             }
@@ -72,43 +88,80 @@ pub fn problems(results: &Results) -> Vec<Problem> {
     ranked
 }
 
-/// The key findings are grouped by: severity, operation, kind, JSON path with indices as `*`,
-/// and what differs (the status received, the schema rule broken, a missing key or a different
-/// value, or the message with its numbers as `#`), e.g.
-/// `breaking|createAssistant|schema|/tools/*/type|/properties/tools/items/oneOf`.
+/// The key findings are grouped by: `severity|kind|subject|what`. The subject is the field a
+/// finding is about (the last key of its JSON path, or the property a `required` error names),
+/// whichever operation and however deep it was found, so "`created_at` is a float" is one
+/// problem across every object; a wrong status's subject is its operation and the status got.
+/// What differs is the schema rule broken (`type`, `required`, `enum`...), `missing` or
+/// `differs` for the recorded body, or the message with its numbers as `#`. E.g.
+/// `breaking|schema|created_at|type`.
 pub fn group_key(step: &StepResult, finding: &Finding) -> String {
-    let severity = finding.severity.map_or("none", Severity::label);
-    let operation = step.operation.as_deref().unwrap_or("raw URL");
-    let path = finding
-        .pointer
-        .as_deref()
-        .map(wildcard_indices)
-        .unwrap_or_default();
-    let what = match finding.kind {
-        FindingKind::Status => format!(
-            "got {}",
-            step.response
+    let (subject, what) = subject_and_what(step, finding);
+    format!(
+        "{}|{}|{}|{what}",
+        finding.severity.map_or("none", Severity::label),
+        kind_label(finding.kind),
+        subject.as_deref().unwrap_or("")
+    )
+}
+
+fn subject_and_what(step: &StepResult, finding: &Finding) -> (Option<String>, String) {
+    let field = finding.pointer.as_deref().map(last_field);
+    match finding.kind {
+        FindingKind::Status => {
+            let operation = step.operation.as_deref().unwrap_or("raw URL");
+            let got = step
+                .response
                 .as_ref()
-                .map_or("nothing".to_owned(), |r| r.status.to_string())
-        ),
-        FindingKind::Schema => finding.message.rsplit_once("(schema path ").map_or_else(
-            || numbers_as_hash(&finding.message),
-            |(_, rule)| wildcard_indices(rule.trim_end_matches(')')),
-        ),
-        FindingKind::Body if finding.pointer.is_some() => {
-            if finding.message.contains(": missing key") {
-                "missing".to_owned()
-            } else {
-                "differs".to_owned()
-            }
+                .map_or("nothing".to_owned(), |r| r.status.to_string());
+            (Some(format!("{operation} {got}")), String::new())
         }
-        _ => numbers_as_hash(&finding.message),
-    };
-    let kind = serde_json::to_value(finding.kind)
+        FindingKind::Schema => {
+            let rule = finding
+                .message
+                .rsplit_once("(schema path ")
+                .map(|(_, path)| {
+                    let path = path.trim_end_matches(')');
+                    path.rsplit('/').next().unwrap_or(path).to_owned()
+                })
+                .unwrap_or_default();
+            let required = (rule == "required")
+                .then(|| {
+                    let (_, rest) = finding.message.split_once(": \"")?;
+                    let (name, _) = rest.split_once("\" is a required property")?;
+                    Some(name.to_owned())
+                })
+                .flatten();
+            (required.or(field), rule)
+        }
+        FindingKind::Body | FindingKind::Capture if field.is_some() => {
+            let what = if finding.message.contains(": missing key") {
+                "missing"
+            } else {
+                "differs"
+            };
+            (field, what.to_owned())
+        }
+        _ => (None, numbers_as_hash(&finding.message)),
+    }
+}
+
+/// The snake_case name of a finding kind, as in the results JSON.
+pub fn kind_label(kind: FindingKind) -> String {
+    serde_json::to_value(kind)
         .ok()
         .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    format!("{severity}|{operation}|{kind}|{path}|{what}")
+        .unwrap_or_default()
+}
+
+/// The last key of a JSON pointer that is not an array index (`/data/0/created_at` →
+/// `created_at`); `/` for the root.
+fn last_field(pointer: &str) -> String {
+    pointer
+        .rsplit('/')
+        .find(|segment| !segment.is_empty() && !segment.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("/")
+        .to_owned()
 }
 
 /// `/data/3/content/0/text` → `/data/*/content/*/text`.
@@ -155,6 +208,14 @@ mod tests {
     #[case("/a1/b", "/a1/b")]
     fn indices_become_wildcards(#[case] pointer: &str, #[case] expected: &str) {
         assert_eq!(wildcard_indices(pointer), expected);
+    }
+
+    #[rstest]
+    #[case("/data/3/created_at", "created_at")]
+    #[case("/tools/0", "tools")]
+    #[case("/", "/")]
+    fn the_field_is_the_last_key(#[case] pointer: &str, #[case] field: &str) {
+        assert_eq!(last_field(pointer), field);
     }
 
     #[test]
