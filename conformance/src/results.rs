@@ -188,13 +188,13 @@ pub enum FindingKind {
     Header,
     /// A capture pointer did not resolve.
     Capture,
-    /// The route answered as an unknown URL.
+    /// The answer shows the route is missing (405, 501, or a 404 that is not about an object).
     Unimplemented,
     /// The request could not be sent or the response not read.
     Transport,
     /// The step references a variable nobody defined.
     Variable,
-    /// The step was not run.
+    /// The step was not run (filtered out, or a variable it needs was never captured).
     Skipped,
     /// A polling step did not reach its final values in time.
     Poll,

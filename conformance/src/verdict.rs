@@ -12,7 +12,7 @@ pub enum Verdict {
     /// Status, content type, schema and recorded body all match.
     #[serde(rename = "PASS")]
     Pass,
-    /// Conformant, but differs where clients do not care (key order, extra keys, formatting, headers).
+    /// Only deviations (without `--strict`) or cosmetic findings: clients keep working.
     #[serde(rename = "NON-STRICT")]
     NonStrict,
     /// Failed, but listed in the expected-failures file with a reason.
@@ -24,10 +24,11 @@ pub enum Verdict {
     /// Listed as an expected failure but passed: the list is stale.
     #[serde(rename = "XPASS")]
     Xpass,
-    /// The route answered as an unknown URL (404 `Invalid URL`, 405 or 501).
+    /// The route is missing, by evidence: 405 or 501, or a 404 on a path naming no object or
+    /// whose body is not about a missing object.
     #[serde(rename = "UNIMPLEMENTED")]
     Unimplemented,
-    /// Wrong status, content type, schema violation or body mismatch.
+    /// A breaking finding (or, under `--strict`, a deviation).
     #[serde(rename = "FAIL")]
     Fail,
     /// The harness could not run the step (transport error, unknown variable, ...).
