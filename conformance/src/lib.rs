@@ -6,9 +6,11 @@
 //! - [`RunConfig`] and [`run`]`(&config, &spec) -> Result<Results, HarnessError>` run the suite;
 //!   [`run_with`] takes any [`Catalog`] and [`Progress`] instead.
 //! - [`Results`] is the serde (de)serialisable outcome: per-scenario and per-step verdicts,
-//!   findings, requests and responses, and every covered operation.
-//! - [`render_coverage`] and [`render_report`] render `coverage.md` and the Markdown report from
-//!   results alone.
+//!   findings with their [`Severity`], requests and responses, and every covered operation;
+//!   [`Results::exit_code`] takes what `--fail-on` counts ([`FailOn`]).
+//! - [`render_coverage`], [`render_report`] and [`render_junit`] render `coverage.md`, the
+//!   ranked Markdown report and JUnit XML from results alone; [`render_compare`] renders several
+//!   targets' results as one matrix.
 //! - [`recordings::check_recordings`] validates recorded traffic (the `check-recordings` subcommand).
 //!
 //! Layers, each using only those above it in this list (no module reaches up):
@@ -43,10 +45,10 @@ pub mod verdict;
 
 pub use catalog::{Catalog, InMemoryCatalog};
 pub use progress::Progress;
-pub use report::{render_coverage, render_report};
-pub use results::Results;
+pub use report::{render_compare, render_coverage, render_junit, render_report};
+pub use results::{FailOn, Results};
 pub use runner::{run, run_with, HarnessError, RunConfig};
-pub use verdict::Verdict;
+pub use verdict::{Severity, Verdict};
 
 #[cfg(test)]
 mod layering;
