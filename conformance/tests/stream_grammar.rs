@@ -307,7 +307,7 @@ fn failure_details_name_stream_findings() {
     };
     let details = step_details("threads/runs/x", &step);
     assert!(
-        details.contains("- FAIL (stream): event grammar"),
+        details.contains("- FAIL (breaking, stream): event grammar"),
         "{details}"
     );
 }
