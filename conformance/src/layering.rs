@@ -58,7 +58,9 @@ fn modules_only_use_lower_layers() {
         if matches!(module, "lib" | "main") {
             continue;
         }
-        let own = rank(module).unwrap_or_else(|| panic!("module `{module}` has no rank"));
+        let own = rank(module).unwrap_or_else(|| {
+            panic!("module `{module}` has no rank: add it to RANKS in src/layering.rs")
+        });
         let text = std::fs::read_to_string(&file).unwrap();
         for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
             for used in pattern.captures_iter(line) {
