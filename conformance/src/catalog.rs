@@ -155,7 +155,7 @@ impl Catalog for InMemoryCatalog {
             schema_path: String::new(),
             message,
         };
-        if !crate::stream::KNOWN_EVENTS.contains(&event) {
+        if !crate::spec::KNOWN_EVENTS.contains(&event) {
             return vec![whole(format!(
                 "{event} is not an event of AssistantStreamEvent"
             ))];

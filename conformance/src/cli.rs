@@ -1,6 +1,6 @@
-//! The command line: `assistants-conformance [run flags]` (running is the default) and
-//! `assistants-conformance check-recordings PATH...`. Exit codes: 0 all ok, 1 something
-//! failed, 2 unusable input.
+//! The command line: `assistants-conformance [run flags]` (running is the default),
+//! `assistants-conformance check-recordings PATH...` and `assistants-conformance compare
+//! RESULTS...`. Exit codes: 0 all ok, 1 something failed, 2 unusable input.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::fixture::find_fixtures_dir;
 use crate::progress::Console;
-use crate::report::{render_coverage, render_report};
-use crate::results::Results;
+use crate::report::compare::load_targets;
+use crate::report::{render_compare, render_coverage, render_junit, render_report};
+use crate::results::{FailOn, Results};
 use crate::runner::{run_with, HarnessError, RunConfig};
 use crate::spec::{Spec, SpecSource};
 
@@ -45,6 +46,16 @@ pub enum Command {
         /// Use this OpenAPI document instead of the pinned one.
         #[arg(long, env = "ASSISTANTS_CONFORMANCE_SPEC")]
         spec: Option<PathBuf>,
+    },
+    /// Compare several targets' results JSON in one Markdown matrix (operations and scenarios
+    /// × targets), printed or written to --output.
+    Compare {
+        /// Results JSON files (`--results` of earlier runs), one per target, in column order.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Write the Markdown here instead of printing it.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -84,12 +95,21 @@ pub struct RunArgs {
     /// Also write coverage.md here (the committed one is the reference server's).
     #[arg(long)]
     pub coverage: Option<PathBuf>,
+    /// Also write JUnit XML here: one testcase per scenario, its steps in the output.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
     /// YAML map of scenario id to reason: those scenarios are XFAIL (or XPASS when they pass).
     #[arg(long)]
     pub expected_failures: Option<PathBuf>,
     /// Caps the time (seconds) any polling or streaming step may take, whatever its `timeout_s`.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub poll_timeout: Option<std::time::Duration>,
+    /// Deviations (error wording, an optional field absent, an extra enum value) FAIL too.
+    #[arg(long)]
+    pub strict: bool,
+    /// What makes the exit code 1: breaking (failing verdicts), deviation, cosmetic, or never.
+    #[arg(long, value_name = "SEVERITY", default_value = "breaking")]
+    pub fail_on: FailOn,
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
@@ -118,6 +138,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::CheckRecordings { paths, spec }) => check_recordings(&paths, spec),
+        Some(Command::Compare { results, output }) => match compare(&results, output.as_deref()) {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("error: {err}");
+                EXIT_UNUSABLE
+            }
+        },
         None => match run_command(cli.run) {
             Ok(code) => code,
             Err(err) => {
@@ -141,6 +168,19 @@ fn check_recordings(paths: &[PathBuf], spec: Option<PathBuf>) -> u8 {
     u8::try_from(code).unwrap_or(EXIT_UNUSABLE)
 }
 
+/// Renders the comparison of the results files, printed or written to `output`.
+pub fn compare(files: &[PathBuf], output: Option<&Path>) -> Result<(), HarnessError> {
+    let targets = load_targets(files).map_err(HarnessError::Usage)?;
+    let markdown = render_compare(&targets);
+    match output {
+        Some(path) => write_file(path, &markdown),
+        None => {
+            print!("{markdown}");
+            Ok(())
+        }
+    }
+}
+
 /// The files a run writes.
 #[derive(Debug, Clone)]
 pub struct OutputPaths {
@@ -150,6 +190,8 @@ pub struct OutputPaths {
     pub report: Option<PathBuf>,
     /// coverage.md, when asked for.
     pub coverage: Option<PathBuf>,
+    /// JUnit XML, when asked for.
+    pub junit: Option<PathBuf>,
 }
 
 fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
@@ -181,6 +223,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
             .unwrap_or_else(|| project_root.join("target/conformance/results.json")),
         report: args.report,
         coverage: args.coverage,
+        junit: args.junit,
     };
     let config = RunConfig {
         base_url: args.base_url.unwrap_or_default(),
@@ -192,6 +235,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
         fixtures_dir,
         expected_failures: args.expected_failures,
         poll_timeout: args.poll_timeout,
+        strict: args.strict,
     };
     if config.api_key.is_none() {
         eprintln!(
@@ -205,7 +249,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
     let results = runtime.block_on(run_with(&config, &spec, &console))?;
     let results = write_outputs(&results, &outputs)?;
     print_summary(&results, &outputs);
-    Ok(results.exit_code())
+    Ok(results.exit_code(args.fail_on))
 }
 
 /// Writes the results JSON first, reads it back, and renders every report from what was read.
@@ -223,6 +267,9 @@ pub fn write_outputs(results: &Results, outputs: &OutputPaths) -> Result<Results
     }
     if let Some(path) = &outputs.coverage {
         write_file(path, &render_coverage(&written))?;
+    }
+    if let Some(path) = &outputs.junit {
+        write_file(path, &render_junit(&written))?;
     }
     Ok(written)
 }
@@ -244,7 +291,12 @@ fn write_file(path: &Path, contents: &str) -> Result<(), HarnessError> {
 pub fn print_summary(results: &Results, outputs: &OutputPaths) {
     println!("{}", summary_line(results));
     println!("results: {}", outputs.results.display());
-    for (label, path) in [("report", &outputs.report), ("coverage", &outputs.coverage)] {
+    let written = [
+        ("report", &outputs.report),
+        ("coverage", &outputs.coverage),
+        ("junit", &outputs.junit),
+    ];
+    for (label, path) in written {
         if let Some(path) = path {
             println!("{label}: {}", path.display());
         }
@@ -296,6 +348,7 @@ mod tests {
                 base_url: "http://x/v1".into(),
                 model: "m".into(),
                 filters: vec![],
+                strict: false,
                 wall_time_ms: 2500,
             },
             operations: vec![],
@@ -322,7 +375,7 @@ mod tests {
     #[case(&[Verdict::Error], 1)]
     #[case(&[Verdict::Xpass, Verdict::Pass], 1)]
     fn exit_codes_follow_the_scenario_verdicts(#[case] verdicts: &[Verdict], #[case] code: u8) {
-        assert_eq!(results(verdicts).exit_code(), code);
+        assert_eq!(results(verdicts).exit_code(FailOn::Breaking), code);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct Scenario {
     /// Never run concurrently with another scenario (tenant-wide lists).
     #[serde(default)]
     pub serial: bool,
-    /// The ordered steps; the scenario stops at the first that does not pass.
+    /// The ordered steps; each runs unless a variable it needs was never captured.
     pub steps: Vec<Step>,
     /// Steps that run after `steps` even when one failed, deleting what the scenario created.
     #[serde(default)]
@@ -126,6 +126,11 @@ pub struct Expect {
     /// The exact bytes of a non-JSON body (a downloaded file); instead of `body`.
     #[serde(default)]
     pub raw_body: Option<ExpectedBytes>,
+    /// Why `body` or `events` hold only for a cooperative model (it searched with a sensible
+    /// query, it cited): their mismatches are reported apart, never as the implementation's
+    /// failure. Status, schema, stream grammar and citation spans are still judged.
+    #[serde(default)]
+    pub cooperative_model: Option<String>,
 }
 
 /// `expect.raw_body`: exact bytes, as UTF-8 text or (for binary content) base64.
@@ -191,6 +196,31 @@ impl Step {
             parts.push(Value::Object(multipart.files.clone()));
         }
         referenced_names(&Value::Array(parts))
+    }
+
+    /// Every variable the step needs from earlier steps: its request's, its expected body's
+    /// and raw body's, its polling values', and its events' (less those its own stream captures).
+    pub fn needed_variables(&self) -> Vec<String> {
+        let mut names = self.request_variables();
+        let mut expected: Vec<Value> = self.expect.body.iter().cloned().collect();
+        if let Some(ExpectedBytes::Text(text)) = &self.expect.raw_body {
+            expected.push(Value::String(text.clone()));
+        }
+        if let Some(poll) = &self.poll {
+            expected.extend(poll.until.iter().cloned());
+        }
+        let own: BTreeSet<String> = self.captured_names().into_iter().collect();
+        for event in self.expect.events.iter().flatten() {
+            expected.extend(event.data.iter().cloned());
+        }
+        names.extend(
+            referenced_names(&Value::Array(expected))
+                .into_iter()
+                .filter(|name| !own.contains(name)),
+        );
+        let mut seen = BTreeSet::new();
+        names.retain(|name| seen.insert(name.clone()));
+        names
     }
 
     /// The expected status (validated present at load).

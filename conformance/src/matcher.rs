@@ -17,6 +17,9 @@ const TIMESTAMP_FUTURE_SECS: i64 = 15 * 60;
 /// Minimum characters after an `$id:` prefix, so a bare prefix is not an id.
 const ID_MIN_SUFFIX: usize = 8;
 
+/// The reason of a mismatch for a key the response lacks.
+pub const MISSING_KEY: &str = "missing key";
+
 /// One place where the response differs from the recording in a way that fails the step.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mismatch {
@@ -125,7 +128,7 @@ impl Matcher<'_> {
                     pointer: child,
                     expected: want.clone(),
                     actual: Value::Null,
-                    reason: "missing key".into(),
+                    reason: MISSING_KEY.into(),
                 }),
             }
         }

@@ -8,10 +8,41 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::spec::Family;
-use crate::verdict::Verdict;
+use crate::verdict::{Severity, Verdict};
 
 /// Version of the results format; readers refuse other versions.
-pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+pub const RESULTS_SCHEMA_VERSION: u32 = 2;
+
+/// What the exit code counts (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailOn {
+    /// Failing verdicts only: FAIL (breaking findings, or deviations under `--strict`),
+    /// UNIMPLEMENTED, ERROR, XPASS.
+    #[default]
+    Breaking,
+    /// Also any deviation.
+    Deviation,
+    /// Also any cosmetic finding.
+    Cosmetic,
+    /// Nothing: exit 0 whatever the verdicts (2 still means unusable input).
+    Never,
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<FailOn, String> {
+        match text {
+            "breaking" => Ok(FailOn::Breaking),
+            "deviation" => Ok(FailOn::Deviation),
+            "cosmetic" => Ok(FailOn::Cosmetic),
+            "never" => Ok(FailOn::Never),
+            other => Err(format!(
+                "`{other}` is not one of breaking, deviation, cosmetic, never"
+            )),
+        }
+    }
+}
 
 /// Everything a run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +66,9 @@ pub struct RunInfo {
     pub model: String,
     /// The `--filter` substrings, empty for all scenarios.
     pub filters: Vec<String>,
+    /// Whether deviations FAILed (`--strict`).
+    #[serde(default)]
+    pub strict: bool,
     /// Wall time of the whole run in milliseconds.
     pub wall_time_ms: u64,
 }
@@ -123,7 +157,7 @@ pub struct ResponseRecord {
     /// The Content-Type header, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// The body as text, cut at [`crate::client::MAX_RECORDED_BODY`] bytes.
+    /// The body as text, cut at the client's `MAX_RECORDED_BODY` bytes.
     pub body: String,
     /// Whether `body` was cut.
     #[serde(default)]
@@ -154,13 +188,13 @@ pub enum FindingKind {
     Header,
     /// A capture pointer did not resolve.
     Capture,
-    /// The route answered as an unknown URL.
+    /// The answer shows the route is missing (405, 501, or a 404 that is not about an object).
     Unimplemented,
     /// The request could not be sent or the response not read.
     Transport,
     /// The step references a variable nobody defined.
     Variable,
-    /// The step was not run.
+    /// The step was not run (filtered out, or a variable it needs was never captured).
     Skipped,
     /// A polling step did not reach its final values in time.
     Poll,
@@ -174,8 +208,12 @@ pub enum FindingKind {
 pub struct Finding {
     /// What kind of problem.
     pub kind: FindingKind,
-    /// The verdict this finding alone implies.
+    /// The verdict this finding alone implies (its severity's, under the run's strictness).
     pub verdict: Verdict,
+    /// How much it matters to a client; `None` for findings about the run rather than the
+    /// implementation (transport errors, unknown variables, skips, unimplemented routes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
     /// JSON pointer (schema instance path or body pointer), when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
@@ -190,11 +228,18 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding with just a message.
+    /// A finding with just a message; a FAIL is breaking and a NON-STRICT cosmetic unless
+    /// [`Finding::severity`] says otherwise.
     pub fn new(kind: FindingKind, verdict: Verdict, message: impl Into<String>) -> Finding {
+        let severity = match verdict {
+            Verdict::Fail => Some(Severity::Breaking),
+            Verdict::NonStrict => Some(Severity::Cosmetic),
+            _ => None,
+        };
         Finding {
             kind,
             verdict,
+            severity,
             pointer: None,
             expected: None,
             actual: None,
@@ -202,10 +247,25 @@ impl Finding {
         }
     }
 
+    /// The same finding with another severity (and the verdict it implies without `--strict`).
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = Some(severity);
+        self.verdict = severity.verdict(false);
+        self
+    }
+
     /// The same finding located at a JSON pointer.
     pub fn at(mut self, pointer: impl Into<String>) -> Finding {
         self.pointer = Some(pointer.into());
         self
+    }
+}
+
+/// At most `max_chars` characters of `text`, with a note saying how much was cut.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
     }
 }
 
@@ -235,13 +295,26 @@ impl Results {
             .all(|scenario| scenario.verdict.is_ok())
     }
 
-    /// The process exit code for these results: 0 when all ok, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        if self.all_ok() {
-            0
-        } else {
-            1
-        }
+    /// The process exit code for these results under `--fail-on`: 1 when a scenario is not ok
+    /// (FAIL, UNIMPLEMENTED, ERROR, XPASS) or, for `deviation` and `cosmetic`, when a scenario
+    /// not excused by the expected-failures list has a finding that severe; else 0.
+    pub fn exit_code(&self, fail_on: FailOn) -> u8 {
+        let least = match fail_on {
+            FailOn::Never => return 0,
+            FailOn::Breaking => None,
+            FailOn::Deviation => Some(Severity::Deviation),
+            FailOn::Cosmetic => Some(Severity::Cosmetic),
+        };
+        let counted = |scenario: &ScenarioResult| {
+            scenario.verdict != Verdict::Xfail
+                && scenario
+                    .steps
+                    .iter()
+                    .flat_map(|step| &step.findings)
+                    .filter_map(|finding| finding.severity)
+                    .any(|severity| least.is_some_and(|least| severity >= least))
+        };
+        u8::from(!self.all_ok() || self.scenarios.iter().any(counted))
     }
 
     /// Parses results JSON, refusing another schema version.

@@ -9,13 +9,14 @@ use futures::stream::{self, StreamExt};
 
 use crate::catalog::Catalog;
 use crate::client::{base_headers, build_client, describe_transport_error};
+use crate::exec::scenario::run_scenario;
+use crate::exec::StepContext;
 use crate::fixture::{load_scenarios, FixtureError, Scenario};
 use crate::progress::{Progress, Silent};
 use crate::results::{
     Finding, FindingKind, OperationRecord, Phase, Results, RunInfo, ScenarioResult, StepResult,
     RESULTS_SCHEMA_VERSION,
 };
-use crate::scenario::{run_scenario, StepContext};
 use crate::spec::{Spec, SpecError};
 use crate::verdict::{apply_expectation, Verdict};
 
@@ -41,6 +42,8 @@ pub struct RunConfig {
     pub expected_failures: Option<PathBuf>,
     /// Caps every polling and streaming step's `timeout_s` (`--poll-timeout`); `None`: no cap.
     pub poll_timeout: Option<Duration>,
+    /// `--strict`: deviations (error wording, an optional field absent...) FAIL too.
+    pub strict: bool,
 }
 
 impl RunConfig {
@@ -56,6 +59,7 @@ impl RunConfig {
             fixtures_dir: fixtures_dir.into(),
             expected_failures: None,
             poll_timeout: None,
+            strict: false,
         }
     }
 }
@@ -144,6 +148,7 @@ pub async fn run_with(
         base_headers: &headers,
         model: &config.model,
         poll_timeout: config.poll_timeout,
+        strict: config.strict,
     };
     progress.started(selected.len());
     let finish = |scenario: &Scenario, steps: Vec<StepResult>| {
@@ -180,6 +185,7 @@ pub async fn run_with(
             base_url: config.base_url.clone(),
             model: config.model.clone(),
             filters: config.filters.clone(),
+            strict: config.strict,
             wall_time_ms: started.elapsed().as_millis() as u64,
         },
         operations: catalog

@@ -12,7 +12,7 @@ pub enum Verdict {
     /// Status, content type, schema and recorded body all match.
     #[serde(rename = "PASS")]
     Pass,
-    /// Conformant, but differs where clients do not care (key order, extra keys, formatting, headers).
+    /// Only deviations (without `--strict`) or cosmetic findings: clients keep working.
     #[serde(rename = "NON-STRICT")]
     NonStrict,
     /// Failed, but listed in the expected-failures file with a reason.
@@ -24,10 +24,11 @@ pub enum Verdict {
     /// Listed as an expected failure but passed: the list is stale.
     #[serde(rename = "XPASS")]
     Xpass,
-    /// The route answered as an unknown URL (404 `Invalid URL`, 405 or 501).
+    /// The route is missing, by evidence: 405 or 501, or a 404 on a path naming no object or
+    /// whose body is not about a missing object.
     #[serde(rename = "UNIMPLEMENTED")]
     Unimplemented,
-    /// Wrong status, content type, schema violation or body mismatch.
+    /// A breaking finding (or, under `--strict`, a deviation).
     #[serde(rename = "FAIL")]
     Fail,
     /// The harness could not run the step (transport error, unknown variable, ...).
@@ -95,6 +96,60 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// How much a finding matters to a client of the implementation. Verdicts follow from it: by
+/// default only breaking findings FAIL; `--strict` fails deviations too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// An expectation only a cooperative model meets (it searched sensibly, it cited): never the
+    /// implementation's failure, reported apart.
+    Model,
+    /// Formatting, key order, extra keys, headers: no client notices.
+    Cosmetic,
+    /// Works, but differs where a user could notice: error wording, an optional field absent, an
+    /// extra enum value.
+    Deviation,
+    /// An SDK raises or a client gets wrong or lost data: status, types, required fields, ids,
+    /// lost or duplicated list items, stream grammar, isolation.
+    Breaking,
+}
+
+impl Severity {
+    /// Every severity, worst first, as reports rank them.
+    pub const RANKED: [Severity; 4] = [
+        Severity::Breaking,
+        Severity::Deviation,
+        Severity::Cosmetic,
+        Severity::Model,
+    ];
+
+    /// The verdict a finding of this severity implies; `strict` makes deviations FAIL.
+    pub fn verdict(self, strict: bool) -> Verdict {
+        match self {
+            Severity::Breaking => Verdict::Fail,
+            Severity::Deviation if strict => Verdict::Fail,
+            Severity::Deviation | Severity::Cosmetic => Verdict::NonStrict,
+            Severity::Model => Verdict::Pass,
+        }
+    }
+
+    /// The label used in reports, e.g. `breaking`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Model => "model",
+            Severity::Cosmetic => "cosmetic",
+            Severity::Deviation => "deviation",
+            Severity::Breaking => "breaking",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// Applies the expected-failures list to a scenario's raw verdict: a listed failure becomes
 /// XFAIL, a listed scenario that did not fail becomes XPASS (unless it was skipped).
 pub fn apply_expectation(raw: Verdict, expected_to_fail: bool) -> Verdict {
@@ -150,6 +205,20 @@ mod tests {
     #[case(Verdict::Error, false)]
     fn only_conformant_or_excused_verdicts_are_ok(#[case] verdict: Verdict, #[case] ok: bool) {
         assert_eq!(verdict.is_ok(), ok);
+    }
+
+    #[rstest]
+    #[case(Severity::Breaking, false, Verdict::Fail)]
+    #[case(Severity::Deviation, false, Verdict::NonStrict)]
+    #[case(Severity::Deviation, true, Verdict::Fail)]
+    #[case(Severity::Cosmetic, true, Verdict::NonStrict)]
+    #[case(Severity::Model, true, Verdict::Pass)]
+    fn only_breaking_findings_fail_unless_strict(
+        #[case] severity: Severity,
+        #[case] strict: bool,
+        #[case] expected: Verdict,
+    ) {
+        assert_eq!(severity.verdict(strict), expected);
     }
 
     #[test]

@@ -70,3 +70,13 @@ fn a_missing_fixtures_directory_is_unusable_input() {
     ]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn an_unknown_fail_on_severity_is_unusable_input() {
+    let (code, stderr) = harness(&["--base-url", "http://127.0.0.1:9/v1", "--fail-on", "typo"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("breaking, deviation, cosmetic, never"),
+        "{stderr}"
+    );
+}

@@ -1,5 +1,6 @@
-//! The CLI's output files: results JSON written first, then the report and coverage rendered from
-//! what was read back; nothing else is written unless asked for.
+//! The CLI's output files: results JSON written first, then the report, coverage and JUnit XML
+//! rendered from what was read back; nothing else is written unless asked for. And `compare`,
+//! run as the binary over results files.
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ fn results() -> Results {
             base_url: "http://127.0.0.1:1/v1".into(),
             model: "gpt-4o".into(),
             filters: vec![],
+            strict: false,
             wall_time_ms: 42,
         },
         operations: vec![OperationRecord {
@@ -49,6 +51,7 @@ fn results_are_written_first_and_reports_come_from_them() {
         results: dir.join("nested/results.json"),
         report: Some(dir.join("report.md")),
         coverage: Some(dir.join("coverage.md")),
+        junit: Some(dir.join("junit.xml")),
     };
     let written = write_outputs(&results(), &outputs).unwrap();
     assert_eq!(written, results());
@@ -63,6 +66,10 @@ fn results_are_written_first_and_reports_come_from_them() {
         render_coverage(&results())
     );
     assert_eq!(
+        std::fs::read_to_string(dir.join("junit.xml")).unwrap(),
+        conformance::report::render_junit(&results())
+    );
+    assert_eq!(
         summary_line(&written),
         "OK: 1 scenarios, 0 steps run in 0.0s: PASS 1"
     );
@@ -75,6 +82,7 @@ fn report_and_coverage_are_written_only_when_asked() {
         results: dir.join("results.json"),
         report: None,
         coverage: None,
+        junit: None,
     };
     write_outputs(&results(), &outputs).unwrap();
     let mut files: Vec<String> = std::fs::read_dir(&dir)
@@ -91,4 +99,60 @@ fn results_of_another_schema_version_are_refused() {
     other.schema_version = RESULTS_SCHEMA_VERSION + 1;
     let err = Results::from_json(&other.to_json()).unwrap_err();
     assert!(err.contains("schema version"), "{err}");
+}
+
+#[test]
+fn compare_renders_one_matrix_from_results_files_and_refuses_bad_ones() {
+    let dir = out_dir("compare");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut other = results();
+    other.run.base_url = "http://127.0.0.1:2/v1".into();
+    other.scenarios[0].verdict = Verdict::Unimplemented;
+    other.scenarios[0].steps = vec![conformance::results::StepResult {
+        name: "list".into(),
+        phase: conformance::results::Phase::Step,
+        operation: Some("listFiles".into()),
+        verdict: Verdict::Unimplemented,
+        request: None,
+        response: None,
+        findings: vec![],
+    }];
+    std::fs::write(dir.join("reference.json"), results().to_json()).unwrap();
+    std::fs::write(dir.join("other.json"), other.to_json()).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_assistants-conformance"))
+            .arg("compare")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["reference.json", "other.json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let targets = [
+        conformance::report::compare::Target {
+            name: "reference".into(),
+            results: results(),
+        },
+        conformance::report::compare::Target {
+            name: "other".into(),
+            results: other,
+        },
+    ];
+    assert_eq!(printed, conformance::report::render_compare(&targets));
+    let row: Vec<&str> = printed
+        .lines()
+        .find(|line| line.contains("`listFiles`"))
+        .unwrap()
+        .split('|')
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        row,
+        ["", "`listFiles` `GET /files`", "-", "unimplemented", ""]
+    );
+    let bad = run(&["reference.json", "missing.json"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("missing.json"));
 }

@@ -104,6 +104,10 @@ fn spec_without(removed: &str) -> (Spec, Vec<String>) {
     }
 }
 
+/// Errata for real traffic older than the shared recordings (met by users' `check-recordings`);
+/// `recordings_synthetic.rs` has a test for each that fails without it.
+const NEEDED_BY_OLDER_TRAFFIC: [&str; 1] = ["files-list-without-ids"];
+
 #[test]
 fn every_erratum_that_loosens_the_document_is_needed_by_a_recording() {
     let Some(dir) = shared_recordings() else {
@@ -117,6 +121,9 @@ fn every_erratum_that_loosens_the_document_is_needed_by_a_recording() {
             .iter()
             .all(|p| !p.change.add_properties.is_empty())
         {
+            continue;
+        }
+        if NEEDED_BY_OLDER_TRAFFIC.contains(&erratum.id.as_str()) {
             continue;
         }
         let (spec, dropped) = spec_without(&erratum.id);

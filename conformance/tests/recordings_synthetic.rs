@@ -285,6 +285,82 @@ fn ruby_vcr_and_vcrpy_cassettes_with_gzip_base64_and_sse_bodies() {
     );
 }
 
+/// A Ruby VCR cassette with one `GET /files/{id}/content` answered with `bytes` as `content_type`.
+fn download_cassette(content_type: &str, bytes: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    format!(
+        "---\nhttp_interactions:\n- request:\n    method: get\n    uri: https://api.openai.com/v1/files/file-abc123/content\n  response:\n    status:\n      code: 200\n      message: OK\n    headers:\n      Content-Type:\n      - {content_type}\n    body:\n      encoding: ASCII-8BIT\n      base64_string: |\n{}recorded_with: VCR 6.2.0\n",
+        indented(&encoded, "        ")
+    )
+}
+
+#[test]
+fn a_binary_download_passes_where_the_document_declares_file_content() {
+    let spec = spec();
+    let dir = scratch("binary-download");
+    let png = [
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R',
+        0xff, 0xfe, 0x80,
+    ];
+    std::fs::write(
+        dir.join("download.yml"),
+        download_cassette("image/png", &png),
+    )
+    .unwrap();
+    let (code, out) = run_checked(&dir, &spec);
+    assert_eq!(code, 0, "{out}");
+    let report = check_recordings(std::slice::from_ref(&dir), &spec).unwrap();
+    assert_eq!(report.totals.responses.get("downloadFile"), Some(&1));
+
+    // The same bytes claiming to be JSON are still refused.
+    std::fs::write(
+        dir.join("download.yml"),
+        download_cassette("application/json", &png),
+    )
+    .unwrap();
+    let (code, out) = run_checked(&dir, &spec);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not UTF-8"), "{out}");
+}
+
+fn file_object() -> Value {
+    json!({
+        "id": "file-abc123", "object": "file", "bytes": 120000, "created_at": 1700000000,
+        "filename": "notes.txt", "purpose": "assistants", "status": "processed",
+        "status_details": null
+    })
+}
+
+#[test]
+fn a_2023_files_list_without_first_and_last_id_passes() {
+    let spec = spec();
+    let dir = scratch("files-list-2023");
+    let old_list = json!({"object": "list", "data": [file_object()], "has_more": false});
+    write_session_records(
+        &dir,
+        "files.json",
+        vec![entry("GET", "/files", 200, "application/json", old_list)],
+    );
+    let (code, out) = run_checked(&dir, &spec);
+    assert_eq!(code, 0, "{out}");
+
+    // A list without its data is still wrong.
+    write_session_records(
+        &dir,
+        "files.json",
+        vec![entry(
+            "GET",
+            "/files",
+            200,
+            "application/json",
+            json!({"object": "list", "has_more": false}),
+        )],
+    );
+    let (code, out) = run_checked(&dir, &spec);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[listFiles]") && out.contains("data"), "{out}");
+}
+
 #[test]
 fn unusable_input_exits_with_2() {
     let spec = spec();

@@ -6,6 +6,7 @@ use conformance::results::{
     ScenarioResult, StepResult, RESULTS_SCHEMA_VERSION,
 };
 use conformance::spec::Family;
+use conformance::verdict::Severity;
 use conformance::{render_coverage, render_report, Results, Verdict};
 use serde_json::json;
 
@@ -76,12 +77,14 @@ fn results() -> Results {
     )
     .at("/content/0/type");
     let mismatch = Finding {
-        kind: FindingKind::Body,
-        verdict: Verdict::Fail,
         pointer: Some("/role".into()),
         expected: Some(json!("user")),
         actual: Some(json!("assistant")),
-        message: "body /role: different value (expected \"user\", got \"assistant\")".into(),
+        ..Finding::new(
+            FindingKind::Body,
+            Verdict::Fail,
+            "body /role: different value (expected \"user\", got \"assistant\")",
+        )
     };
     let mut cleanup = pass("delete-thread", "deleteThread");
     cleanup.phase = Phase::Cleanup;
@@ -92,7 +95,7 @@ fn results() -> Results {
         vec![Finding::new(
             FindingKind::Skipped,
             Verdict::Skipped,
-            "not run: an earlier step did not pass",
+            "not run: needs ${message}, which step `create-message` did not capture",
         )],
     );
     Results {
@@ -101,6 +104,7 @@ fn results() -> Results {
             base_url: "http://127.0.0.1:4010/v1".into(),
             model: "gpt-4o".into(),
             filters: vec![],
+            strict: false,
             wall_time_ms: 1234,
         },
         operations: vec![
@@ -145,6 +149,46 @@ fn results() -> Results {
                     ),
                     skipped,
                     cleanup,
+                ],
+            ),
+            scenario(
+                "threads/messages/again",
+                Verdict::Fail,
+                Verdict::Fail,
+                None,
+                vec![
+                    pass("create-thread", "createThread"),
+                    sent(
+                        step(
+                            "create-message",
+                            "createMessage",
+                            Verdict::Fail,
+                            vec![
+                                Finding::new(
+                                    FindingKind::Schema,
+                                    Verdict::Fail,
+                                    "schema error at /content/1/type: \"txt\" is not one of [\"text\"] (schema path /$defs/X/enum)",
+                                )
+                                .at("/content/1/type"),
+                                Finding::new(
+                                    FindingKind::Body,
+                                    Verdict::Fail,
+                                    "body /attachments: missing key (expected [])",
+                                )
+                                .at("/attachments")
+                                .severity(Severity::Deviation),
+                                Finding::new(
+                                    FindingKind::Body,
+                                    Verdict::Fail,
+                                    "body /content/0/text/annotations: expected 1 elements, got 0 (needs a cooperative model: it must cite)",
+                                )
+                                .at("/content/0/text/annotations")
+                                .severity(Severity::Model),
+                            ],
+                        ),
+                        200,
+                        "{\n  \"role\": \"user\",\n  \"content\": [{\"type\": \"text\"}, {\"type\": \"txt\"}]\n}",
+                    ),
                 ],
             ),
             scenario(
@@ -212,4 +256,64 @@ fn operation_verdicts_take_the_worst_scenario_and_map_expected_failures() {
     assert_eq!(verdict_of("getMessage"), Some(Verdict::Skipped));
     assert_eq!(verdict_of("createRun"), Some(Verdict::Xfail));
     assert_eq!(verdict_of("listFiles"), None);
+}
+
+#[test]
+fn the_same_finding_across_scenarios_is_one_problem_ranked_by_severity_then_spread() {
+    let ranked = conformance::report::problems::problems(&results());
+    let summary: Vec<(Severity, String, usize, usize)> = ranked
+        .iter()
+        .map(|p| (p.severity, p.key.clone(), p.scenarios.len(), p.findings))
+        .collect();
+    let expected = [
+        (Severity::Breaking, "breaking|schema|type|enum", 2, 2),
+        (Severity::Breaking, "breaking|body|role|differs", 1, 1),
+        (
+            Severity::Deviation,
+            "deviation|body|attachments|missing",
+            1,
+            1,
+        ),
+        (
+            Severity::Cosmetic,
+            "cosmetic|key_order||keys of / are in a different order than recorded",
+            1,
+            1,
+        ),
+        (Severity::Model, "model|body|annotations|differs", 1, 1),
+    ];
+    let expected: Vec<(Severity, String, usize, usize)> = expected
+        .into_iter()
+        .map(|(severity, key, scenarios, findings)| (severity, key.to_owned(), scenarios, findings))
+        .collect();
+    assert_eq!(summary, expected);
+}
+
+#[test]
+fn junit_xml() {
+    insta::assert_snapshot!(conformance::report::render_junit(&results()));
+}
+
+#[test]
+fn comparison_of_two_targets() {
+    use conformance::report::compare::Target;
+    let mut other = results();
+    other.run.base_url = "http://127.0.0.1:5000/v1".into();
+    other.scenarios.retain(|s| s.id != "assistants/list");
+    for scenario in &mut other.scenarios {
+        if scenario.id == "runs/create" {
+            scenario.verdict = Verdict::Unimplemented;
+        }
+    }
+    let targets = [
+        Target {
+            name: "reference".into(),
+            results: results(),
+        },
+        Target {
+            name: "other".into(),
+            results: other,
+        },
+    ];
+    insta::assert_snapshot!(conformance::report::render_compare(&targets));
 }

@@ -3,6 +3,7 @@
 
 mod runner_support;
 
+use conformance::results::FailOn;
 use conformance::{render_coverage, run_with, HarnessError, Results, Verdict};
 use runner_support::*;
 
@@ -38,7 +39,11 @@ async fn expected_failures_turn_failures_into_xfail_and_passes_into_xpass() {
         .unwrap()
         .contains("the stub answers the wrong name"));
     assert_eq!(scenario_of(&results, "stub/pass").verdict, Verdict::Xpass);
-    assert_eq!(results.exit_code(), 1, "an XPASS fails the list");
+    assert_eq!(
+        results.exit_code(FailOn::Breaking),
+        1,
+        "an XPASS fails the list"
+    );
 }
 
 #[tokio::test]
@@ -58,7 +63,7 @@ async fn filters_skip_other_scenarios_and_a_filter_matching_nothing_is_an_input_
         .unwrap();
     assert_eq!(scenario_of(&results, "stub/one").verdict, Verdict::Pass);
     assert_eq!(scenario_of(&results, "stub/two").verdict, Verdict::Skipped);
-    assert_eq!(results.exit_code(), 0);
+    assert_eq!(results.exit_code(FailOn::Breaking), 0);
     config.filters = vec!["nothing-has-this".into()];
     let err = run_with(&config, &catalog(), &conformance::progress::Silent)
         .await

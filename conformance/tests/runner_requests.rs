@@ -1,7 +1,8 @@
 //! Request building from fixture steps: default headers, overrides and removal, variables in
 //! every part, repeated query keys, raw bodies and raw URLs, and the masked request record.
 
-use conformance::client::{base_headers, mask_authorization, prepare, record_request};
+use conformance::client::{base_headers, mask_authorization, record_request};
+use conformance::exec::request::prepare;
 use conformance::fixture::Step;
 use conformance::spec::{Family, Operation};
 use conformance::vars::Vars;

@@ -1,17 +1,19 @@
 //! The runner against a tiny axum stub server on port 0: FAIL, UNIMPLEMENTED, NON-STRICT findings,
-//! cleanup after a failure, skipped cleanup and unknown variables.
+//! later steps and cleanup after a failure, skipped steps and unknown variables, severities and
+//! `--strict`.
 
 mod runner_support;
 
 use std::sync::atomic::Ordering;
 
-use conformance::results::{FindingKind, Phase};
+use conformance::results::{FailOn, FindingKind, Phase};
+use conformance::verdict::Severity;
 use conformance::Verdict;
 use runner_support::*;
 use serde_json::json;
 
 #[tokio::test]
-async fn a_body_mismatch_fails_and_cleanup_still_runs() {
+async fn a_failing_step_does_not_stop_later_steps_and_cleanup_runs() {
     let yaml = scenario(GET_EXPECTING_RIGHT, CLEANUP);
     let (results, stub) = run_files("mismatch", &[("stub/fail", &yaml)]).await;
     let scenario = scenario_of(&results, "stub/fail");
@@ -26,7 +28,7 @@ async fn a_body_mismatch_fails_and_cleanup_still_runs() {
         [
             ("create", Verdict::Pass),
             ("get", Verdict::Fail),
-            ("after", Verdict::Skipped),
+            ("after", Verdict::Pass),
             ("delete", Verdict::Pass)
         ]
     );
@@ -41,7 +43,7 @@ async fn a_body_mismatch_fails_and_cleanup_still_runs() {
         1,
         "cleanup sent its DELETE"
     );
-    assert_eq!(results.exit_code(), 1);
+    assert_eq!(results.exit_code(FailOn::Breaking), 1);
     let request = scenario.steps[1].request.as_ref().unwrap();
     assert!(
         request.url.ends_with("/v1/things/thing_abcdefgh1234"),
@@ -58,7 +60,7 @@ async fn a_body_mismatch_fails_and_cleanup_still_runs() {
 }
 
 #[tokio::test]
-async fn an_invalid_url_404_is_unimplemented_and_stops_the_scenario() {
+async fn an_invalid_url_404_is_unimplemented_and_later_steps_still_run() {
     let steps = r#"
   - name: list
     operation: listWidgets
@@ -73,9 +75,145 @@ async fn an_invalid_url_404_is_unimplemented_and_stops_the_scenario() {
     let scenario = scenario_of(&results, "stub/unimplemented");
     assert_eq!(scenario.verdict, Verdict::Unimplemented);
     assert_eq!(scenario.steps[1].verdict, Verdict::Unimplemented);
-    assert_eq!(scenario.steps[2].verdict, Verdict::Skipped);
+    assert_eq!(scenario.steps[2].verdict, Verdict::Pass);
     assert_eq!(scenario.steps[3].verdict, Verdict::Pass);
     assert_eq!(stub.deletes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_framework_404_on_a_create_route_is_unimplemented_and_its_dependents_skipped() {
+    let steps = r#"
+  - name: create-store
+    operation: createStore
+    body: {name: x}
+    capture: {store: /id}
+    expect:
+      status: 200
+      body: {id: "$id:store_", object: store, name: x, file_counts: {total: 0}}
+  - name: get-store
+    operation: getStore
+    path: {store_id: "${store}"}
+    expect: {status: 200, body: {id: "${store}"}}
+  - name: get-by-id
+    operation: getStore
+    path: {store_id: "${thing}"}
+    expect: {status: 200}
+  - name: get-missing
+    operation: getGone
+    path: {thing_id: "${thing}"}
+    expect: {status: 200}
+"#;
+    let yaml = scenario(steps, CLEANUP);
+    let (results, _) = run_files("framework-404", &[("stub/stores", &yaml)]).await;
+    let scenario = scenario_of(&results, "stub/stores");
+    let outcome: Vec<(&str, Verdict, usize)> = scenario
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.verdict, s.findings.len()))
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            ("create", Verdict::Pass, 0),
+            ("create-store", Verdict::Unimplemented, 1),
+            ("get-store", Verdict::Skipped, 1),
+            ("get-by-id", Verdict::Unimplemented, 1),
+            ("get-missing", Verdict::Fail, 1),
+            ("delete", Verdict::Pass, 0),
+        ],
+        "a 404 naming no object, or not about one, is a missing route; one about the object is not"
+    );
+    assert_eq!(
+        scenario.steps[1].findings[0].message,
+        "the route answered 404 although its path names no object: Not Found"
+    );
+    assert_eq!(scenario.steps[4].findings[0].kind, FindingKind::Status);
+    let coverage = conformance::report::coverage::operation_coverage(&results);
+    let verdict_of = |id: &str| {
+        coverage
+            .iter()
+            .find(|c| c.operation.id == id)
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(verdict_of("createStore"), Some(Verdict::Unimplemented));
+    assert_eq!(verdict_of("getStore"), Some(Verdict::Unimplemented));
+    assert_eq!(verdict_of("getGone"), Some(Verdict::Fail));
+}
+
+#[tokio::test]
+async fn an_uncaptured_variable_skips_its_dependents_naming_it_and_its_step() {
+    let steps = r#"
+  - name: refused
+    operation: createRefused
+    body: {}
+    capture: {made: /id}
+    expect: {status: 200, body: {id: "$id:thing_", object: thing}}
+  - name: uses-made
+    operation: getThing
+    path: {thing_id: "${made}"}
+    expect: {status: 200}
+  - name: uses-thing
+    operation: getThing
+    path: {thing_id: "${thing}"}
+    expect: {status: 200, body: {id: "${thing}", object: thing, name: wrong}}
+"#;
+    let yaml = scenario(steps, CLEANUP);
+    let (results, _) = run_files("uncaptured", &[("stub/uncaptured", &yaml)]).await;
+    let scenario = scenario_of(&results, "stub/uncaptured");
+    let verdicts: Vec<Verdict> = scenario.steps.iter().map(|s| s.verdict).collect();
+    assert_eq!(
+        verdicts,
+        [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Skipped,
+            Verdict::Pass,
+            Verdict::Pass
+        ]
+    );
+    let refused = &scenario.steps[1];
+    assert_eq!(
+        refused.findings.len(),
+        1,
+        "a wrong status is one finding, the error body is not diffed: {:#?}",
+        refused.findings
+    );
+    assert_eq!(
+        refused.findings[0].message,
+        "expected status 200, got 400: Missing required parameter: 'name'."
+    );
+    assert_eq!(
+        scenario.steps[2].findings[0].message,
+        "not run: needs ${made}, which step `refused` did not capture"
+    );
+}
+
+#[tokio::test]
+async fn an_absent_optional_key_is_a_deviation_that_fails_only_under_strict() {
+    let yaml = single_step(
+        "getFour",
+        "{status: 200, indent: 4, trailing_newline: true, body: {id: \"$id:thing_\", expires_at: null}}",
+    );
+    for (strict, verdict, code) in [(false, Verdict::NonStrict, 0), (true, Verdict::Fail, 1)] {
+        let (results, _) = run_files_with("deviation", &[("stub/only", &yaml)], strict).await;
+        let step = &scenario_of(&results, "stub/only").steps[0];
+        assert_eq!(
+            step.verdict, verdict,
+            "strict {strict}: {:#?}",
+            step.findings
+        );
+        assert_eq!(step.findings.len(), 1);
+        assert_eq!(step.findings[0].severity, Some(Severity::Deviation));
+        assert_eq!(
+            step.findings[0].message,
+            "body /expires_at: missing key (expected null)"
+        );
+        assert_eq!(results.exit_code(FailOn::Breaking), code);
+        assert_eq!(results.exit_code(FailOn::Deviation), 1);
+        assert_eq!(results.exit_code(FailOn::Never), 0);
+        assert_eq!(results.run.strict, strict);
+    }
 }
 
 #[tokio::test]
@@ -100,7 +238,11 @@ async fn a_different_key_order_is_non_strict() {
     assert_eq!(scenario.verdict, Verdict::NonStrict);
     let kinds: Vec<FindingKind> = scenario.steps[0].findings.iter().map(|f| f.kind).collect();
     assert_eq!(kinds, [FindingKind::KeyOrder]);
-    assert_eq!(results.exit_code(), 0, "NON-STRICT is conformant");
+    assert_eq!(
+        results.exit_code(FailOn::Breaking),
+        0,
+        "NON-STRICT is conformant"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +251,7 @@ async fn defaults_and_overrides_reach_the_server_and_a_clean_scenario_passes() {
     let (results, _) = run_files("pass", &[("stub/pass", &yaml)]).await;
     let scenario = scenario_of(&results, "stub/pass");
     assert_eq!(scenario.verdict, Verdict::Pass, "{:#?}", scenario.steps);
-    assert_eq!(results.exit_code(), 0);
+    assert_eq!(results.exit_code(FailOn::Breaking), 0);
 }
 
 #[tokio::test]
@@ -122,7 +264,10 @@ async fn a_cleanup_step_without_its_variables_is_skipped() {
     assert_eq!(scenario.steps[0].verdict, Verdict::Fail);
     assert_eq!(scenario.steps[0].findings[0].kind, FindingKind::Capture);
     assert_eq!(scenario.steps[1].verdict, Verdict::Skipped);
-    assert!(scenario.steps[1].findings[0].message.contains("thing"));
+    assert_eq!(
+        scenario.steps[1].findings[0].message,
+        "not run: needs ${thing}, which step `create` did not capture"
+    );
     assert_eq!(stub.deletes.load(Ordering::SeqCst), 0);
 }
 
@@ -180,16 +325,30 @@ async fn schema_violations_and_wrong_statuses_fail() {
     let step = &scenario_of(&results, "stub/only").steps[0];
     assert_eq!(step.verdict, Verdict::Fail);
     let kinds: Vec<FindingKind> = step.findings.iter().map(|f| f.kind).collect();
-    assert_eq!(kinds, [FindingKind::Status, FindingKind::Schema]);
-    assert_eq!(step.findings[1].pointer.as_deref(), Some("/"));
-    assert!(
-        step.findings[1]
-            .message
-            .contains("\"object\" is a required property"),
-        "{}",
-        step.findings[1].message
+    assert_eq!(
+        kinds,
+        [FindingKind::Status],
+        "a wrong status is one finding"
     );
     assert_eq!(step.response.as_ref().unwrap().status, 200);
+    let (results, _) = run_files(
+        "schema-200",
+        &[("stub/only", &single_step("getPartial", "{status: 200}"))],
+    )
+    .await;
+    let step = &scenario_of(&results, "stub/only").steps[0];
+    assert_eq!(step.verdict, Verdict::Fail);
+    let schema = &step.findings[0];
+    assert_eq!(
+        (schema.kind, schema.severity),
+        (FindingKind::Schema, Some(Severity::Breaking))
+    );
+    assert_eq!(schema.pointer.as_deref(), Some("/"));
+    assert!(
+        schema.message.contains("\"object\" is a required property"),
+        "{}",
+        schema.message
+    );
 }
 
 #[tokio::test]
@@ -198,4 +357,32 @@ async fn the_expected_indent_is_honoured() {
     assert_eq!(four, (Verdict::Pass, vec![]));
     let two = only_step_findings("indent-2", "getFour", "{status: 200}").await;
     assert_eq!(two, (Verdict::NonStrict, vec![FindingKind::Formatting]));
+}
+
+#[tokio::test]
+async fn a_cooperative_model_expectation_is_never_a_fail() {
+    let yaml = single_step(
+        "getFour",
+        "{status: 200, indent: 4, trailing_newline: true, cooperative_model: the model cites, body: {id: \"$id:thing_\", annotations: [1]}}",
+    );
+    for strict in [false, true] {
+        let (results, _) = run_files_with("cooperative", &[("stub/only", &yaml)], strict).await;
+        let step = &scenario_of(&results, "stub/only").steps[0];
+        assert_eq!(step.verdict, Verdict::Pass, "{:#?}", step.findings);
+        assert_eq!(step.findings.len(), 1);
+        assert_eq!(step.findings[0].severity, Some(Severity::Model));
+        assert!(
+            step.findings[0]
+                .message
+                .ends_with("(needs a cooperative model: the model cites)"),
+            "{}",
+            step.findings[0].message
+        );
+        let report = conformance::render_report(&results);
+        assert!(
+            report.contains("## Cooperative-model expectations not met"),
+            "{report}"
+        );
+        assert_eq!(results.exit_code(FailOn::Cosmetic), 0);
+    }
 }

@@ -138,7 +138,7 @@ fn errors_use_error_response_and_undocumented_statuses_are_reported() {
 fn every_stream_event_of_the_document_has_a_validator() {
     let spec = Spec::load(&source()).unwrap();
     let names: Vec<&str> = spec.stream_event_names().collect();
-    for name in conformance::stream::KNOWN_EVENTS {
+    for name in conformance::exec::stream::KNOWN_EVENTS {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     assert_eq!(spec.validate_stream_event("done", &json!("[DONE]")), vec![]);

@@ -2,9 +2,9 @@
 //! StreamingToolCall(): a plain run, a createThreadAndRun that stops at requires_action, and the
 //! submit_tool_outputs stream that resumes it), and on each way a stream can break it.
 
+use conformance::exec::stream::framing::framing_differences;
+use conformance::exec::stream::grammar::{check_grammar, StreamOrigin, Violation};
 use conformance::sse::{parse, SseEvent};
-use conformance::stream::framing::framing_differences;
-use conformance::stream::grammar::{check_grammar, StreamOrigin, Violation};
 use serde_json::{json, Value};
 
 const RUN: &str = "run_abcdefghijklmnopqrstuvwx";
@@ -307,7 +307,7 @@ fn failure_details_name_stream_findings() {
     };
     let details = step_details("threads/runs/x", &step);
     assert!(
-        details.contains("- FAIL (stream): event grammar"),
+        details.contains("- FAIL (breaking, stream): event grammar"),
         "{details}"
     );
 }

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use conformance::exec::stream::framing::framing_differences;
+use conformance::exec::stream::grammar::{check_grammar, StreamOrigin};
 use conformance::sse::parse;
-use conformance::stream::framing::framing_differences;
-use conformance::stream::grammar::{check_grammar, StreamOrigin};
 use serde_json::Value;
 
 fn recordings_root() -> Option<PathBuf> {

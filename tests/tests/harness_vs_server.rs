@@ -1,5 +1,6 @@
-//! The conformance harness against the reference server: every scenario must PASS (not merely
-//! NON-STRICT), and the committed `coverage.md` must be exactly what this run renders.
+//! The conformance harness against the reference server under `--strict` (deviations FAIL):
+//! every scenario must PASS (not merely NON-STRICT), and the committed `coverage.md` must be
+//! exactly what this run renders.
 //!
 //! Set `UPDATE_COVERAGE=1` to rewrite `coverage.md` from the run instead of comparing.
 //!
@@ -21,6 +22,7 @@ async fn every_scenario_passes_and_coverage_md_is_current() {
     let server = spawn_server().await;
     let mut config = RunConfig::new(&server.base_url, workspace_root().join("fixtures"));
     config.api_key = Some("sk-conformance".into());
+    config.strict = true;
     let results = run(&config, &spec).await.expect("the harness runs");
 
     let not_passing: Vec<String> = results

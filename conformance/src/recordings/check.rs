@@ -89,7 +89,7 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                         .entry(operation.clone())
                         .or_default() += 1;
                 }
-                for violation in crate::stream::delta_disagreements(&events) {
+                for violation in crate::exec::stream::delta_disagreements(&events) {
                     let error = SchemaError {
                         instance_path: String::new(),
                         schema_path: "(deltas add up to the message)".into(),
@@ -99,6 +99,17 @@ pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileRep
                 }
                 for StreamError { event, error } in errors {
                     fail(event, error);
+                }
+            }
+            Body::Binary(_) => {
+                // a download is judged like text: only where the document declares a string
+                // body (file content); its bytes cannot be shown as JSON
+                for error in spec.validate_response(
+                    &operation,
+                    exchange.status,
+                    &Value::String(String::new()),
+                ) {
+                    fail(None, error);
                 }
             }
             Body::Invalid(reason) => fail(None, whole(reason.clone())),

@@ -26,6 +26,9 @@ pub enum Body {
     Sse(String),
     /// Any other text (e.g. a downloaded file's content).
     Text(String),
+    /// Bytes that are not UTF-8 text under a content type that does not claim text (a PNG
+    /// download); only their length is kept.
+    Binary(usize),
     /// A body that claims a type it does not have (e.g. JSON that does not parse); the reason.
     Invalid(String),
     /// No body at all.
@@ -49,6 +52,27 @@ impl Body {
                 Body::Invalid(format!("the body is not JSON: {e}"))
             }
             Err(_) => Body::Text(text),
+        }
+    }
+}
+
+impl Body {
+    /// Classifies decoded body bytes: UTF-8 as in [`Body::from_text`]; other bytes are a binary
+    /// download unless the content type claims JSON, an event stream or text.
+    pub fn from_bytes(content_type: Option<&str>, bytes: Vec<u8>) -> Body {
+        match String::from_utf8(bytes) {
+            Ok(text) => Body::from_text(content_type, text),
+            Err(err) => {
+                let claimed = content_type.unwrap_or("").to_ascii_lowercase();
+                let textual = ["json", "event-stream", "text/"]
+                    .iter()
+                    .any(|kind| claimed.contains(kind));
+                if textual {
+                    Body::Invalid(format!("the {claimed} body is not UTF-8 text"))
+                } else {
+                    Body::Binary(err.into_bytes().len())
+                }
+            }
         }
     }
 }
@@ -95,6 +119,24 @@ mod tests {
             Body::Text("plain".into())
         );
         assert_eq!(Body::from_text(None, String::new()), Body::Empty);
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_binary_unless_text_was_claimed() {
+        let png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0xff];
+        assert_eq!(
+            Body::from_bytes(Some("image/png"), png.clone()),
+            Body::Binary(9)
+        );
+        assert_eq!(Body::from_bytes(None, png.clone()), Body::Binary(9));
+        assert!(matches!(
+            Body::from_bytes(Some("application/json"), png),
+            Body::Invalid(_)
+        ));
+        assert_eq!(
+            Body::from_bytes(Some("application/octet-stream"), b"plain".to_vec()),
+            Body::Text("plain".into())
+        );
     }
 
     #[test]

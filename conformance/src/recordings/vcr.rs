@@ -80,10 +80,7 @@ fn exchange(index: usize, interaction: &Yaml) -> Result<Exchange, String> {
         None => Body::Empty,
         Some(bytes) => {
             let bytes = decode_content(header("content-encoding").as_deref(), bytes)?;
-            match String::from_utf8(bytes) {
-                Ok(text) => Body::from_text(header("content-type").as_deref(), text),
-                Err(_) => Body::Invalid("the body is not UTF-8 text".into()),
-            }
+            Body::from_bytes(header("content-type").as_deref(), bytes)
         }
     };
     Ok(Exchange {

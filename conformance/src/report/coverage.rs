@@ -55,9 +55,13 @@ pub fn operation_coverage(results: &Results) -> Vec<OperationCoverage> {
                 .copied()
                 .filter(|v| *v != Verdict::Skipped)
                 .collect();
+            // one answer showing the route is missing outweighs failures elsewhere (which are
+            // then mostly the consequences of the missing route)
+            let missing = ran.contains(&Verdict::Unimplemented);
             let verdict = match (verdicts.is_empty(), ran.is_empty()) {
                 (true, _) => None,
                 (false, true) => Some(Verdict::Skipped),
+                (false, false) if missing => Some(Verdict::Unimplemented),
                 (false, false) => Some(Verdict::worst(ran)),
             };
             OperationCoverage {
@@ -87,11 +91,12 @@ pub fn render_coverage(results: &Results) -> String {
     let mut out = String::from(
         "# Conformance coverage\n\n\
          Generated from the harness results (`assistants-conformance --coverage coverage.md`); do not edit by hand.\n\
-         An operation's verdict is the worst over the scenarios that exercise it (steps skipped because an\n\
-         earlier step failed are ignored when others ran); *passing* means PASS or NON-STRICT.\n\n## Summary\n\n",
+         An operation's verdict is the worst over the scenarios that exercise it (steps skipped because a\n\
+         variable they need was never captured are ignored when others ran), except that an operation\n\
+         answered anywhere as a missing route is UNIMPLEMENTED; *passing* means PASS or NON-STRICT.\n\n## Summary\n\n",
     );
     let mut summary_rows = Vec::new();
-    let (mut total, mut covered_total, mut passing_total) = (0, 0, 0);
+    let (mut total, mut covered_total, mut passing_total, mut missing_total) = (0, 0, 0, 0);
     for family in &families {
         let in_family: Vec<&OperationCoverage> = coverage
             .iter()
@@ -102,24 +107,37 @@ pub fn render_coverage(results: &Results) -> String {
             .iter()
             .filter(|c| c.verdict.is_some_and(Verdict::is_passing))
             .count();
+        let missing = in_family
+            .iter()
+            .filter(|c| c.verdict == Some(Verdict::Unimplemented))
+            .count();
         summary_rows.push(vec![
             family_label(*family).to_owned(),
             in_family.len().to_string(),
             covered.to_string(),
             passing.to_string(),
+            missing.to_string(),
         ]);
         total += in_family.len();
         covered_total += covered;
         passing_total += passing;
+        missing_total += missing;
     }
     summary_rows.push(vec![
         "**Total**".into(),
         total.to_string(),
         covered_total.to_string(),
         passing_total.to_string(),
+        missing_total.to_string(),
     ]);
     out.push_str(&markdown_table(
-        &["Family", "Operations", "Covered", "Passing"],
+        &[
+            "Family",
+            "Operations",
+            "Covered",
+            "Passing",
+            "Unimplemented",
+        ],
         summary_rows,
     ));
     out.push_str(&format!(

@@ -1,21 +1,20 @@
 //! Reports rendered from [`Results`](crate::results::Results) alone (never from runner state):
-//! the Markdown report, `coverage.md`, and the plain-text failure details shared by both the
-//! console and the report.
+//! the Markdown report, `coverage.md`, JUnit XML, the comparison of several targets, and the
+//! plain-text failure details shared by the console and the report.
 
+pub mod compare;
 pub mod coverage;
+pub mod junit;
 pub mod markdown;
+pub mod problems;
 pub mod text;
 
+pub use compare::render_compare;
 pub use coverage::render_coverage;
+pub use junit::render_junit;
 pub use markdown::render_report;
 
-/// At most `max_chars` characters of `text`, with a note saying how much was cut.
-pub fn excerpt(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-    }
-}
+pub use crate::results::excerpt;
 
 /// Renders a Markdown table with `tabled`: the header row first, then the rows.
 pub fn markdown_table(header: &[&str], rows: Vec<Vec<String>>) -> String {

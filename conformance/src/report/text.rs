@@ -11,8 +11,8 @@ use crate::verdict::Verdict;
 /// Characters of a response or request body shown in failure details (results keep more).
 const SHOWN_BODY_CHARS: usize = 2000;
 
-/// Details of every step of `scenario` that neither passed nor was merely skipped after an
-/// earlier failure, preceded by the scenario's id and verdict.
+/// Details of every step of `scenario` that neither passed nor was merely skipped for want of a
+/// variable, preceded by the scenario's id and verdict.
 pub fn failure_details(scenario: &ScenarioResult) -> String {
     let mut out = format!("scenario {}: {}", scenario.id, scenario.verdict);
     if let Some(reason) = &scenario.reason {
@@ -37,7 +37,11 @@ pub fn failure_details(scenario: &ScenarioResult) -> String {
         .map(|s| s.name.as_str())
         .collect();
     if !not_run.is_empty() {
-        let _ = writeln!(out, "  not run after the failure: {}", not_run.join(", "));
+        let _ = writeln!(
+            out,
+            "  not run (a variable they need was never captured): {}",
+            not_run.join(", ")
+        );
     }
     out
 }
@@ -81,12 +85,18 @@ pub fn step_details(scenario_id: &str, step: &StepResult) -> String {
     for finding in &step.findings {
         // stream and poll problems are named as such, so a stream's verdict reads apart from
         // the body checks it shares a step with
-        let kind = match finding.kind {
-            FindingKind::Stream => " (stream)",
-            FindingKind::Poll => " (poll)",
-            _ => "",
+        let mut notes: Vec<&str> = finding.severity.iter().map(|s| s.label()).collect();
+        match finding.kind {
+            FindingKind::Stream => notes.push("stream"),
+            FindingKind::Poll => notes.push("poll"),
+            _ => {}
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
         };
-        let _ = writeln!(out, "    - {}{kind}: {}", finding.verdict, finding.message);
+        let _ = writeln!(out, "    - {}{notes}: {}", finding.verdict, finding.message);
     }
     out
 }

@@ -8,6 +8,35 @@ use serde_json::Value;
 
 use super::SpecError;
 
+/// Every event name of the Assistants streams (the `AssistantStreamEvent` branches).
+pub const KNOWN_EVENTS: [&str; 25] = [
+    "thread.created",
+    "thread.run.created",
+    "thread.run.queued",
+    "thread.run.in_progress",
+    "thread.run.requires_action",
+    "thread.run.completed",
+    "thread.run.incomplete",
+    "thread.run.failed",
+    "thread.run.cancelling",
+    "thread.run.cancelled",
+    "thread.run.expired",
+    "thread.run.step.created",
+    "thread.run.step.in_progress",
+    "thread.run.step.delta",
+    "thread.run.step.completed",
+    "thread.run.step.failed",
+    "thread.run.step.cancelled",
+    "thread.run.step.expired",
+    "thread.message.created",
+    "thread.message.in_progress",
+    "thread.message.delta",
+    "thread.message.completed",
+    "thread.message.incomplete",
+    "error",
+    "done",
+];
+
 /// The component that lists every stream event.
 pub const STREAM_EVENT_COMPONENT: &str = "/components/schemas/AssistantStreamEvent";
 

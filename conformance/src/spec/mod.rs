@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use compile::SharedValidator;
 pub use errata::Erratum;
+pub use events::KNOWN_EVENTS;
 pub use fetch::default_cache_dir;
 pub use stream::StreamError;
 

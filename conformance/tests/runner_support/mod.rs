@@ -104,6 +104,11 @@ pub async fn invalid_url() -> Response {
     openai_json(StatusCode::NOT_FOUND, error)
 }
 
+/// A web framework's answer to a route it lacks (FastAPI's words).
+pub async fn framework_not_found() -> Response {
+    openai_json(StatusCode::NOT_FOUND, json!({"detail": "Not Found"}))
+}
+
 pub async fn spawn_stub() -> (String, Stub) {
     let stub = Stub::default();
     let app = Router::new()
@@ -130,6 +135,23 @@ pub async fn spawn_stub() -> (String, Stub) {
         .route(
             "/v1/partial",
             get(|| async { openai_json(StatusCode::OK, json!({"id": "thing_abcdefgh1234"})) }),
+        )
+        .route("/v1/stores", post(framework_not_found))
+        .route("/v1/stores/{id}", get(framework_not_found))
+        .route(
+            "/v1/gone/{id}",
+            get(|Path(id): Path<String>| async move {
+                let message = format!("No thing found with id '{id}'.");
+                let error = json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}});
+                openai_json(StatusCode::NOT_FOUND, error)
+            }),
+        )
+        .route(
+            "/v1/refused",
+            post(|| async {
+                let error = json!({"error": {"message": "Missing required parameter: 'name'.", "type": "invalid_request_error", "param": "name", "code": null}});
+                openai_json(StatusCode::BAD_REQUEST, error)
+            }),
         )
         .fallback(invalid_url)
         .with_state(stub.clone());
@@ -191,6 +213,34 @@ pub fn catalog() -> InMemoryCatalog {
             "/partial",
             Family::VectorStores,
             &["id", "object"],
+        )
+        .with(
+            "createStore",
+            "POST",
+            "/stores",
+            Family::VectorStores,
+            &["id"],
+        )
+        .with(
+            "getStore",
+            "GET",
+            "/stores/{store_id}",
+            Family::VectorStores,
+            &["id"],
+        )
+        .with(
+            "getGone",
+            "GET",
+            "/gone/{thing_id}",
+            Family::VectorStores,
+            &["id"],
+        )
+        .with(
+            "createRefused",
+            "POST",
+            "/refused",
+            Family::VectorStores,
+            &["id"],
         )
         .with("neverUsed", "GET", "/never", Family::Uploads, &[])
 }
@@ -254,14 +304,17 @@ pub fn config(base_url: &str, fixtures_dir: PathBuf) -> RunConfig {
 }
 
 pub async fn run_files(test: &str, files: &[(&str, &str)]) -> (Results, Stub) {
+    run_files_with(test, files, false).await
+}
+
+/// [`run_files`], `--strict` or not.
+pub async fn run_files_with(test: &str, files: &[(&str, &str)], strict: bool) -> (Results, Stub) {
     let (base_url, stub) = spawn_stub().await;
-    let results = run_with(
-        &config(&base_url, fixtures(test, files)),
-        &catalog(),
-        &conformance::progress::Silent,
-    )
-    .await
-    .expect("run completes");
+    let mut config = config(&base_url, fixtures(test, files));
+    config.strict = strict;
+    let results = run_with(&config, &catalog(), &conformance::progress::Silent)
+        .await
+        .expect("run completes");
     (results, stub)
 }
 

@@ -92,8 +92,8 @@ fn compare(parts: &BTreeMap<u64, Accumulated>, content: &Value) -> Vec<String> {
         if streamed.value != value {
             problems.push(format!(
                 "content {position}: the deltas' text `{}` is not the final text `{}`",
-                crate::report::excerpt(&streamed.value, 120),
-                crate::report::excerpt(value, 120)
+                crate::results::excerpt(&streamed.value, 120),
+                crate::results::excerpt(value, 120)
             ));
             continue;
         }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::check::{judge, schema_findings};
+use crate::check::{judge, schema_findings, Target};
 use crate::client::{send, PreparedRequest, Received};
+use crate::exec::StepContext;
 use crate::fixture::{Poll, Step};
 use crate::results::{Finding, FindingKind};
-use crate::scenario::StepContext;
 use crate::vars::Vars;
 use crate::verdict::Verdict;
 
@@ -64,9 +64,8 @@ fn same(a: &Value, b: &Value) -> bool {
 pub async fn exchange(
     context: &StepContext<'_>,
     request: &PreparedRequest,
-    step: &Step,
-    poll: &Poll,
-    operation_id: Option<&str>,
+    (step, poll): (&Step, &Poll),
+    target: &Target,
     vars: &mut Vars,
     deadline: Instant,
 ) -> PollOutcome {
@@ -95,7 +94,7 @@ pub async fn exchange(
         };
         let value = match settled(poll, &received, vars) {
             Ok(()) => {
-                let mut findings = judge(step, operation_id, &received, vars, catalog);
+                let mut findings = judge(step, target, &received, vars, catalog);
                 merge(&mut findings, along_the_way);
                 return PollOutcome {
                     received: Some(received),
@@ -105,7 +104,7 @@ pub async fn exchange(
             Err(value) => value,
         };
         if let (Some(operation_id), Ok(body)) = (
-            operation_id,
+            target.operation_id.as_deref(),
             serde_json::from_slice::<Value>(&received.body),
         ) {
             let found = schema_findings(catalog, operation_id, received.status, &body);
@@ -121,7 +120,7 @@ pub async fn exchange(
         }
         let now = Instant::now();
         if now + interval > deadline {
-            let mut findings = judge(step, operation_id, &received, vars, catalog);
+            let mut findings = judge(step, target, &received, vars, catalog);
             let shown = value.map_or("absent".to_owned(), |value| value.to_string());
             let until: Vec<String> = poll.until.iter().map(Value::to_string).collect();
             let message = format!(

@@ -16,45 +16,19 @@ use tokio::time::Instant;
 
 use crate::catalog::Catalog;
 use crate::check::{
-    check_always_sent_headers, citation_findings, judge, media_type, status_findings,
+    check_always_sent_headers, citation_findings, cooperative, judge, judge_status, media_type,
+    StatusJudgement, Target,
 };
 use crate::client::{build_request, describe_transport_error, now_unix, PreparedRequest, Received};
+use crate::exec::StepContext;
 use crate::fixture::Step;
 use crate::results::{Finding, FindingKind};
-use crate::scenario::StepContext;
 use crate::vars::Vars;
 use crate::verdict::Verdict;
 use grammar::{check_grammar, StreamOrigin};
 use read::{read_events, ReadStream};
 
-/// Every event name of the Assistants streams (the `AssistantStreamEvent` branches).
-pub const KNOWN_EVENTS: [&str; 25] = [
-    "thread.created",
-    "thread.run.created",
-    "thread.run.queued",
-    "thread.run.in_progress",
-    "thread.run.requires_action",
-    "thread.run.completed",
-    "thread.run.incomplete",
-    "thread.run.failed",
-    "thread.run.cancelling",
-    "thread.run.cancelled",
-    "thread.run.expired",
-    "thread.run.step.created",
-    "thread.run.step.in_progress",
-    "thread.run.step.delta",
-    "thread.run.step.completed",
-    "thread.run.step.failed",
-    "thread.run.step.cancelled",
-    "thread.run.step.expired",
-    "thread.message.created",
-    "thread.message.in_progress",
-    "thread.message.delta",
-    "thread.message.completed",
-    "thread.message.incomplete",
-    "error",
-    "done",
-];
+pub use crate::spec::KNOWN_EVENTS;
 
 /// Findings of one kind kept per step; the rest are counted, so a stream of a thousand bad
 /// deltas stays readable.
@@ -75,7 +49,7 @@ pub async fn exchange(
     context: &StepContext<'_>,
     request: &PreparedRequest,
     step: &Step,
-    operation_id: Option<&str>,
+    target: &Target,
     vars: &mut Vars,
     deadline: Instant,
 ) -> StreamOutcome {
@@ -124,8 +98,8 @@ pub async fn exchange(
             body,
             received_at: now_unix(),
         };
-        let mut findings = judge(step, operation_id, &received, vars, catalog);
-        if (200..300).contains(&status) {
+        let mut findings = judge(step, target, &received, vars, catalog);
+        if (200..300).contains(&status) && step.expected_status().accepts(status) {
             let message = format!(
                 "a streamed request must be answered with Content-Type text/event-stream, got {:?}",
                 media_type(&received)
@@ -148,7 +122,7 @@ pub async fn exchange(
         body: read.raw.clone().into_bytes(),
         received_at: now_unix(),
     };
-    let findings = judge_stream(step, operation_id, &received, &read, vars, catalog);
+    let findings = judge_stream(step, target, &received, &read, vars, catalog);
     StreamOutcome {
         received: Some(received),
         findings,
@@ -159,16 +133,19 @@ pub async fn exchange(
 /// expected events, headers.
 pub fn judge_stream(
     step: &Step,
-    operation_id: Option<&str>,
+    target: &Target,
     received: &Received,
     read: &ReadStream,
     vars: &mut Vars,
     catalog: &dyn Catalog,
 ) -> Vec<Finding> {
-    let mut findings = match status_findings(step, received, None) {
-        Ok(findings) => findings,
-        Err(unimplemented) => return vec![*unimplemented],
-    };
+    match judge_status(&step.expected_status(), &target.route, received, None) {
+        StatusJudgement::Expected => {}
+        StatusJudgement::Wrong(finding) | StatusJudgement::Unimplemented(finding) => {
+            return vec![finding]
+        }
+    }
+    let mut findings = Vec::new();
     if let Some(problem) = &read.problem {
         findings.push(Finding::new(
             FindingKind::Stream,
@@ -219,7 +196,7 @@ pub fn judge_stream(
     }
     push_capped(&mut findings, schema);
     push_capped(&mut findings, citations);
-    let origin = StreamOrigin::of_operation(operation_id);
+    let origin = StreamOrigin::of_operation(target.operation_id.as_deref());
     let grammar = check_grammar(&read.events, origin)
         .into_iter()
         .map(|violation| {
@@ -244,7 +221,7 @@ pub fn judge_stream(
     push_capped(&mut findings, disagreements);
     if let Some(expected) = &step.expect.events {
         let matched = expect::match_events(expected, &read.events, vars, received.received_at);
-        push_capped(&mut findings, matched);
+        push_capped(&mut findings, cooperative(step, matched));
     }
     check_always_sent_headers(received, &mut findings);
     findings
@@ -259,8 +236,12 @@ fn push_capped(findings: &mut Vec<Finding>, mut more: Vec<Finding>) {
     }
     let rest = more.split_off(MAX_FINDINGS_PER_KIND);
     let verdict = Verdict::worst(rest.iter().map(|finding| finding.verdict));
+    let severity = rest.iter().filter_map(|finding| finding.severity).max();
     let kind = rest[0].kind;
     findings.extend(more);
     let message = format!("… and {} more like the above", rest.len());
-    findings.push(Finding::new(kind, verdict, message));
+    findings.push(Finding {
+        severity,
+        ..Finding::new(kind, verdict, message)
+    });
 }
