@@ -17,6 +17,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod fixture;
+pub mod invariants;
 pub mod matcher;
 pub mod multipart;
 pub mod poll;
@@ -29,6 +30,7 @@ pub mod scenario;
 pub mod spec;
 pub mod sse;
 pub mod stream;
+pub mod tenants;
 pub mod vars;
 pub mod verdict;
 

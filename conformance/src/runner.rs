@@ -41,6 +41,9 @@ pub struct RunConfig {
     pub expected_failures: Option<PathBuf>,
     /// Caps every polling and streaming step's `timeout_s` (`--poll-timeout`); `None`: no cap.
     pub poll_timeout: Option<Duration>,
+    /// The value of `${second_api_key}` (`--second-api-key`); `None` skips the scenarios that
+    /// need a second tenant.
+    pub second_api_key: Option<String>,
 }
 
 impl RunConfig {
@@ -56,6 +59,7 @@ impl RunConfig {
             fixtures_dir: fixtures_dir.into(),
             expected_failures: None,
             poll_timeout: None,
+            second_api_key: None,
         }
     }
 }
@@ -144,6 +148,7 @@ pub async fn run_with(
         base_headers: &headers,
         model: &config.model,
         poll_timeout: config.poll_timeout,
+        second_api_key: config.second_api_key.as_deref(),
     };
     progress.started(selected.len());
     let finish = |scenario: &Scenario, steps: Vec<StepResult>| {

@@ -28,6 +28,8 @@ pub struct StepContext<'a> {
     pub model: &'a str,
     /// `--poll-timeout`: caps every polling and streaming step's `timeout_s`.
     pub poll_timeout: Option<Duration>,
+    /// `--second-api-key`: the value of `${second_api_key}`.
+    pub second_api_key: Option<&'a str>,
 }
 
 impl StepContext<'_> {
@@ -45,6 +47,20 @@ pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec
     let mut vars = Vars::for_scenario(context.model);
     let mut results = Vec::with_capacity(scenario.steps.len() + scenario.cleanup.len());
     let mut stopped = false;
+    let mut observed = crate::invariants::Observed::default();
+    match context.second_api_key {
+        Some(key) => vars.set(crate::tenants::SECOND_API_KEY, key.into()),
+        None if crate::tenants::needs_second_key(scenario) => {
+            let reason = crate::tenants::MISSING_SECOND_KEY;
+            let steps = scenario.steps.iter().map(|step| (step, Phase::Step));
+            let cleanup = scenario.cleanup.iter().map(|step| (step, Phase::Cleanup));
+            return steps
+                .chain(cleanup)
+                .map(|(step, phase)| skipped(step, phase, context, reason.into()))
+                .collect();
+        }
+        None => {}
+    }
     for step in &scenario.steps {
         if stopped {
             results.push(skipped(
@@ -55,7 +71,8 @@ pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec
             ));
             continue;
         }
-        let result = run_step(step, Phase::Step, &mut vars, context).await;
+        let mut result = run_step(step, Phase::Step, &mut vars, context).await;
+        observed.review(step, &mut result);
         stopped = !result.verdict.is_passing();
         results.push(result);
     }
@@ -66,7 +83,9 @@ pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec
             .filter(|name| vars.get(name).is_none())
             .collect();
         if missing.is_empty() {
-            results.push(run_step(step, Phase::Cleanup, &mut vars, context).await);
+            let mut result = run_step(step, Phase::Cleanup, &mut vars, context).await;
+            observed.review(step, &mut result);
+            results.push(result);
         } else {
             let reason = format!("not run: variables never captured: {}", missing.join(", "));
             results.push(skipped(step, Phase::Cleanup, context, reason));
