@@ -16,6 +16,7 @@ async fn every_scenario_passes_and_coverage_md_is_current() {
     let server = spawn_server().await;
     let mut config = RunConfig::new(&server.base_url, workspace_root().join("fixtures"));
     config.api_key = Some("sk-conformance".into());
+    config.second_api_key = Some("sk-conformance-second".into());
     let results = run(&config, &spec).await.expect("the harness runs");
 
     let not_passing: Vec<String> = results
