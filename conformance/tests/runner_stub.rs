@@ -2,6 +2,8 @@
 //! cleanup after a failure, skipped cleanup and unknown variables.
 
 mod runner_support;
+#[path = "runner_stub_cases/second_tenant.rs"]
+mod second_tenant;
 
 use std::sync::atomic::Ordering;
 
