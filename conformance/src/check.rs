@@ -163,7 +163,8 @@ pub fn schema_findings(
                 "schema error at {pointer}: {} (schema path {})",
                 error.message, error.schema_path
             );
-            Finding::new(FindingKind::Schema, Verdict::Fail, message).at(pointer)
+            let (kind, verdict) = crate::schema_severity::classify(&error.schema_path);
+            Finding::new(kind, verdict, message).at(pointer)
         })
         .collect()
 }

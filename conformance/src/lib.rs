@@ -27,6 +27,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scenario;
+pub mod schema_severity;
 pub mod spec;
 pub mod sse;
 pub mod stream;

@@ -180,13 +180,15 @@ impl ToolCalls {
             step.status != "completed" || run.rounds.contains(&ids)
         };
         if !agrees {
+            let asked: BTreeSet<&String> = if waiting {
+                run.rounds.last().into_iter().flatten().collect()
+            } else {
+                run.rounds.iter().flatten().collect()
+            };
+            let run_id = &step.run_id;
             found.push((
                 at.to_owned(),
-                format!(
-                    "tool calls: step {step_id} made the function calls {ids:?}, but run {} asked for the outputs of {:?}",
-                    step.run_id,
-                    if waiting { run.rounds.last().cloned().unwrap_or_default() } else { run.rounds.iter().flatten().cloned().collect() }
-                ),
+                format!("tool calls: step {step_id} made the function calls {ids:?}, but run {run_id} asked for the outputs of {asked:?}"),
             ));
         }
     }
