@@ -20,7 +20,10 @@ pub(crate) fn check(object: &Value, at: &str, found: &mut Vec<(String, String)>)
         "run" => completed,
         _ => completed && matches!(text(object, "type"), "message_creation" | "tool_calls"),
     };
-    let usage = object.get("usage").unwrap_or(&Value::Null);
+    // a missing key is the schema check's finding (usage is required on both objects)
+    let Some(usage) = object.get("usage") else {
+        return;
+    };
     let at = format!("{at}/usage");
     if usage.is_null() {
         if generated {
