@@ -117,6 +117,11 @@ pub async fn run_with(
     if config.jobs == 0 {
         return Err(HarnessError::Usage("--jobs must be at least 1".into()));
     }
+    crate::tenants::check_distinct_keys(
+        config.api_key.as_deref(),
+        config.second_api_key.as_deref(),
+    )
+    .map_err(HarnessError::Usage)?;
     let scenarios = load_scenarios(&config.fixtures_dir, catalog)?;
     if scenarios.is_empty() {
         let dir = config.fixtures_dir.display();

@@ -15,6 +15,17 @@ pub const SECOND_API_KEY: &str = "second_api_key";
 pub const MISSING_SECOND_KEY: &str =
     "not run: the scenario needs a second API key (--second-api-key or ASSISTANTS_SECOND_API_KEY)";
 
+/// A second key equal to the first would make every isolation scenario fail for the harness's
+/// own mistake: refused before anything is sent.
+pub fn check_distinct_keys(first: Option<&str>, second: Option<&str>) -> Result<(), String> {
+    match (first, second) {
+        (Some(first), Some(second)) if first == second => {
+            Err("--second-api-key must be another tenant's key, not the --api-key".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Which key a step's request carries, as far as tenant isolation is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tenant {
@@ -123,6 +134,22 @@ mod tests {
     fn scenario(steps: &str) -> Scenario {
         let yaml = format!("description: d\nprovenance: [{{source: x}}]\nsteps: {steps}\n");
         serde_yaml::from_str(&yaml).expect("scenario parses")
+    }
+
+    #[test]
+    fn the_two_keys_must_differ() {
+        assert!(check_distinct_keys(Some("sk-a"), Some("sk-a")).is_err());
+        assert_eq!(check_distinct_keys(Some("sk-a"), Some("sk-b")), Ok(()));
+        assert_eq!(check_distinct_keys(None, Some("sk-b")), Ok(()));
+        assert_eq!(check_distinct_keys(Some("sk-a"), None), Ok(()));
+    }
+
+    #[test]
+    fn the_second_key_is_refused_in_expected_events() {
+        let in_event = scenario(
+            "[{name: a, operation: createRun, body: {stream: true}, expect: {status: 200, events: [{event: done, data: '${second_api_key}'}]}}]",
+        );
+        assert!(check_second_key_usage(&in_event).is_err());
     }
 
     #[test]
