@@ -1,11 +1,9 @@
-//! Faults of the object APIs: assistants, threads, messages, files, uploads, vector stores,
-//! errors, lists, authentication and tenants.
+//! Faults of the object APIs: assistants, threads, messages, errors, lists, authentication
+//! and tenants.
 
 use serde_json::{json, Value};
 
-use super::super::mutate::{
-    answer_json, drop_query, each_object, is, path_matches, request_json, set_header,
-};
+use super::super::mutate::{answer_json, drop_query, each_object, is, request_json, set_header};
 use super::{answers, requests, Fault};
 
 pub static FAULTS: &[Fault] = &[
@@ -87,6 +85,37 @@ pub static FAULTS: &[Fault] = &[
             answer_json(a, |v| {
                 if v.get("has_more") == Some(&json!(true)) {
                     v["has_more"] = json!(false)
+                }
+            })
+        },
+    ),
+    answers(
+        "list page repeats its first object",
+        &[
+            "assistants/list-pagination",
+            "threads/messages/list-pagination",
+        ],
+        |_, a| {
+            answer_json(a, |v| {
+                if v["object"] == "list" {
+                    let first = v["data"].get(0).cloned();
+                    if let (Some(first), Some(data)) = (first, v["data"].as_array_mut()) {
+                        data.push(first)
+                    }
+                }
+            })
+        },
+    ),
+    answers(
+        "list last_id names the first object",
+        &[
+            "threads/messages/list-pagination",
+            "vector_stores/list-pagination",
+        ],
+        |_, a| {
+            answer_json(a, |v| {
+                if v["object"] == "list" && v["data"].as_array().is_some_and(|d| d.len() > 1) {
+                    v["last_id"] = v["first_id"].clone()
                 }
             })
         },
@@ -194,129 +223,6 @@ pub static FAULTS: &[Fault] = &[
                 a.status = 200;
                 a.body = b"{\n  \"object\": \"list\",\n  \"data\": [],\n  \"first_id\": null,\n  \"last_id\": null,\n  \"has_more\": false\n}".to_vec();
             }
-        },
-    ),
-    // --- files and uploads ---
-    answers(
-        "download byte changed",
-        &["files/crud", "uploads/complete"],
-        |r, a| {
-            if path_matches(&r.path, "/v1/files/*/content") && a.status == 200 {
-                if let Some(first) = a.body.first_mut() {
-                    *first = first.wrapping_add(1)
-                }
-            }
-        },
-    ),
-    answers("file bytes off by one", &["files/crud"], |_, a| {
-        answer_json(a, |v| {
-            each_object(v, "file", &mut |o| {
-                o["bytes"] = json!(o["bytes"].as_u64().unwrap_or(0) + 1)
-            })
-        })
-    }),
-    answers(
-        "non-ASCII filename mangled",
-        &["files/non-ascii-filename"],
-        |_, a| {
-            answer_json(a, |v| {
-                each_object(v, "file", &mut |o| {
-                    let name: String = o["filename"]
-                        .as_str()
-                        .unwrap_or("")
-                        .chars()
-                        .map(|c| if c.is_ascii() { c } else { '_' })
-                        .collect();
-                    o["filename"] = json!(name)
-                })
-            })
-        },
-    ),
-    requests("upload md5 ignored", &["uploads/md5-mismatch"], |r| {
-        if path_matches(&r.path, "/v1/uploads/*/complete") {
-            request_json(r, |v| {
-                v.as_object_mut().map(|o| o.remove("md5"));
-            })
-        }
-    }),
-    requests(
-        "upload parts joined in creation order",
-        &["uploads/complete"],
-        |r| {
-            if path_matches(&r.path, "/v1/uploads/*/complete") {
-                request_json(r, |v| {
-                    v["part_ids"]
-                        .as_array_mut()
-                        .into_iter()
-                        .for_each(|ids| ids.reverse())
-                })
-            }
-        },
-    ),
-    answers(
-        "cancelled upload still pending",
-        &["uploads/cancel"],
-        |_, a| {
-            answer_json(a, |v| {
-                each_object(v, "upload", &mut |o| {
-                    if o["status"] == "cancelled" {
-                        o["status"] = json!("pending")
-                    }
-                })
-            })
-        },
-    ),
-    // --- vector stores ---
-    answers(
-        "vector store file_counts wrong",
-        &["vector_stores/files", "vector_stores/file-batches"],
-        |_, a| {
-            answer_json(a, |v| {
-                each_object(v, "vector_store", &mut |o| {
-                    if let Some(total) = o.pointer_mut("/file_counts/total") {
-                        *total = json!(total.as_u64().unwrap_or(0) + 1)
-                    }
-                })
-            })
-        },
-    ),
-    requests(
-        "search max_num_results ignored",
-        &["vector_stores/search"],
-        |r| {
-            request_json(r, |v| {
-                v.as_object_mut().map(|o| o.remove("max_num_results"));
-            })
-        },
-    ),
-    answers(
-        "search results worst first",
-        &["vector_stores/search-ranking"],
-        |_, a| {
-            answer_json(a, |v| {
-                each_object(v, "vector_store.search_results.page", &mut |o| {
-                    o["data"]
-                        .as_array_mut()
-                        .into_iter()
-                        .for_each(|d| d.reverse())
-                })
-            })
-        },
-    ),
-    requests("search filters ignored", &["vector_stores/search"], |r| {
-        if r.path.ends_with("/search") {
-            request_json(r, |v| {
-                v.as_object_mut().map(|o| o.remove("filters"));
-            })
-        }
-    }),
-    requests(
-        "chunking strategy ignored",
-        &["vector_stores/chunking-strategies"],
-        |r| {
-            request_json(r, |v| {
-                v.as_object_mut().map(|o| o.remove("chunking_strategy"));
-            })
         },
     ),
     // --- authentication and tenants ---

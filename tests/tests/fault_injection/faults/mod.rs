@@ -5,6 +5,7 @@
 mod api;
 mod benign;
 mod runs;
+mod storage;
 
 use super::proxy::{Answer, Forwarded};
 
@@ -59,7 +60,11 @@ pub static TRANSPARENT: Fault = answers("transparent", &[], keep_answer);
 
 /// Every fault the harness must catch.
 pub fn all() -> Vec<&'static Fault> {
-    api::FAULTS.iter().chain(runs::FAULTS).collect()
+    api::FAULTS
+        .iter()
+        .chain(storage::FAULTS)
+        .chain(runs::FAULTS)
+        .collect()
 }
 
 /// Changes no client may care about.

@@ -242,6 +242,21 @@ pub static FAULTS: &[Fault] = &[
     ),
     // --- streams ---
     answers(
+        "streamed step usage zero",
+        &["streamed-completion", "function-tool-streamed"],
+        |_, a| {
+            answer_events(a, |events| {
+                event_data(events, Some("thread.run.step.completed"), &mut |v| {
+                    if let Some(usage) = v.get_mut("usage").and_then(Value::as_object_mut) {
+                        for key in ["prompt_tokens", "completion_tokens", "total_tokens"] {
+                            usage.insert(key.into(), json!(0));
+                        }
+                    }
+                })
+            })
+        },
+    ),
+    answers(
         "stream without done",
         &["streamed-completion", "function-tool-streamed"],
         |_, a| answer_events(a, |events| events.retain(|(name, _)| name != "done")),
