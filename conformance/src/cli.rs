@@ -68,6 +68,9 @@ pub struct RunArgs {
     /// API key sent as `Authorization: Bearer KEY`.
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// A second key (another tenant) for the isolation scenarios; without it they are SKIPPED.
+    #[arg(long, env = "ASSISTANTS_SECOND_API_KEY", hide_env_values = true)]
+    pub second_api_key: Option<String>,
     /// Extra header `K:V` on every request (repeatable); overrides the defaults.
     #[arg(long = "header", value_name = "K:V", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
@@ -236,6 +239,7 @@ fn run_command(args: RunArgs) -> Result<u8, HarnessError> {
         expected_failures: args.expected_failures,
         poll_timeout: args.poll_timeout,
         strict: args.strict,
+        second_api_key: args.second_api_key.filter(|key| !key.is_empty()),
     };
     if config.api_key.is_none() {
         eprintln!(

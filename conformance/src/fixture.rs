@@ -12,6 +12,7 @@ use crate::vars::referenced_names;
 
 mod checks;
 mod events;
+pub mod tenants;
 
 pub use checks::{validate, DEFAULT_TIMEOUT_S};
 pub use events::{ExpectedEvent, Repeat};

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 /// Each top-level module's rank; a module uses only modules of a strictly lower rank.
-const RANKS: [(&str, u8); 19] = [
+const RANKS: [(&str, u8); 21] = [
     ("spec", 1),
     ("vars", 0),
     ("sse", 0),
@@ -16,14 +16,16 @@ const RANKS: [(&str, u8); 19] = [
     ("fixture", 4),
     ("results", 5),
     ("client", 6),
+    ("schema_severity", 6),
     ("check", 7),
-    ("exec", 8),
-    ("report", 9),
-    ("recordings", 9),
-    ("progress", 10),
-    ("runner", 11),
-    ("cli", 12),
-    ("layering", 13),
+    ("invariants", 8),
+    ("exec", 9),
+    ("report", 10),
+    ("recordings", 10),
+    ("progress", 11),
+    ("runner", 12),
+    ("cli", 13),
+    ("layering", 14),
 ];
 
 fn rank(module: &str) -> Option<u8> {

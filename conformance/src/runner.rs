@@ -44,6 +44,9 @@ pub struct RunConfig {
     pub poll_timeout: Option<Duration>,
     /// `--strict`: deviations (error wording, an optional field absent...) FAIL too.
     pub strict: bool,
+    /// The value of `${second_api_key}` (`--second-api-key`); `None` skips the scenarios that
+    /// need a second tenant.
+    pub second_api_key: Option<String>,
 }
 
 impl RunConfig {
@@ -60,6 +63,7 @@ impl RunConfig {
             expected_failures: None,
             poll_timeout: None,
             strict: false,
+            second_api_key: None,
         }
     }
 }
@@ -117,6 +121,11 @@ pub async fn run_with(
     if config.jobs == 0 {
         return Err(HarnessError::Usage("--jobs must be at least 1".into()));
     }
+    crate::fixture::tenants::check_distinct_keys(
+        config.api_key.as_deref(),
+        config.second_api_key.as_deref(),
+    )
+    .map_err(HarnessError::Usage)?;
     let scenarios = load_scenarios(&config.fixtures_dir, catalog)?;
     if scenarios.is_empty() {
         let dir = config.fixtures_dir.display();
@@ -149,6 +158,7 @@ pub async fn run_with(
         model: &config.model,
         poll_timeout: config.poll_timeout,
         strict: config.strict,
+        second_api_key: config.second_api_key.as_deref(),
     };
     progress.started(selected.len());
     let finish = |scenario: &Scenario, steps: Vec<StepResult>| {

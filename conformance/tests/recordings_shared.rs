@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+#[path = "recordings_shared_cases/invariants.rs"]
+mod invariants;
+
 use conformance::recordings::{check_recordings, check_recordings_cli};
 use conformance::spec::errata::{self, Erratum};
 use conformance::spec::{

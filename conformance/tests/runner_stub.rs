@@ -3,6 +3,8 @@
 //! `--strict`.
 
 mod runner_support;
+#[path = "runner_stub_cases/second_tenant.rs"]
+mod second_tenant;
 
 use std::sync::atomic::Ordering;
 

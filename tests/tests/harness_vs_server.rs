@@ -2,6 +2,8 @@
 //! every scenario must PASS (not merely NON-STRICT), and the committed `coverage.md` must be
 //! exactly what this run renders.
 //!
+//! The `fault_injection` module runs the suite through a fault-injecting proxy.
+//!
 //! Set `UPDATE_COVERAGE=1` to rewrite `coverage.md` from the run instead of comparing.
 //!
 //! Also here, as it needs the same pinned document: a bounded, seeded fuzzing run over the
@@ -13,16 +15,23 @@ use conformance::spec::{load_document, Spec, SpecSource};
 use conformance::{render_coverage, run, RunConfig, Verdict};
 use e2e::{spawn_server, workspace_root};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_scenario_passes_and_coverage_md_is_current() {
-    let spec = tokio::task::spawn_blocking(|| Spec::load(&SpecSource::from_cli(None)))
+mod fault_injection;
+
+async fn pinned_spec() -> Spec {
+    tokio::task::spawn_blocking(|| Spec::load(&SpecSource::from_cli(None)))
         .await
         .expect("join")
-        .unwrap_or_else(|err| panic!("the pinned spec must load: {err}"));
+        .unwrap_or_else(|err| panic!("the pinned spec must load: {err}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_passes_and_coverage_md_is_current() {
+    let spec = pinned_spec().await;
     let server = spawn_server().await;
     let mut config = RunConfig::new(&server.base_url, workspace_root().join("fixtures"));
     config.api_key = Some("sk-conformance".into());
     config.strict = true;
+    config.second_api_key = Some("sk-conformance-second".into());
     let results = run(&config, &spec).await.expect("the harness runs");
 
     let not_passing: Vec<String> = results
@@ -92,5 +101,20 @@ async fn fuzzing_the_spec_operations_finds_no_server_error_and_no_hang() {
     assert!(
         report.server_errors.is_empty() && report.hangs.is_empty(),
         "the server failed under fuzzing:\n{report}"
+    );
+}
+
+/// Every fault the proxy injects makes a scenario FAIL; benign changes make none FAIL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_fail_and_benign_changes_do_not() {
+    let spec = pinned_spec().await;
+    let server = spawn_server().await;
+    let (caught, total, problems) = fault_injection::check_faults(&server.base_url, &spec).await;
+    println!("caught {caught} of {total} injected faults");
+    assert!(total >= 40, "only {total} faults");
+    assert!(
+        problems.is_empty(),
+        "caught {caught} of {total} faults; problems:\n{}",
+        problems.join("\n")
     );
 }

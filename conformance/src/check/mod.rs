@@ -196,7 +196,8 @@ pub fn schema_findings(
                 "schema error at {pointer}: {} (schema path {})",
                 error.message, error.schema_path
             );
-            let finding = Finding::new(FindingKind::Schema, Verdict::Fail, message).at(pointer);
+            let (kind, verdict) = crate::schema_severity::classify(&error.schema_path);
+            let finding = Finding::new(kind, verdict, message).at(pointer);
             // a value outside an enum is what a newer or older service sends too; clients
             // (whose SDKs do not check enums) keep working
             if error.schema_path.ends_with("/enum") {

@@ -31,6 +31,8 @@ pub struct StepContext<'a> {
     pub poll_timeout: Option<Duration>,
     /// `--strict`: deviations FAIL instead of being NON-STRICT.
     pub strict: bool,
+    /// `--second-api-key`: the value of `${second_api_key}`.
+    pub second_api_key: Option<&'a str>,
 }
 
 impl StepContext<'_> {

@@ -3,7 +3,7 @@
 
 use super::step::run_step;
 use super::StepContext;
-use crate::fixture::{Scenario, Step};
+use crate::fixture::{tenants, Scenario, Step};
 use crate::results::{Finding, FindingKind, Phase, StepResult};
 use crate::vars::Vars;
 use crate::verdict::Verdict;
@@ -14,6 +14,21 @@ use crate::verdict::Verdict;
 pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec<StepResult> {
     let mut vars = Vars::for_scenario(context.model);
     let mut results = Vec::with_capacity(scenario.steps.len() + scenario.cleanup.len());
+    let mut observed = crate::invariants::Observed::default();
+    match context.second_api_key {
+        Some(key) => vars.set(tenants::SECOND_API_KEY, key.into()),
+        None if tenants::needs_second_key(scenario) => {
+            let steps = scenario.steps.iter().map(|step| (step, Phase::Step));
+            let cleanup = scenario.cleanup.iter().map(|step| (step, Phase::Cleanup));
+            return steps
+                .chain(cleanup)
+                .map(|(step, phase)| {
+                    skipped(step, phase, context, tenants::MISSING_SECOND_KEY.into())
+                })
+                .collect();
+        }
+        None => {}
+    }
     let phases = scenario
         .steps
         .iter()
@@ -26,7 +41,9 @@ pub async fn run_scenario(scenario: &Scenario, context: &StepContext<'_>) -> Vec
             .filter(|name| vars.get(name).is_none())
             .collect();
         if missing.is_empty() {
-            results.push(run_step(step, phase, &mut vars, context).await);
+            let mut result = run_step(step, phase, &mut vars, context).await;
+            observed.review(step, &mut result);
+            results.push(result);
         } else {
             let reason = never_captured(scenario, index, &missing);
             results.push(skipped(step, phase, context, reason));
