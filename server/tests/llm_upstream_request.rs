@@ -24,6 +24,7 @@ mod llm {
             api_key: Some("sk-header".into()),
             caller_bearer: Some("sk-caller".into()),
             base_url: None,
+            ..UpstreamCredentials::default()
         };
         collect(model(fake.config()).stream(request.clone()).await.unwrap())
             .await
