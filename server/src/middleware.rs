@@ -45,8 +45,12 @@ pub async fn authenticate(
         .and_then(|value| value.to_str().ok())
         .and_then(bearer_key)
         .filter(|key| !key.eq_ignore_ascii_case("none"));
-    let accepted =
-        |key: &str| state.api_keys.as_ref().is_none_or(|allowed| allowed.contains(key));
+    let accepted = |key: &str| {
+        state
+            .api_keys
+            .as_ref()
+            .is_none_or(|allowed| allowed.contains(key))
+    };
     let astra = headers
         .get(ASTRA_TOKEN_HEADER)
         .and_then(|value| value.to_str().ok())

@@ -1,6 +1,9 @@
 //! What the upstream client sends: keys (api-key header, operator key, caller bearer,
 //! Azure-style header), caller-chosen base URLs, and the rendered request body.
 
+mod common;
+#[path = "llm_providers/routing.rs"]
+mod llm_routing;
 mod llm_support;
 
 /// Named `llm` so that `cargo test -p server llm` selects these tests.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::offline::OfflineModel;
-use super::retry::RetryPolicy;
 use super::providers::RoutedModel;
+use super::retry::RetryPolicy;
 use super::{ChatModel, LlmError};
 
 /// OpenAI's endpoint, used when no base URL is configured.

@@ -210,13 +210,19 @@ fast = "groq/llama-3.1-8b-instant"
         table.apply_file(EXAMPLE).unwrap();
         assert_eq!(table.bare_names, BareNames::Upstream);
         let groq = &table.providers["groq"];
-        assert_eq!(groq.base_url.as_deref(), Some("http://gateway.internal/groq/v1"));
+        assert_eq!(
+            groq.base_url.as_deref(),
+            Some("http://gateway.internal/groq/v1")
+        );
         assert_eq!(groq.key_env, ["MY_GROQ", "GROQ_API_KEY"]);
         let acme = &table.providers["acme"];
         assert_eq!(acme.auth_header, AuthHeader::Named("api-key".into()));
         assert!(!acme.key_optional);
         let route = table.route("fast").unwrap();
-        assert_eq!((route.provider.as_str(), route.model.as_str()), ("groq", "llama-3.1-8b-instant"));
+        assert_eq!(
+            (route.provider.as_str(), route.model.as_str()),
+            ("groq", "llama-3.1-8b-instant")
+        );
         let route = table.route("openai_compatible/local/qwen2.5").unwrap();
         assert_eq!(route.provider, "openai_compatible/local");
         assert_eq!(route.model, "qwen2.5");
@@ -228,18 +234,39 @@ fast = "groq/llama-3.1-8b-instant"
     fn mistakes_are_refused_with_their_place() {
         let cases = [
             ("bare_names = 3", "bare_names must be"),
-            ("[providers.groq]\nbase_uri = \"x\"", "unknown key 'groq.base_uri'"),
-            ("[providers.new]\nkey_env = \"K\"", "[providers.new] needs a base_url"),
-            ("[providers.g]\nbase_url = \"ftp://x\"", "g.base_url: invalid upstream base URL"),
+            (
+                "[providers.groq]\nbase_uri = \"x\"",
+                "unknown key 'groq.base_uri'",
+            ),
+            (
+                "[providers.new]\nkey_env = \"K\"",
+                "[providers.new] needs a base_url",
+            ),
+            (
+                "[providers.g]\nbase_url = \"ftp://x\"",
+                "g.base_url: invalid upstream base URL",
+            ),
             ("[openai_compatible.l]\nkey_env = \"K\"", "needs a base_url"),
-            ("[aliases]\nfast = \"nope/x\"", "alias 'fast': Unknown model provider 'nope'"),
-            ("[aliases]\na = \"b\"\nb = \"gpt-4o\"", "points at another alias"),
-            ("[providers.Bad]\nbase_url = \"http://x\"", "must be lowercase"),
+            (
+                "[aliases]\nfast = \"nope/x\"",
+                "alias 'fast': Unknown model provider 'nope'",
+            ),
+            (
+                "[aliases]\na = \"b\"\nb = \"gpt-4o\"",
+                "points at another alias",
+            ),
+            (
+                "[providers.Bad]\nbase_url = \"http://x\"",
+                "must be lowercase",
+            ),
             ("[model]\nx = 1", "unknown key 'model'"),
             ("[providers", "providers file"),
         ];
         for (text, expected) in cases {
-            let error = RoutingTable::built_in().apply_file(text).unwrap_err().to_string();
+            let error = RoutingTable::built_in()
+                .apply_file(text)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(expected), "{text:?}: {error}");
         }
     }

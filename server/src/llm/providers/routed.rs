@@ -45,7 +45,9 @@ impl RoutedModel {
     fn routable(&self, model: &str) -> Result<(Route, &Provider), RouteError> {
         let route = self.table.route(model)?;
         let provider = self.table.provider(&route).ok_or_else(|| {
-            RouteError(format!("The provider of model '{model}' is not configured."))
+            RouteError(format!(
+                "The provider of model '{model}' is not configured."
+            ))
         })?;
         if provider.protocol == Protocol::BedrockConverse {
             return Err(RouteError(format!(

@@ -63,31 +63,91 @@ pub const COMPATIBLE_PREFIX: &str = "openai_compatible";
 /// The base URLs are each provider's documented OpenAI-compatible endpoint.
 const BUILT_IN: &[(&str, Option<&str>, &[&str], &str)] = &[
     (DEFAULT_PROVIDER, None, &[], "authorization"),
-    ("azure", None, &["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"], "api-key"),
-    ("anthropic", Some("https://api.anthropic.com/v1"), &["ANTHROPIC_API_KEY"], "authorization"),
+    (
+        "azure",
+        None,
+        &["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"],
+        "api-key",
+    ),
+    (
+        "anthropic",
+        Some("https://api.anthropic.com/v1"),
+        &["ANTHROPIC_API_KEY"],
+        "authorization",
+    ),
     (
         "gemini",
         Some("https://generativelanguage.googleapis.com/v1beta/openai"),
         &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
         "authorization",
     ),
-    ("vertex_ai", None, &["VERTEXAI_ACCESS_TOKEN"], "authorization"),
-    ("cohere", Some("https://api.cohere.ai/compatibility/v1"), &["COHERE_API_KEY", "CO_API_KEY"], "authorization"),
+    (
+        "vertex_ai",
+        None,
+        &["VERTEXAI_ACCESS_TOKEN"],
+        "authorization",
+    ),
+    (
+        "cohere",
+        Some("https://api.cohere.ai/compatibility/v1"),
+        &["COHERE_API_KEY", "CO_API_KEY"],
+        "authorization",
+    ),
     ("bedrock", None, &[], "authorization"),
-    ("mistral", Some("https://api.mistral.ai/v1"), &["MISTRAL_API_KEY"], "authorization"),
-    ("groq", Some("https://api.groq.com/openai/v1"), &["GROQ_API_KEY"], "authorization"),
-    ("together_ai", Some("https://api.together.xyz/v1"), &["TOGETHER_API_KEY", "TOGETHERAI_API_KEY"], "authorization"),
+    (
+        "mistral",
+        Some("https://api.mistral.ai/v1"),
+        &["MISTRAL_API_KEY"],
+        "authorization",
+    ),
+    (
+        "groq",
+        Some("https://api.groq.com/openai/v1"),
+        &["GROQ_API_KEY"],
+        "authorization",
+    ),
+    (
+        "together_ai",
+        Some("https://api.together.xyz/v1"),
+        &["TOGETHER_API_KEY", "TOGETHERAI_API_KEY"],
+        "authorization",
+    ),
     (
         "fireworks_ai",
         Some("https://api.fireworks.ai/inference/v1"),
         &["FIREWORKS_API_KEY", "FIREWORKS_AI_API_KEY"],
         "authorization",
     ),
-    ("deepseek", Some("https://api.deepseek.com/v1"), &["DEEPSEEK_API_KEY"], "authorization"),
-    ("xai", Some("https://api.x.ai/v1"), &["XAI_API_KEY"], "authorization"),
-    ("perplexity", Some("https://api.perplexity.ai"), &["PERPLEXITY_API_KEY", "PERPLEXITYAI_API_KEY"], "authorization"),
-    ("openrouter", Some("https://openrouter.ai/api/v1"), &["OPENROUTER_API_KEY"], "authorization"),
-    ("ollama", Some("http://localhost:11434/v1"), &["OLLAMA_API_KEY"], "authorization"),
+    (
+        "deepseek",
+        Some("https://api.deepseek.com/v1"),
+        &["DEEPSEEK_API_KEY"],
+        "authorization",
+    ),
+    (
+        "xai",
+        Some("https://api.x.ai/v1"),
+        &["XAI_API_KEY"],
+        "authorization",
+    ),
+    (
+        "perplexity",
+        Some("https://api.perplexity.ai"),
+        &["PERPLEXITY_API_KEY", "PERPLEXITYAI_API_KEY"],
+        "authorization",
+    ),
+    (
+        "openrouter",
+        Some("https://openrouter.ai/api/v1"),
+        &["OPENROUTER_API_KEY"],
+        "authorization",
+    ),
+    (
+        "ollama",
+        Some("http://localhost:11434/v1"),
+        &["OLLAMA_API_KEY"],
+        "authorization",
+    ),
 ];
 
 /// Environment variable giving Azure's base URL (the seed service's name for it).
@@ -96,8 +156,19 @@ const AZURE_BASE_ENV: &str = "AZURE_API_BASE";
 /// Bedrock model id vendors (`meta.llama2-13b-chat-v1`, `amazon.titan-embed-text-v1`) and
 /// the cross-region inference profile prefixes (`us.anthropic.claude-…`).
 const BEDROCK_VENDORS: &[&str] = &[
-    "amazon", "anthropic", "meta", "cohere", "mistral", "ai21", "stability", "deepseek", "writer",
-    "qwen", "openai", "twelvelabs", "luma",
+    "amazon",
+    "anthropic",
+    "meta",
+    "cohere",
+    "mistral",
+    "ai21",
+    "stability",
+    "deepseek",
+    "writer",
+    "qwen",
+    "openai",
+    "twelvelabs",
+    "luma",
 ];
 const BEDROCK_REGIONS: &[&str] = &["us", "eu", "apac", "us-gov", "global", "jp", "au"];
 
@@ -170,7 +241,10 @@ impl RoutingTable {
     /// Fills every provider's key from its environment variables (and Azure's base URL
     /// from `AZURE_API_BASE` when the table has none), with `env` as the lookup.
     pub fn read_keys(&mut self, env: impl Fn(&str) -> Option<String>) {
-        let all = self.providers.values_mut().chain(self.compatible.values_mut());
+        let all = self
+            .providers
+            .values_mut()
+            .chain(self.compatible.values_mut());
         for provider in all {
             if provider.api_key.is_none() {
                 provider.api_key = provider
@@ -188,7 +262,10 @@ impl RoutingTable {
 
     /// The provider a route names.
     pub fn provider(&self, route: &Route) -> Option<&Provider> {
-        match route.provider.strip_prefix(&format!("{COMPATIBLE_PREFIX}/")) {
+        match route
+            .provider
+            .strip_prefix(&format!("{COMPATIBLE_PREFIX}/"))
+        {
             Some(name) => self.compatible.get(name),
             None => self.providers.get(&route.provider),
         }
@@ -218,7 +295,11 @@ impl RoutingTable {
                 "Unknown model provider '{prefix}' in model '{model}'. Known providers: {}, and \
                  {COMPATIBLE_PREFIX}/<name>/ for the OpenAI-compatible providers the server's \
                  operator configured. A bare model name (without '/') is routed by its family.",
-                self.providers.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.providers
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if rest.is_empty() {
@@ -259,9 +340,8 @@ impl RoutingTable {
 /// expect: OpenAI names and anything unrecognised go to the server's own upstream.
 pub fn bare_family(model: &str) -> &'static str {
     let lower = model.to_ascii_lowercase();
-    let o_series = lower.len() > 1
-        && lower.starts_with('o')
-        && lower.as_bytes()[1].is_ascii_digit();
+    let o_series =
+        lower.len() > 1 && lower.starts_with('o') && lower.as_bytes()[1].is_ascii_digit();
     if lower.starts_with("gpt-") || lower.starts_with("chatgpt-") || o_series {
         return DEFAULT_PROVIDER;
     }
@@ -349,13 +429,19 @@ mod tests {
     #[test]
     fn prefixes_pick_the_provider_and_are_stripped() {
         assert_eq!(route("cohere/command"), ok("cohere", "command"));
-        assert_eq!(route("groq/llama-3.1-8b-instant"), ok("groq", "llama-3.1-8b-instant"));
+        assert_eq!(
+            route("groq/llama-3.1-8b-instant"),
+            ok("groq", "llama-3.1-8b-instant")
+        );
         assert_eq!(
             route("openrouter/meta-llama/llama-3-8b"),
             ok("openrouter", "meta-llama/llama-3-8b")
         );
         assert_eq!(route("openai/gpt-4o"), ok("openai", "gpt-4o"));
-        assert_eq!(route("bedrock/meta.llama2-13b-chat-v1"), ok("bedrock", "meta.llama2-13b-chat-v1"));
+        assert_eq!(
+            route("bedrock/meta.llama2-13b-chat-v1"),
+            ok("bedrock", "meta.llama2-13b-chat-v1")
+        );
         for (name, ..) in BUILT_IN {
             assert_eq!(route(&format!("{name}/m")), ok(name, "m"));
         }
@@ -365,12 +451,24 @@ mod tests {
     fn bare_names_follow_their_family() {
         assert_eq!(route("gpt-4o-mini"), ok("openai", "gpt-4o-mini"));
         assert_eq!(route("o3-mini"), ok("openai", "o3-mini"));
-        assert_eq!(route("claude-3-5-sonnet-latest"), ok("anthropic", "claude-3-5-sonnet-latest"));
+        assert_eq!(
+            route("claude-3-5-sonnet-latest"),
+            ok("anthropic", "claude-3-5-sonnet-latest")
+        );
         assert_eq!(route("gemini-1.5-flash"), ok("gemini", "gemini-1.5-flash"));
         assert_eq!(route("command-r-plus"), ok("cohere", "command-r-plus"));
-        assert_eq!(route("embed-english-v3.0"), ok("cohere", "embed-english-v3.0"));
-        assert_eq!(route("meta.llama2-13b-chat-v1"), ok("bedrock", "meta.llama2-13b-chat-v1"));
-        assert_eq!(route("amazon.titan-embed-text-v1"), ok("bedrock", "amazon.titan-embed-text-v1"));
+        assert_eq!(
+            route("embed-english-v3.0"),
+            ok("cohere", "embed-english-v3.0")
+        );
+        assert_eq!(
+            route("meta.llama2-13b-chat-v1"),
+            ok("bedrock", "meta.llama2-13b-chat-v1")
+        );
+        assert_eq!(
+            route("amazon.titan-embed-text-v1"),
+            ok("bedrock", "amazon.titan-embed-text-v1")
+        );
         assert_eq!(
             route("us.anthropic.claude-3-haiku-20240307-v1:0"),
             ok("bedrock", "us.anthropic.claude-3-haiku-20240307-v1:0")
@@ -406,7 +504,10 @@ mod tests {
             "COHERE_API_KEY" => Some(String::new()),
             _ => None,
         });
-        assert_eq!(table.providers["together_ai"].api_key.as_deref(), Some("tk"));
+        assert_eq!(
+            table.providers["together_ai"].api_key.as_deref(),
+            Some("tk")
+        );
         assert_eq!(table.providers["cohere"].api_key, None);
         assert_eq!(
             table.providers["azure"].base_url.as_deref(),
