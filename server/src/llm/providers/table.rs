@@ -405,7 +405,7 @@ pub fn built_in_help() -> String {
     }
     text.push_str(
         "  openai_compatible/NAME/  from the providers file\n\
-         Bare names: gpt-*, o<digit>* -> openai; claude-* -> anthropic; gemini-* -> gemini; \
+         Bare names: gpt-*, chatgpt-*, o<digit>* -> openai; claude-* -> anthropic; gemini-* -> gemini; \
          command*, embed-* -> cohere; vendor.model (Bedrock ids) -> bedrock; others -> openai.",
     );
     text
