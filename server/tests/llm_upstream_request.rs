@@ -2,6 +2,8 @@
 //! Azure-style header), caller-chosen base URLs, and the rendered request body.
 
 mod common;
+#[path = "llm_providers/anthropic.rs"]
+mod llm_anthropic;
 #[path = "llm_providers/routing.rs"]
 mod llm_routing;
 mod llm_support;

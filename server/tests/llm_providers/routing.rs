@@ -17,7 +17,7 @@ use crate::common::{TestApp, TestResponse, KEY};
 use crate::llm_support::{hello_stream, FakeUpstream, Reply};
 
 /// The server's own upstream and a `groq/` provider, both fakes.
-struct Routed {
+pub(crate) struct Routed {
     app: TestApp,
     upstream: FakeUpstream,
     groq: FakeUpstream,
@@ -67,7 +67,12 @@ async fn routed_app(groq_operator_key: Option<&str>, api_keys: Option<&[&str]>) 
 }
 
 /// POST with the SDK headers plus `extra`.
-async fn post_with(app: &TestApp, path: &str, body: Value, extra: &[(&str, &str)]) -> TestResponse {
+pub(crate) async fn post_with(
+    app: &TestApp,
+    path: &str,
+    body: Value,
+    extra: &[(&str, &str)],
+) -> TestResponse {
     let mut builder = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -85,7 +90,7 @@ async fn post_with(app: &TestApp, path: &str, body: Value, extra: &[(&str, &str)
 
 /// Creates an assistant on `model`, a thread and a run (with `headers` on the run) and
 /// waits until the run settles.
-async fn run_on(routed: &Routed, model: &str, headers: &[(&str, &str)]) -> Value {
+pub(crate) async fn run_on(routed: &Routed, model: &str, headers: &[(&str, &str)]) -> Value {
     let app = &routed.app;
     let assistant = post_with(app, "/v1/assistants", json!({"model": model}), &[]).await;
     assert_eq!(assistant.status, 200, "{}", assistant.text);

@@ -10,6 +10,7 @@
 //! base_url = "http://gateway.internal/groq/v1"
 //! key_env = "GROQ_API_KEY"         # or a list; the first set variable wins
 //! auth_header = "authorization"    # or a header name such as "api-key"
+//! protocol = "chat_completions"    # or "anthropic_messages"
 //!
 //! [openai_compatible.local]        # model "openai_compatible/local/MODEL"
 //! base_url = "http://localhost:8000/v1"
@@ -171,9 +172,21 @@ fn read_provider(name: &str, item: &Item, base: Option<Provider>) -> Result<Prov
                 provider.key_optional = provider.key_env.is_empty();
             }
             "auth_header" => provider.auth_header = AuthHeader::from_name(&text(key, value)?),
+            "protocol" => {
+                provider.protocol = match text(key, value)?.as_str() {
+                    "chat_completions" => Protocol::ChatCompletions,
+                    "anthropic_messages" => Protocol::AnthropicMessages,
+                    other => {
+                        return Err(FileError(format!(
+                            "{name}.protocol '{other}' is not one of chat_completions, \
+                             anthropic_messages"
+                        )))
+                    }
+                }
+            }
             other => {
                 return Err(FileError(format!(
-                    "unknown key '{name}.{other}' (expected base_url, key_env or auth_header)"
+                    "unknown key '{name}.{other}' (expected base_url, key_env, auth_header or protocol)"
                 )))
             }
         }
@@ -260,6 +273,10 @@ fast = "groq/llama-3.1-8b-instant"
                 "must be lowercase",
             ),
             ("[model]\nx = 1", "unknown key 'model'"),
+            (
+                "[providers.groq]\nprotocol = \"grpc\"",
+                "groq.protocol 'grpc' is not one of",
+            ),
             ("[providers", "providers file"),
         ];
         for (text, expected) in cases {

@@ -6,10 +6,12 @@
 //! that dispatches each turn. The model string is stored and echoed as the client sent
 //! it; only the provider receives the resolved name.
 //!
-//! Every provider is reached through its OpenAI-compatible Chat Completions endpoint
-//! for now (Anthropic, Gemini and Cohere document one); Bedrock is recognised and
-//! refused until a SigV4-signed Converse adapter exists.
+//! Anthropic is reached through its native Messages API ([`anthropic`]); every other
+//! provider through its OpenAI-compatible Chat Completions endpoint for now (Gemini and
+//! Cohere document one); Bedrock is recognised and refused until a SigV4-signed
+//! Converse adapter exists.
 
+pub mod anthropic;
 pub mod file;
 mod routed;
 pub mod table;

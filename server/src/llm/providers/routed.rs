@@ -1,10 +1,11 @@
 //! [`RoutedModel`]: the [`ChatModel`] that sends each turn to the provider its model
 //! name routes to, with that provider's base URL and key, through the
-//! OpenAI-compatible client ([`UpstreamModel`]).
+//! OpenAI-compatible client ([`UpstreamModel`]) or a native adapter.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::anthropic::AnthropicModel;
 use super::table::{Protocol, Provider, Route, RouteError, RoutingTable, DEFAULT_PROVIDER};
 use crate::llm::config::UpstreamConfig;
 use crate::llm::upstream::UpstreamModel;
@@ -17,7 +18,7 @@ pub struct RoutedModel {
     /// The server's own upstream (`openai/` and bare OpenAI names).
     default: UpstreamModel,
     /// Clients of the other providers, made on first use (each keeps its connections).
-    clients: Mutex<HashMap<String, UpstreamModel>>,
+    clients: Mutex<HashMap<String, Arc<dyn ChatModel>>>,
 }
 
 impl RoutedModel {
@@ -26,7 +27,11 @@ impl RoutedModel {
     pub fn new(upstream: UpstreamConfig, table: RoutingTable) -> Result<Self, LlmError> {
         for provider in table.providers.values().chain(table.compatible.values()) {
             if let Some(base) = &provider.base_url {
-                crate::llm::upstream::http::endpoint_at(base, &["chat", "completions"])?;
+                let path: &[&str] = match provider.protocol {
+                    Protocol::AnthropicMessages => &["messages"],
+                    _ => &["chat", "completions"],
+                };
+                crate::llm::upstream::http::endpoint_at(base, path)?;
             }
         }
         Ok(Self {
@@ -71,7 +76,7 @@ impl RoutedModel {
     }
 
     /// The client of a provider other than the default one.
-    fn client(&self, route: &Route, provider: &Provider) -> Result<UpstreamModel, LlmError> {
+    fn client(&self, route: &Route, provider: &Provider) -> Result<Arc<dyn ChatModel>, LlmError> {
         let mut clients = self
             .clients
             .lock()
@@ -86,8 +91,11 @@ impl RoutedModel {
             auth_header: provider.auth_header.clone(),
             ..base.clone()
         };
-        let client = UpstreamModel::new(config)?;
-        clients.insert(route.provider.clone(), client.clone());
+        let client: Arc<dyn ChatModel> = match provider.protocol {
+            Protocol::AnthropicMessages => Arc::new(AnthropicModel::new(config)?),
+            _ => Arc::new(UpstreamModel::new(config)?),
+        };
+        clients.insert(route.provider.clone(), Arc::clone(&client));
         Ok(client)
     }
 }

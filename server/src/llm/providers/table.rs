@@ -13,6 +13,8 @@ pub enum Protocol {
     /// An OpenAI-compatible `/chat/completions` endpoint (the provider's own, or its
     /// documented OpenAI-compatibility endpoint).
     ChatCompletions,
+    /// Anthropic's native Messages API ([`super::anthropic`]).
+    AnthropicMessages,
     /// AWS Bedrock Converse, signed with SigV4: recognised, but not implemented yet, so
     /// such models are refused with a 400 instead of failing later.
     BedrockConverse,
@@ -60,7 +62,8 @@ pub const DEFAULT_PROVIDER: &str = "openai";
 pub const COMPATIBLE_PREFIX: &str = "openai_compatible";
 
 /// The built-in providers: (prefix, base URL, key variables, auth header).
-/// The base URLs are each provider's documented OpenAI-compatible endpoint.
+/// The base URLs are each provider's documented OpenAI-compatible endpoint, except
+/// Anthropic's, where the native Messages API lives too.
 const BUILT_IN: &[(&str, Option<&str>, &[&str], &str)] = &[
     (DEFAULT_PROVIDER, None, &[], "authorization"),
     (
@@ -216,10 +219,10 @@ impl RoutingTable {
             .map(|(name, base_url, key_env, header)| {
                 let provider = Provider {
                     name: (*name).to_owned(),
-                    protocol: if *name == "bedrock" {
-                        Protocol::BedrockConverse
-                    } else {
-                        Protocol::ChatCompletions
+                    protocol: match *name {
+                        "bedrock" => Protocol::BedrockConverse,
+                        "anthropic" => Protocol::AnthropicMessages,
+                        _ => Protocol::ChatCompletions,
                     },
                     base_url: base_url.map(str::to_owned),
                     key_env: key_env.iter().map(|v| (*v).to_owned()).collect(),
@@ -386,6 +389,7 @@ pub fn built_in_help() -> String {
             (DEFAULT_PROVIDER, _) => "--llm-base-url".to_owned(),
             ("azure", _) => format!("${AZURE_BASE_ENV}"),
             ("bedrock", _) => "not supported yet (SigV4)".to_owned(),
+            ("anthropic", Some(url)) => format!("{url} (native Messages API)"),
             (_, Some(url)) => (*url).to_owned(),
             (_, None) => "set in the providers file".to_owned(),
         };
