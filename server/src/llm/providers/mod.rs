@@ -13,6 +13,7 @@
 
 pub mod anthropic;
 pub mod file;
+pub mod names;
 mod routed;
 pub mod table;
 
