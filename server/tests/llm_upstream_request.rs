@@ -4,6 +4,8 @@
 mod common;
 #[path = "llm_providers/anthropic.rs"]
 mod llm_anthropic;
+#[path = "llm_providers/cohere.rs"]
+mod llm_cohere;
 #[path = "llm_providers/routing.rs"]
 mod llm_routing;
 mod llm_support;

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use server::llm::providers::anthropic::AnthropicModel;
-use server::llm::providers::{RoutedModel, RoutingTable};
+use server::llm::providers::{Dialect, NativeModel, RoutedModel, RoutingTable};
 use server::llm::{collect, ChatModel, FinishReason, FunctionTool, LlmErrorKind, UpstreamConfig};
 
 use crate::common::TestApp;
@@ -86,11 +85,14 @@ fn error_body(kind: &str, message: &str) -> String {
     json!({"type": "error", "error": {"type": kind, "message": message}}).to_string()
 }
 
-fn anthropic(fake: &FakeUpstream) -> AnthropicModel {
-    AnthropicModel::new(UpstreamConfig {
-        api_key: Some("sk-ant-operator".into()),
-        ..fake.config()
-    })
+fn anthropic(fake: &FakeUpstream) -> NativeModel {
+    NativeModel::new(
+        Dialect::Anthropic,
+        UpstreamConfig {
+            api_key: Some("sk-ant-operator".into()),
+            ..fake.config()
+        },
+    )
     .unwrap()
 }
 

@@ -1,5 +1,5 @@
-//! A scripted fake Chat Completions upstream (axum on port 0; `/v1/messages` answers
-//! the same script, for the Anthropic adapter's tests) for the LLM client
+//! A scripted fake Chat Completions upstream (axum on port 0; `/v1/messages` and
+//! `/v1/chat` answer the same script, for the Anthropic and Cohere adapters) for the LLM client
 //! tests: each request gets the next scripted [`Reply`] (the last one repeats), and
 //! every request body and header is recorded for inspection.
 #![allow(dead_code)] // Each test crate uses a different part of the support code.
@@ -80,6 +80,7 @@ impl FakeUpstream {
         let app = Router::new()
             .route("/v1/chat/completions", axum::routing::post(answer))
             .route("/v1/messages", axum::routing::post(answer))
+            .route("/v1/chat", axum::routing::post(answer))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake

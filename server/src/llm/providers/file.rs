@@ -10,7 +10,7 @@
 //! base_url = "http://gateway.internal/groq/v1"
 //! key_env = "GROQ_API_KEY"         # or a list; the first set variable wins
 //! auth_header = "authorization"    # or a header name such as "api-key"
-//! protocol = "chat_completions"    # or "anthropic_messages"
+//! protocol = "chat_completions"    # or "anthropic_messages", "cohere_chat"
 //!
 //! [openai_compatible.local]        # model "openai_compatible/local/MODEL"
 //! base_url = "http://localhost:8000/v1"
@@ -176,10 +176,11 @@ fn read_provider(name: &str, item: &Item, base: Option<Provider>) -> Result<Prov
                 provider.protocol = match text(key, value)?.as_str() {
                     "chat_completions" => Protocol::ChatCompletions,
                     "anthropic_messages" => Protocol::AnthropicMessages,
+                    "cohere_chat" => Protocol::CohereChat,
                     other => {
                         return Err(FileError(format!(
                             "{name}.protocol '{other}' is not one of chat_completions, \
-                             anthropic_messages"
+                             anthropic_messages, cohere_chat"
                         )))
                     }
                 }

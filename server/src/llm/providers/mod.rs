@@ -6,18 +6,21 @@
 //! that dispatches each turn. The model string is stored and echoed as the client sent
 //! it; only the provider receives the resolved name.
 //!
-//! Anthropic is reached through its native Messages API ([`anthropic`]); every other
-//! provider through its OpenAI-compatible Chat Completions endpoint for now (Gemini and
-//! Cohere document one); Bedrock is recognised and refused until a SigV4-signed
-//! Converse adapter exists.
+//! Anthropic and Cohere are reached through their native APIs ([`anthropic`],
+//! [`cohere`], over the [`native`] transport); every other provider through its
+//! OpenAI-compatible Chat Completions endpoint for now (Gemini documents one); Bedrock
+//! is recognised and refused until a SigV4-signed Converse adapter exists.
 
 pub mod anthropic;
+pub mod cohere;
 pub mod file;
 pub mod names;
+pub mod native;
 mod routed;
 pub mod table;
 
 pub use file::FileError;
+pub use native::{Dialect, NativeModel};
 pub use routed::RoutedModel;
 pub use table::{BareNames, Protocol, Provider, Route, RouteError, RoutingTable};
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::anthropic::AnthropicModel;
+use super::native::{Dialect, NativeModel};
 use super::table::{Protocol, Provider, Route, RouteError, RoutingTable, DEFAULT_PROVIDER};
 use crate::llm::config::UpstreamConfig;
 use crate::llm::upstream::UpstreamModel;
@@ -28,7 +28,8 @@ impl RoutedModel {
         for provider in table.providers.values().chain(table.compatible.values()) {
             if let Some(base) = &provider.base_url {
                 let path: &[&str] = match provider.protocol {
-                    Protocol::AnthropicMessages => &["messages"],
+                    Protocol::AnthropicMessages => Dialect::Anthropic.path(),
+                    Protocol::CohereChat => Dialect::Cohere.path(),
                     _ => &["chat", "completions"],
                 };
                 crate::llm::upstream::http::endpoint_at(base, path)?;
@@ -92,7 +93,8 @@ impl RoutedModel {
             ..base.clone()
         };
         let client: Arc<dyn ChatModel> = match provider.protocol {
-            Protocol::AnthropicMessages => Arc::new(AnthropicModel::new(config)?),
+            Protocol::AnthropicMessages => Arc::new(NativeModel::new(Dialect::Anthropic, config)?),
+            Protocol::CohereChat => Arc::new(NativeModel::new(Dialect::Cohere, config)?),
             _ => Arc::new(UpstreamModel::new(config)?),
         };
         clients.insert(route.provider.clone(), Arc::clone(&client));

@@ -15,6 +15,8 @@ pub enum Protocol {
     ChatCompletions,
     /// Anthropic's native Messages API ([`super::anthropic`]).
     AnthropicMessages,
+    /// Cohere's native v2 chat API ([`super::cohere`]).
+    CohereChat,
     /// AWS Bedrock Converse, signed with SigV4: recognised, but not implemented yet, so
     /// such models are refused with a 400 instead of failing later.
     BedrockConverse,
@@ -63,7 +65,7 @@ pub const COMPATIBLE_PREFIX: &str = "openai_compatible";
 
 /// The built-in providers: (prefix, base URL, key variables, auth header).
 /// The base URLs are each provider's documented OpenAI-compatible endpoint, except
-/// Anthropic's, where the native Messages API lives too.
+/// Anthropic's and Cohere's, whose native APIs are used.
 const BUILT_IN: &[(&str, Option<&str>, &[&str], &str)] = &[
     (DEFAULT_PROVIDER, None, &[], "authorization"),
     (
@@ -92,7 +94,7 @@ const BUILT_IN: &[(&str, Option<&str>, &[&str], &str)] = &[
     ),
     (
         "cohere",
-        Some("https://api.cohere.ai/compatibility/v1"),
+        Some("https://api.cohere.com/v2"),
         &["COHERE_API_KEY", "CO_API_KEY"],
         "authorization",
     ),
@@ -203,6 +205,7 @@ impl RoutingTable {
                     protocol: match *name {
                         "bedrock" => Protocol::BedrockConverse,
                         "anthropic" => Protocol::AnthropicMessages,
+                        "cohere" => Protocol::CohereChat,
                         _ => Protocol::ChatCompletions,
                     },
                     base_url: base_url.map(str::to_owned),
@@ -333,6 +336,7 @@ pub fn built_in_help() -> String {
             ("azure", _) => format!("${AZURE_BASE_ENV}"),
             ("bedrock", _) => "not supported yet (SigV4)".to_owned(),
             ("anthropic", Some(url)) => format!("{url} (native Messages API)"),
+            ("cohere", Some(url)) => format!("{url} (native v2 chat API)"),
             (_, Some(url)) => (*url).to_owned(),
             (_, None) => "set in the providers file".to_owned(),
         };

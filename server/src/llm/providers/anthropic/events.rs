@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::super::native::StreamDecoder;
 use crate::llm::event::{ChatEvent, FinishReason, ToolCallDelta, Usage};
 use crate::llm::wire::excerpt;
 use crate::llm::LlmError;
@@ -28,12 +29,11 @@ pub struct Decoder {
     /// From `message_delta`.
     stop: Option<FinishReason>,
     /// `message_stop` arrived.
-    pub ended: bool,
+    ended: bool,
 }
 
-impl Decoder {
-    /// The events one SSE `data` payload yields.
-    pub fn take(&mut self, data: &str) -> Result<Vec<ChatEvent>, LlmError> {
+impl StreamDecoder for Decoder {
+    fn take(&mut self, data: &str) -> Result<Vec<ChatEvent>, LlmError> {
         let event: Value = serde_json::from_str(data).map_err(|_| {
             LlmError::server_error(format!(
                 "Anthropic sent an event that is not JSON: {}",
@@ -106,13 +106,15 @@ impl Decoder {
         }
     }
 
-    /// Whether the answer is complete enough to finish without `message_stop`.
-    pub fn has_stop_reason(&self) -> bool {
+    fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn has_stop_reason(&self) -> bool {
         self.stop.is_some()
     }
 
-    /// The closing `Finish` and `Usage` events.
-    pub fn finish(&mut self) -> Vec<ChatEvent> {
+    fn finish(&mut self) -> Vec<ChatEvent> {
         self.ended = true;
         vec![
             ChatEvent::Finish(self.stop.unwrap_or(FinishReason::Stop)),
