@@ -2,13 +2,17 @@
 //! Azure-style header), caller-chosen base URLs, and the rendered request body.
 
 mod common;
+mod file_support;
 #[path = "llm_providers/anthropic.rs"]
 mod llm_anthropic;
 #[path = "llm_providers/cohere.rs"]
 mod llm_cohere;
+#[path = "llm_providers/file_search.rs"]
+mod llm_file_search;
 #[path = "llm_providers/routing.rs"]
 mod llm_routing;
 mod llm_support;
+mod vector_store_support;
 
 /// Named `llm` so that `cargo test -p server llm` selects these tests.
 mod llm {
