@@ -9,6 +9,8 @@ mod llm_anthropic;
 mod llm_cohere;
 #[path = "llm_providers/file_search.rs"]
 mod llm_file_search;
+#[path = "llm_providers/gemini.rs"]
+mod llm_gemini;
 #[path = "llm_providers/routing.rs"]
 mod llm_routing;
 mod llm_support;

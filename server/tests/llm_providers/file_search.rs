@@ -1,6 +1,6 @@
 //! A file_search run through each native provider family: the model (a fake speaking
-//! Anthropic's or Cohere's documented stream format, see the `llm_anthropic` and
-//! `llm_cohere` modules for the sources) calls the server's `file_search` function,
+//! Anthropic's, Cohere's or Gemini's documented stream format, see the `llm_anthropic`,
+//! `llm_cohere` and `llm_gemini` modules for the sources) calls the server's `file_search` function,
 //! the server searches the assistant's vector store and hands the results back in the
 //! provider's own tool-result shape, and the run completes with a file_search step.
 
@@ -68,6 +68,21 @@ fn cohere_script() -> Vec<Reply> {
         end("COMPLETE"),
     ]);
     vec![Reply::Sse(call), Reply::Sse(answer)]
+}
+
+/// Gemini: one `functionCall` of `file_search`, then a text answer.
+fn gemini_script() -> Vec<Reply> {
+    let data = |chunk: Value| format!("data: {chunk}\r\n\r\n");
+    let call = data(
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"functionCall":
+        {"name": "file_search", "args": {"queries": ["favorite food"]}}}]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 50, "candidatesTokenCount": 5}}),
+    );
+    let answer = data(
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Pizza."}]},
+        "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 90, "candidatesTokenCount": 2}}),
+    );
+    vec![Reply::Sse(vec![call]), Reply::Sse(vec![answer])]
 }
 
 async fn file_search_run(provider: &str, model: &str, script: Vec<Reply>) -> (Value, FakeUpstream) {
@@ -183,5 +198,25 @@ async fn a_file_search_run_goes_through_cohere() {
     assert_eq!(
         fake.header(0, "authorization").as_deref(),
         Some("Bearer provider-key")
+    );
+}
+
+#[tokio::test]
+async fn a_file_search_run_goes_through_gemini() {
+    let (second, _) = file_search_run("gemini", "gemini/gemini-2.0-flash", gemini_script()).await;
+    let last = second["contents"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let response = &last["parts"][0]["functionResponse"];
+    assert_eq!(response["name"], "file_search");
+    assert!(
+        response["response"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("pizza with olives"),
+        "{last}"
     );
 }

@@ -1,5 +1,6 @@
-//! A scripted fake Chat Completions upstream (axum on port 0; `/v1/messages` and
-//! `/v1/chat` answer the same script, for the Anthropic and Cohere adapters) for the LLM client
+//! A scripted fake Chat Completions upstream (axum on port 0; `/v1/messages`,
+//! `/v1/chat` and `/v1/models/…` answer the same script, for the Anthropic, Cohere and
+//! Gemini adapters) for the LLM client
 //! tests: each request gets the next scripted [`Reply`] (the last one repeats), and
 //! every request body and header is recorded for inspection.
 #![allow(dead_code)] // Each test crate uses a different part of the support code.
@@ -54,6 +55,8 @@ pub struct FakeUpstream {
     pub base_url: String,
     /// Requests received so far (headers and parsed JSON body).
     pub requests: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
+    /// The path and query of each request, in the same order.
+    pub paths: Arc<Mutex<Vec<String>>>,
     /// Signalled when a [`Reply::SseForever`] body is dropped (the client disconnected).
     pub closed: Arc<Notify>,
     /// Set together with `closed`.
@@ -71,6 +74,7 @@ impl FakeUpstream {
         let fake = FakeUpstream {
             base_url: format!("http://{address}/v1"),
             requests: Arc::default(),
+            paths: Arc::default(),
             closed: Arc::default(),
             was_closed: Arc::default(),
             cut: Arc::default(),
@@ -81,6 +85,7 @@ impl FakeUpstream {
             .route("/v1/chat/completions", axum::routing::post(answer))
             .route("/v1/messages", axum::routing::post(answer))
             .route("/v1/chat", axum::routing::post(answer))
+            .route("/v1/models/{*method}", axum::routing::post(answer))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -138,8 +143,14 @@ impl Drop for DropSignal {
     }
 }
 
-async fn answer(State(fake): State<FakeUpstream>, headers: HeaderMap, body: Bytes) -> Response {
+async fn answer(
+    State(fake): State<FakeUpstream>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    fake.paths.lock().unwrap().push(uri.to_string());
     fake.requests.lock().unwrap().push((headers, json));
     let n = fake.served.fetch_add(1, Ordering::SeqCst);
     let reply = fake.script[n.min(fake.script.len() - 1)].clone();

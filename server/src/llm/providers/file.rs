@@ -10,7 +10,8 @@
 //! base_url = "http://gateway.internal/groq/v1"
 //! key_env = "GROQ_API_KEY"         # or a list; the first set variable wins
 //! auth_header = "authorization"    # or a header name such as "api-key"
-//! protocol = "chat_completions"    # or "anthropic_messages", "cohere_chat"
+//! protocol = "chat_completions"    # or "anthropic_messages", "cohere_chat",
+//!                                  # "gemini_generate_content"
 //!
 //! [openai_compatible.local]        # model "openai_compatible/local/MODEL"
 //! base_url = "http://localhost:8000/v1"
@@ -177,10 +178,11 @@ fn read_provider(name: &str, item: &Item, base: Option<Provider>) -> Result<Prov
                     "chat_completions" => Protocol::ChatCompletions,
                     "anthropic_messages" => Protocol::AnthropicMessages,
                     "cohere_chat" => Protocol::CohereChat,
+                    "gemini_generate_content" => Protocol::GeminiGenerateContent,
                     other => {
                         return Err(FileError(format!(
                             "{name}.protocol '{other}' is not one of chat_completions, \
-                             anthropic_messages, cohere_chat"
+                             anthropic_messages, cohere_chat, gemini_generate_content"
                         )))
                     }
                 }

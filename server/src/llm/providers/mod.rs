@@ -6,14 +6,15 @@
 //! that dispatches each turn. The model string is stored and echoed as the client sent
 //! it; only the provider receives the resolved name.
 //!
-//! Anthropic and Cohere are reached through their native APIs ([`anthropic`],
-//! [`cohere`], over the [`native`] transport); every other provider through its
-//! OpenAI-compatible Chat Completions endpoint for now (Gemini documents one); Bedrock
-//! is recognised and refused until a SigV4-signed Converse adapter exists.
+//! Anthropic, Cohere and Gemini are reached through their native APIs ([`anthropic`],
+//! [`cohere`], [`gemini`], over the [`native`] transport); every other provider through
+//! its OpenAI-compatible Chat Completions endpoint; Bedrock is recognised and refused
+//! until a SigV4-signed Converse adapter exists.
 
 pub mod anthropic;
 pub mod cohere;
 pub mod file;
+pub mod gemini;
 pub mod names;
 pub mod native;
 mod routed;

@@ -1,5 +1,5 @@
 //! The transport of the native provider adapters ([`Dialect::Anthropic`] Messages,
-//! [`Dialect::Cohere`] v2 chat): one streamed POST per turn, retried on 429, 5xx,
+//! [`Dialect::Cohere`] v2 chat, [`Dialect::Gemini`] streamGenerateContent): one streamed POST per turn, retried on 429, 5xx,
 //! connection errors and timeouts only before any event reached the caller (like the
 //! OpenAI-compatible client), then the server-sent events decoded by the dialect's
 //! decoder. Dropping the stream closes the connection.
@@ -13,7 +13,7 @@ use reqwest::{Response, Url};
 use serde_json::Value;
 use tokio::time::{timeout, Instant};
 
-use super::{anthropic, cohere};
+use super::{anthropic, cohere, gemini};
 use crate::llm::config::{AuthHeader, UpstreamConfig};
 use crate::llm::sse::SseDecoder;
 use crate::llm::upstream::http::{self, endpoint_at, error_chain, seconds, silence_limit};
@@ -29,15 +29,29 @@ pub enum Dialect {
     Anthropic,
     /// Cohere v2 chat (`POST {base}/chat`).
     Cohere,
+    /// Gemini (`POST {base}/models/{model}:streamGenerateContent?alt=sse`).
+    Gemini,
 }
 
 impl Dialect {
-    /// The path appended to the base URL.
+    /// The path appended to the base URL (Gemini's continues with the model).
     pub fn path(self) -> &'static [&'static str] {
         match self {
             Dialect::Anthropic => &["messages"],
             Dialect::Cohere => &["chat"],
+            Dialect::Gemini => &["models"],
         }
+    }
+
+    /// The endpoint of a call to `model` on `base`.
+    fn url(self, base: &str, model: &str) -> Result<Url, LlmError> {
+        if self != Dialect::Gemini {
+            return endpoint_at(base, self.path());
+        }
+        let method = format!("{model}:streamGenerateContent");
+        let mut url = endpoint_at(base, &["models", &method])?;
+        url.query_pairs_mut().append_pair("alt", "sse");
+        Ok(url)
     }
 
     /// The provider's name in error messages.
@@ -45,6 +59,7 @@ impl Dialect {
         match self {
             Dialect::Anthropic => "Anthropic",
             Dialect::Cohere => "Cohere",
+            Dialect::Gemini => "Gemini",
         }
     }
 
@@ -52,6 +67,7 @@ impl Dialect {
         match self {
             Dialect::Anthropic => anthropic::body::request_body(request),
             Dialect::Cohere => cohere::body::request_body(request),
+            Dialect::Gemini => gemini::body::request_body(request),
         }
     }
 
@@ -59,6 +75,7 @@ impl Dialect {
         match self {
             Dialect::Anthropic => Box::<anthropic::events::Decoder>::default(),
             Dialect::Cohere => Box::<cohere::events::Decoder>::default(),
+            Dialect::Gemini => Box::<gemini::events::Decoder>::default(),
         }
     }
 
@@ -74,6 +91,7 @@ impl Dialect {
                 AuthHeader::Named("x-api-key".into())
             }
             Dialect::Cohere => AuthHeader::Bearer,
+            Dialect::Gemini => AuthHeader::Named("x-goog-api-key".into()),
         };
         if let Some(key) = key {
             headers.push(auth.header_for(key)?);
@@ -140,7 +158,7 @@ impl NativeModel {
             }
             None => self.config.base_url.as_str(),
         };
-        let url = endpoint_at(base, self.dialect.path())?;
+        let url = self.dialect.url(base, &request.model)?;
         let key = request
             .credentials
             .api_key

@@ -30,6 +30,7 @@ impl RoutedModel {
                 let path: &[&str] = match provider.protocol {
                     Protocol::AnthropicMessages => Dialect::Anthropic.path(),
                     Protocol::CohereChat => Dialect::Cohere.path(),
+                    Protocol::GeminiGenerateContent => Dialect::Gemini.path(),
                     _ => &["chat", "completions"],
                 };
                 crate::llm::upstream::http::endpoint_at(base, path)?;
@@ -95,6 +96,7 @@ impl RoutedModel {
         let client: Arc<dyn ChatModel> = match provider.protocol {
             Protocol::AnthropicMessages => Arc::new(NativeModel::new(Dialect::Anthropic, config)?),
             Protocol::CohereChat => Arc::new(NativeModel::new(Dialect::Cohere, config)?),
+            Protocol::GeminiGenerateContent => Arc::new(NativeModel::new(Dialect::Gemini, config)?),
             _ => Arc::new(UpstreamModel::new(config)?),
         };
         clients.insert(route.provider.clone(), Arc::clone(&client));

@@ -17,6 +17,8 @@ pub enum Protocol {
     AnthropicMessages,
     /// Cohere's native v2 chat API ([`super::cohere`]).
     CohereChat,
+    /// Gemini's native streamGenerateContent ([`super::gemini`]).
+    GeminiGenerateContent,
     /// AWS Bedrock Converse, signed with SigV4: recognised, but not implemented yet, so
     /// such models are refused with a 400 instead of failing later.
     BedrockConverse,
@@ -65,7 +67,7 @@ pub const COMPATIBLE_PREFIX: &str = "openai_compatible";
 
 /// The built-in providers: (prefix, base URL, key variables, auth header).
 /// The base URLs are each provider's documented OpenAI-compatible endpoint, except
-/// Anthropic's and Cohere's, whose native APIs are used.
+/// Anthropic's, Cohere's and Gemini's, whose native APIs are used.
 const BUILT_IN: &[(&str, Option<&str>, &[&str], &str)] = &[
     (DEFAULT_PROVIDER, None, &[], "authorization"),
     (
@@ -82,7 +84,7 @@ const BUILT_IN: &[(&str, Option<&str>, &[&str], &str)] = &[
     ),
     (
         "gemini",
-        Some("https://generativelanguage.googleapis.com/v1beta/openai"),
+        Some("https://generativelanguage.googleapis.com/v1beta"),
         &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
         "authorization",
     ),
@@ -206,6 +208,7 @@ impl RoutingTable {
                         "bedrock" => Protocol::BedrockConverse,
                         "anthropic" => Protocol::AnthropicMessages,
                         "cohere" => Protocol::CohereChat,
+                        "gemini" => Protocol::GeminiGenerateContent,
                         _ => Protocol::ChatCompletions,
                     },
                     base_url: base_url.map(str::to_owned),
@@ -337,6 +340,7 @@ pub fn built_in_help() -> String {
             ("bedrock", _) => "not supported yet (SigV4)".to_owned(),
             ("anthropic", Some(url)) => format!("{url} (native Messages API)"),
             ("cohere", Some(url)) => format!("{url} (native v2 chat API)"),
+            ("gemini", Some(url)) => format!("{url} (native streamGenerateContent)"),
             (_, Some(url)) => (*url).to_owned(),
             (_, None) => "set in the providers file".to_owned(),
         };
