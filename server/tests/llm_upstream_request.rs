@@ -7,6 +7,8 @@ mod file_support;
 mod llm_anthropic;
 #[path = "llm_providers/cohere.rs"]
 mod llm_cohere;
+#[path = "llm_providers/embeddings.rs"]
+mod llm_embeddings;
 #[path = "llm_providers/file_search.rs"]
 mod llm_file_search;
 #[path = "llm_providers/gemini.rs"]
