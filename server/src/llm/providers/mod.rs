@@ -18,6 +18,7 @@ pub mod gemini;
 pub mod names;
 pub mod native;
 mod routed;
+pub mod sigv4;
 pub mod table;
 
 pub use file::FileError;
