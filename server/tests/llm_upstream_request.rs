@@ -5,6 +5,8 @@ mod common;
 mod file_support;
 #[path = "llm_providers/anthropic.rs"]
 mod llm_anthropic;
+#[path = "llm_providers/bedrock.rs"]
+mod llm_bedrock;
 #[path = "llm_providers/cohere.rs"]
 mod llm_cohere;
 #[path = "llm_providers/embeddings.rs"]

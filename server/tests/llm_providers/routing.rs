@@ -237,19 +237,6 @@ async fn unroutable_models_are_a_400_on_model_that_writes_nothing() {
         message.starts_with("Unknown model provider 'huggingface' in model 'huggingface/zephyr-7b'. Known providers: anthropic, azure, bedrock, cohere,"),
         "{message}"
     );
-    let bedrock = post_with(
-        app,
-        "/v1/assistants",
-        json!({"model": "meta.llama2-13b-chat-v1"}),
-        &[],
-    )
-    .await;
-    assert_eq!(bedrock.status, 400);
-    assert!(
-        bedrock.message().contains("routes to AWS Bedrock"),
-        "{}",
-        bedrock.text
-    );
     let azure = post_with(app, "/v1/assistants", json!({"model": "azure/gpt-4o"}), &[]).await;
     assert_eq!(azure.status, 400);
     assert!(

@@ -1,6 +1,6 @@
 //! A scripted fake Chat Completions upstream (axum on port 0; `/v1/messages`,
-//! `/v1/chat`, `/v1/models/…`, `/v1/embed` and `/v1/embeddings` answer the same script,
-//! for the native adapters and embeddings routing) for the LLM client
+//! `/v1/chat`, `/v1/models/…`, `/v1/model/…`, `/v1/embed` and `/v1/embeddings` answer
+//! the same script, for the native adapters and embeddings routing) for the LLM client
 //! tests: each request gets the next scripted [`Reply`] (the last one repeats), and
 //! every request body and header is recorded for inspection.
 #![allow(dead_code)] // Each test crate uses a different part of the support code.
@@ -88,6 +88,7 @@ impl FakeUpstream {
             .route("/v1/embed", axum::routing::post(answer))
             .route("/v1/embeddings", axum::routing::post(answer))
             .route("/v1/models/{*method}", axum::routing::post(answer))
+            .route("/v1/model/{*method}", axum::routing::post(answer))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake

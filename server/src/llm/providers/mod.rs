@@ -7,11 +7,12 @@
 //! it; only the provider receives the resolved name.
 //!
 //! Anthropic, Cohere and Gemini are reached through their native APIs ([`anthropic`],
-//! [`cohere`], [`gemini`], over the [`native`] transport); every other provider through
-//! its OpenAI-compatible Chat Completions endpoint; Bedrock is recognised and refused
-//! until a SigV4-signed Converse adapter exists.
+//! [`cohere`], [`gemini`], over the [`native`] transport), Bedrock through Converse
+//! signed with SigV4 ([`bedrock`], [`sigv4`]); every other provider through its
+//! OpenAI-compatible Chat Completions endpoint.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod cohere;
 pub mod file;
 pub mod gemini;

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::bedrock::BedrockModel;
 use super::native::{Dialect, NativeModel};
 use super::table::{Protocol, Provider, Route, RouteError, RoutingTable, DEFAULT_PROVIDER};
 use crate::llm::config::UpstreamConfig;
@@ -56,13 +57,8 @@ impl RoutedModel {
                 "The provider of model '{model}' is not configured."
             ))
         })?;
-        if provider.protocol == Protocol::BedrockConverse {
-            return Err(RouteError(format!(
-                "The model '{model}' routes to AWS Bedrock, which this server does not support \
-                 yet (its requests must be signed with SigV4)."
-            )));
-        }
-        if provider.name != DEFAULT_PROVIDER && provider.base_url.is_none() {
+        let own_endpoint = provider.protocol == Protocol::BedrockConverse;
+        if provider.name != DEFAULT_PROVIDER && provider.base_url.is_none() && !own_endpoint {
             return Err(RouteError(format!(
                 "The model '{model}' routes to the provider '{}', which has no base URL on \
                  this server (the operator sets it in the providers file{}).",
@@ -96,8 +92,11 @@ impl RoutedModel {
         let client: Arc<dyn ChatModel> = match provider.protocol {
             Protocol::AnthropicMessages => Arc::new(NativeModel::new(Dialect::Anthropic, config)?),
             Protocol::CohereChat => Arc::new(NativeModel::new(Dialect::Cohere, config)?),
+            Protocol::BedrockConverse => {
+                Arc::new(BedrockModel::new(config, |name| std::env::var(name).ok())?)
+            }
             Protocol::GeminiGenerateContent => Arc::new(NativeModel::new(Dialect::Gemini, config)?),
-            _ => Arc::new(UpstreamModel::new(config)?),
+            Protocol::ChatCompletions => Arc::new(UpstreamModel::new(config)?),
         };
         clients.insert(route.provider.clone(), Arc::clone(&client));
         Ok(client)

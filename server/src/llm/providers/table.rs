@@ -19,8 +19,7 @@ pub enum Protocol {
     CohereChat,
     /// Gemini's native streamGenerateContent ([`super::gemini`]).
     GeminiGenerateContent,
-    /// AWS Bedrock Converse, signed with SigV4: recognised, but not implemented yet, so
-    /// such models are refused with a 400 instead of failing later.
+    /// AWS Bedrock Converse, signed with SigV4 ([`super::bedrock`]).
     BedrockConverse,
 }
 
@@ -215,7 +214,8 @@ impl RoutingTable {
                     key_env: key_env.iter().map(|v| (*v).to_owned()).collect(),
                     api_key: None,
                     auth_header: AuthHeader::from_name(header),
-                    key_optional: *name == "ollama" || *name == DEFAULT_PROVIDER,
+                    // Bedrock signs with AWS credentials, not a key.
+                    key_optional: matches!(*name, "ollama" | "bedrock" | DEFAULT_PROVIDER),
                 };
                 ((*name).to_owned(), provider)
             })
@@ -337,7 +337,9 @@ pub fn built_in_help() -> String {
         let base = match (*name, base_url) {
             (DEFAULT_PROVIDER, _) => "--llm-base-url".to_owned(),
             ("azure", _) => format!("${AZURE_BASE_ENV}"),
-            ("bedrock", _) => "not supported yet (SigV4)".to_owned(),
+            ("bedrock", _) => "bedrock-runtime.REGION.amazonaws.com (Converse, SigV4; credentials \
+                 LLM-PARAM-aws-* or AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)"
+                .to_owned(),
             ("anthropic", Some(url)) => format!("{url} (native Messages API)"),
             ("cohere", Some(url)) => format!("{url} (native v2 chat API)"),
             ("gemini", Some(url)) => format!("{url} (native streamGenerateContent)"),
