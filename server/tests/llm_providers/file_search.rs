@@ -1,6 +1,7 @@
 //! A file_search run through each native provider family: the model (a fake speaking
-//! Anthropic's, Cohere's or Gemini's documented stream format, see the `llm_anthropic`,
-//! `llm_cohere` and `llm_gemini` modules for the sources) calls the server's `file_search` function,
+//! Anthropic's, Cohere's or Gemini's documented stream format or Bedrock's Converse
+//! answer, see the `llm_anthropic`, `llm_cohere`, `llm_gemini` and `llm_bedrock`
+//! modules for the sources) calls the server's `file_search` function,
 //! the server searches the assistant's vector store and hands the results back in the
 //! provider's own tool-result shape, and the run completes with a file_search step.
 
@@ -85,7 +86,44 @@ fn gemini_script() -> Vec<Reply> {
     vec![Reply::Sse(vec![call]), Reply::Sse(vec![answer])]
 }
 
+/// Bedrock: one Converse answer calling `file_search`, then a text answer.
+fn bedrock_script() -> Vec<Reply> {
+    let answer = |content: Value, stop: &str| {
+        let body = json!({"output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": stop, "usage": {"inputTokens": 50, "outputTokens": 5, "totalTokens": 55}});
+        Reply::Status(200, vec![], body.to_string())
+    };
+    vec![
+        answer(
+            json!([{"toolUse": {"toolUseId": "tooluse_fs1", "name": "file_search",
+            "input": {"queries": ["favorite food"]}}}]),
+            "tool_use",
+        ),
+        answer(json!([{"text": "Pizza."}]), "end_turn"),
+    ]
+}
+
+/// The provider-key headers of the runs (Bedrock's are AWS credentials).
+const KEY: [(&str, &str); 1] = [("api-key", "provider-key")];
+const AWS: [(&str, &str); 3] = [
+    ("llm-param-aws-access-key-id", "AKIDEXAMPLE"),
+    (
+        "llm-param-aws-secret-access-key",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    ),
+    ("llm-param-aws-region-name", "us-east-1"),
+];
+
 async fn file_search_run(provider: &str, model: &str, script: Vec<Reply>) -> (Value, FakeUpstream) {
+    file_search_run_with(provider, model, script, &KEY).await
+}
+
+async fn file_search_run_with(
+    provider: &str,
+    model: &str,
+    script: Vec<Reply>,
+    key: &[(&str, &str)],
+) -> (Value, FakeUpstream) {
     let fake = FakeUpstream::start(script).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("providers.toml");
@@ -106,19 +144,18 @@ async fn file_search_run(provider: &str, model: &str, script: Vec<Reply>) -> (Va
             "My favorite food is pizza with olives.",
         )])
         .await;
-    let key = [("api-key", "provider-key")];
     let assistant = post_with(
         vs.app(),
         "/v1/assistants",
         json!({"model": model, "tools": [{"type": "file_search"}],
         "tool_resources": {"file_search": {"vector_store_ids": [store_id]}}}),
-        &key,
+        key,
     )
     .await;
     assert_eq!(assistant.status, 200, "{}", assistant.text);
     let body = json!({"assistant_id": assistant.json()["id"],
         "thread": {"messages": [{"role": "user", "content": "What is my favorite food?"}]}});
-    let run = post_with(vs.app(), "/v1/threads/runs", body, &key)
+    let run = post_with(vs.app(), "/v1/threads/runs", body, key)
         .await
         .json();
     let path = format!(
@@ -219,4 +256,29 @@ async fn a_file_search_run_goes_through_gemini() {
             .contains("pizza with olives"),
         "{last}"
     );
+}
+
+#[tokio::test]
+async fn a_file_search_run_goes_through_bedrock() {
+    let model = "bedrock/anthropic.claude-3-haiku-20240307-v1:0";
+    let (second, fake) = file_search_run_with("bedrock", model, bedrock_script(), &AWS).await;
+    let last = second["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let result = &last["content"][0]["toolResult"];
+    assert_eq!(result["toolUseId"], "tooluse_fs1");
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("pizza with olives"),
+        "{last}"
+    );
+    assert!(fake
+        .header(1, "authorization")
+        .unwrap()
+        .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
 }
