@@ -1,8 +1,10 @@
-//! Bedrock through Converse, signed with SigV4, against a fake answering as the
-//! Converse API documents (<https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html>:
-//! `output.message.content` with `text` and `toolUse` blocks, `stopReason`, `usage`;
-//! errors as `{"message": ...}` with 429 ThrottlingException and 400
-//! ValidationException). The run sends the seed service's README request: a bare
+//! Bedrock through ConverseStream, signed with SigV4, against a fake answering as the
+//! API documents (<https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html>:
+//! `messageStart`, `contentBlockStart` with `start.toolUse`, `contentBlockDelta` with
+//! `delta.text` or `delta.toolUse.input`, `contentBlockStop`, `messageStop` with
+//! `stopReason`, `metadata` with `usage`, in the `application/vnd.amazon.eventstream`
+//! framing; exceptions as `:message-type: exception` messages; HTTP errors as
+//! `{"message": ...}` with 429 ThrottlingException). The run sends the seed service's README request: a bare
 //! `meta.llama2-13b-chat-v1` with `LLM-PARAM-aws-access-key-id`,
 //! `LLM-PARAM-aws-secret-access-key` and `LLM-PARAM-aws-region-name`; the test
 //! recomputes the signature from what the fake received.
@@ -10,6 +12,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use server::llm::providers::bedrock::eventstream::crc32;
 use server::llm::providers::sigv4::{self, AwsCredentials, SignedRequest};
 use server::llm::providers::{RoutedModel, RoutingTable};
 
@@ -26,10 +29,78 @@ const AWS: [(&str, &str); 3] = [
     ("llm-param-aws-region-name", "us-west-2"),
 ];
 
-fn converse(content: Value, stop: &str) -> Reply {
-    let body = json!({"output": {"message": {"role": "assistant", "content": content}}, "stopReason": stop,
-        "usage": {"inputTokens": 30, "outputTokens": 12, "totalTokens": 42}, "metrics": {"latencyMs": 1275}});
-    Reply::Status(200, vec![], body.to_string())
+/// One event-stream message with `:event-type`, `:content-type` and `:message-type`
+/// string headers, framed as AWS's event-stream encoding specifies.
+pub(crate) fn frame(headers: &[(&str, &str)], payload: &Value) -> Vec<u8> {
+    let payload = payload.to_string().into_bytes();
+    let mut block = Vec::new();
+    for (name, value) in headers {
+        block.push(name.len() as u8);
+        block.extend_from_slice(name.as_bytes());
+        block.push(7);
+        block.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        block.extend_from_slice(value.as_bytes());
+    }
+    let total = (16 + block.len() + payload.len()) as u32;
+    let mut message = total.to_be_bytes().to_vec();
+    message.extend_from_slice(&(block.len() as u32).to_be_bytes());
+    let prelude = crc32(&message);
+    message.extend_from_slice(&prelude.to_be_bytes());
+    message.extend_from_slice(&block);
+    message.extend_from_slice(&payload);
+    let crc = crc32(&message);
+    message.extend_from_slice(&crc.to_be_bytes());
+    message
+}
+
+fn event(kind: &str, payload: Value) -> Vec<u8> {
+    frame(
+        &[
+            (":event-type", kind),
+            (":content-type", "application/json"),
+            (":message-type", "event"),
+        ],
+        &payload,
+    )
+}
+
+/// A ConverseStream answer: text pieces or one tool use, then stop and usage; each
+/// message goes out in two network chunks to exercise reassembly.
+pub(crate) fn converse_stream(
+    texts: &[&str],
+    tool: Option<(&str, &str, &[&str])>,
+    stop: &str,
+) -> Reply {
+    let mut messages = vec![event("messageStart", json!({"role": "assistant"}))];
+    for text in texts {
+        messages.push(event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": text}}),
+        ));
+    }
+    if let Some((id, name, pieces)) = tool {
+        messages.push(event(
+            "contentBlockStart",
+            json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": id, "name": name}}}),
+        ));
+        for piece in pieces {
+            messages.push(event(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": piece}}}),
+            ));
+        }
+        messages.push(event("contentBlockStop", json!({"contentBlockIndex": 1})));
+    }
+    messages.push(event("messageStop", json!({"stopReason": stop})));
+    messages.push(event("metadata", json!({"usage": {"inputTokens": 30, "outputTokens": 12, "totalTokens": 42}, "metrics": {"latencyMs": 1275}})));
+    let chunks = messages
+        .into_iter()
+        .flat_map(|message| {
+            let (head, tail) = message.split_at(message.len() / 2);
+            [head.to_vec(), tail.to_vec()]
+        })
+        .collect();
+    Reply::Bytes("application/vnd.amazon.eventstream", chunks)
 }
 
 async fn bedrock_app(fake: &FakeUpstream) -> TestApp {
@@ -122,10 +193,14 @@ fn expected_signature(fake: &FakeUpstream, n: usize) -> String {
 
 #[tokio::test]
 async fn a_run_with_a_function_tool_goes_through_bedrock_converse_signed() {
-    let call = json!([{"toolUse": {"toolUseId": "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", "name": "get_weather", "input": {"city": "Seattle"}}}]);
+    let call = (
+        "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q",
+        "get_weather",
+        &["{\"city\":", " \"Seattle\"}"][..],
+    );
     let fake = FakeUpstream::start(vec![
-        converse(call, "tool_use"),
-        converse(json!([{"text": "It is 12C in Seattle."}]), "end_turn"),
+        converse_stream(&["Let me check."], Some(call), "tool_use"),
+        converse_stream(&["It is 12C ", "in Seattle."], None, "end_turn"),
     ])
     .await;
     let app = bedrock_app(&fake).await;
@@ -186,7 +261,7 @@ async fn a_streamed_bedrock_run_and_its_failures() {
             vec![],
             json!({"message": "Too many requests, please wait before trying again."}).to_string(),
         ),
-        converse(json!([{"text": "Hello from Llama."}]), "end_turn"),
+        converse_stream(&["Hello ", "from Llama."], None, "end_turn"),
     ])
     .await;
     let app = bedrock_app(&fake).await;
@@ -229,4 +304,35 @@ async fn a_streamed_bedrock_run_and_its_failures() {
         "{message}"
     );
     assert_eq!(fake.hits(), 2);
+}
+
+#[tokio::test]
+async fn an_exception_mid_stream_fails_the_run_keeping_the_text() {
+    let mut chunks = vec![
+        event("messageStart", json!({"role": "assistant"})),
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": "Partial"}}),
+        ),
+    ];
+    chunks.push(frame(
+        &[
+            (":exception-type", "modelStreamErrorException"),
+            (":content-type", "application/json"),
+            (":message-type", "exception"),
+        ],
+        &json!({"message": "The model stream failed."}),
+    ));
+    let fake = FakeUpstream::start(vec![Reply::Bytes(
+        "application/vnd.amazon.eventstream",
+        chunks,
+    )])
+    .await;
+    let app = bedrock_app(&fake).await;
+    let (run, _) = run(&app, "meta.llama3-8b-instruct-v1:0", json!([]), &AWS).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(
+        run["last_error"]["message"],
+        "Bedrock failed (modelStreamErrorException): The model stream failed."
+    );
 }

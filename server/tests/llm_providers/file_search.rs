@@ -86,20 +86,12 @@ fn gemini_script() -> Vec<Reply> {
     vec![Reply::Sse(vec![call]), Reply::Sse(vec![answer])]
 }
 
-/// Bedrock: one Converse answer calling `file_search`, then a text answer.
+/// Bedrock: one ConverseStream answer calling `file_search`, then a text answer.
 fn bedrock_script() -> Vec<Reply> {
-    let answer = |content: Value, stop: &str| {
-        let body = json!({"output": {"message": {"role": "assistant", "content": content}},
-            "stopReason": stop, "usage": {"inputTokens": 50, "outputTokens": 5, "totalTokens": 55}});
-        Reply::Status(200, vec![], body.to_string())
-    };
+    let call = ("tooluse_fs1", "file_search", &[ARGUMENTS][..]);
     vec![
-        answer(
-            json!([{"toolUse": {"toolUseId": "tooluse_fs1", "name": "file_search",
-            "input": {"queries": ["favorite food"]}}}]),
-            "tool_use",
-        ),
-        answer(json!([{"text": "Pizza."}]), "end_turn"),
+        crate::llm_bedrock::converse_stream(&[], Some(call), "tool_use"),
+        crate::llm_bedrock::converse_stream(&["Pizza."], None, "end_turn"),
     ]
 }
 

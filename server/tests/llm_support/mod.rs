@@ -44,6 +44,9 @@ pub enum Reply {
     SseForever(Vec<String>),
     /// A 200 `text/html` page (a base URL pointing at a website).
     Html(String),
+    /// A 200 with this content type and these binary network chunks (Bedrock's
+    /// event-stream framing).
+    Bytes(&'static str, Vec<Vec<u8>>),
     /// No answer at all (not even headers).
     Silence,
 }
@@ -201,6 +204,13 @@ async fn answer(
                 ))
             });
             sse(Body::from_stream(chunks(parts).chain(keep_alive)))
+        }
+        Reply::Bytes(content_type, parts) => {
+            let parts = stream::iter(parts).map(|c| Ok::<_, std::io::Error>(Bytes::from(c)));
+            Response::builder()
+                .header("content-type", content_type)
+                .body(Body::from_stream(parts))
+                .unwrap()
         }
         Reply::Html(page) => Response::builder()
             .header("content-type", "text/html; charset=utf-8")

@@ -1,12 +1,9 @@
-//! A [`ChatRequest`] as a Bedrock Converse body
-//! (<https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html>)
-//! and a Converse answer as [`ChatEvent`]s.
+//! A [`ChatRequest`] as a Bedrock Converse(Stream) body
+//! (<https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html>).
 
 use serde_json::{json, Map, Value};
 
-use crate::llm::event::{ChatEvent, FinishReason, ToolCallDelta, Usage};
 use crate::llm::request::{ChatMessage, ChatRequest, ContentPart, Role, ToolChoice};
-use crate::llm::LlmError;
 
 /// The Converse body for `request` (the model goes in the URL).
 pub fn request_body(request: &ChatRequest) -> Value {
@@ -119,50 +116,4 @@ fn user_blocks(message: &ChatMessage) -> Vec<Value> {
                 .map(|(format, data)| json!({"image": {"format": format, "source": {"bytes": data}}})),
         })
         .collect()
-}
-
-/// The events of a whole Converse answer, ending with `Finish` and `Usage`.
-pub fn answer_events(text: &str) -> Result<Vec<ChatEvent>, LlmError> {
-    let answer: Value = serde_json::from_str(text)
-        .map_err(|_| LlmError::server_error("Bedrock answered with something that is not JSON"))?;
-    let content = answer["output"]["message"]["content"]
-        .as_array()
-        .ok_or_else(|| LlmError::server_error("the Bedrock answer has no output message"))?;
-    let mut events = Vec::new();
-    let mut calls = 0;
-    for block in content {
-        if let Some(text) = block["text"].as_str().filter(|t| !t.is_empty()) {
-            events.push(ChatEvent::TextDelta(text.to_owned()));
-        }
-        if let Some(call) = block.get("toolUse") {
-            events.push(ChatEvent::ToolCallDelta(ToolCallDelta {
-                index: calls,
-                id: call["toolUseId"].as_str().map(str::to_owned),
-                name: call["name"].as_str().map(str::to_owned),
-                arguments: call
-                    .get("input")
-                    .map_or_else(|| "{}".to_owned(), Value::to_string),
-            }));
-            calls += 1;
-        }
-    }
-    let finish = match answer["stopReason"].as_str().unwrap_or("end_turn") {
-        "tool_use" => FinishReason::ToolCalls,
-        "max_tokens" => FinishReason::Length,
-        "content_filtered" | "guardrail_intervened" => FinishReason::ContentFilter,
-        _ => FinishReason::Stop,
-    };
-    let count =
-        |name: &str| u32::try_from(answer["usage"][name].as_u64().unwrap_or(0)).unwrap_or(u32::MAX);
-    let (prompt, completion) = (count("inputTokens"), count("outputTokens"));
-    events.push(ChatEvent::Finish(finish));
-    events.push(ChatEvent::Usage(Usage {
-        prompt_tokens: prompt,
-        completion_tokens: completion,
-        total_tokens: prompt.saturating_add(completion),
-        cached_tokens: count("cacheReadInputTokens"),
-        reasoning_tokens: 0,
-        estimated: answer["usage"].is_null(),
-    }));
-    Ok(events)
 }

@@ -1,13 +1,15 @@
-//! AWS Bedrock through the Converse API (`POST {endpoint}/model/{modelId}/converse`),
+//! AWS Bedrock through ConverseStream (`POST {endpoint}/model/{modelId}/converse-stream`),
 //! signed with SigV4 ([`super::sigv4`], service `bedrock`). Credentials come from the
 //! request's `LLM-PARAM-aws-access-key-id`, `LLM-PARAM-aws-secret-access-key`,
 //! `LLM-PARAM-aws-session-token` and `LLM-PARAM-aws-region-name` headers (the seed
 //! service's), else from the operator's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_SESSION_TOKEN` and `AWS_REGION`/`AWS_DEFAULT_REGION`. The answer is requested
-//! whole (Converse, not ConverseStream, whose binary event-stream framing is not
-//! decoded yet) and handed on as events; throttling and 5xx are retried.
+//! `AWS_SESSION_TOKEN` and `AWS_REGION`/`AWS_DEFAULT_REGION`. The answer arrives in
+//! AWS's binary event-stream framing ([`eventstream`]) and is decoded event by event
+//! ([`stream`]); throttling and 5xx are retried before any output.
 
 pub mod body;
+pub mod eventstream;
+pub mod stream;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,11 +21,8 @@ use tokio::time::Instant;
 
 use super::sigv4::{self, AwsCredentials, SignedRequest};
 use crate::llm::config::UpstreamConfig;
-use crate::llm::upstream::http::{self, read_capped};
+use crate::llm::upstream::http;
 use crate::llm::{ChatModel, ChatRequest, ChatStream, LlmError};
-
-/// Largest Converse answer read.
-const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 /// A [`ChatModel`] calling Bedrock's Converse API. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -141,7 +140,7 @@ impl ChatModel for BedrockModel {
         let deadline = Instant::now() + self.config.overall_timeout;
         let policy = &self.config.retry;
         let mut retries = 0;
-        let text = loop {
+        let response = loop {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |elapsed| elapsed.as_secs());
@@ -174,15 +173,7 @@ impl ChatModel for BedrockModel {
                 builder = builder.header(name, value);
             }
             let error = match http::send(builder, &url, self.config.idle_timeout, deadline).await {
-                Ok(response) => {
-                    break read_capped(
-                        response,
-                        MAX_ANSWER_BYTES,
-                        self.config.idle_timeout,
-                        deadline,
-                    )
-                    .await?
-                }
+                Ok(response) => break response,
                 Err(error) => error,
             };
             let delay = policy.delay(retries, error.retry_after);
@@ -201,7 +192,15 @@ impl ChatModel for BedrockModel {
             retries += 1;
             tokio::time::sleep(delay).await;
         };
-        let events = body::answer_events(&text)?;
-        Ok(futures::stream::iter(events.into_iter().map(Ok)).boxed())
+        let turn = stream::Turn {
+            response: Some(response),
+            frames: eventstream::FrameDecoder::default(),
+            decoder: stream::Decoder::default(),
+            pending: std::collections::VecDeque::new(),
+            idle: self.config.idle_timeout,
+            deadline,
+            done: false,
+        };
+        Ok(futures::stream::unfold(turn, stream::Turn::next).boxed())
     }
 }
