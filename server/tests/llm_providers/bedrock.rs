@@ -335,4 +335,13 @@ async fn an_exception_mid_stream_fails_the_run_keeping_the_text() {
         run["last_error"]["message"],
         "Bedrock failed (modelStreamErrorException): The model stream failed."
     );
+    let thread_id = run["thread_id"].as_str().unwrap();
+    let messages = app
+        .get(&format!("/v1/threads/{thread_id}/messages"))
+        .await
+        .json();
+    assert_eq!(
+        messages["data"][0]["content"][0]["text"]["value"], "Partial",
+        "{messages}"
+    );
 }

@@ -337,9 +337,11 @@ pub fn built_in_help() -> String {
         let base = match (*name, base_url) {
             (DEFAULT_PROVIDER, _) => "--llm-base-url".to_owned(),
             ("azure", _) => format!("${AZURE_BASE_ENV}"),
-            ("bedrock", _) => "bedrock-runtime.REGION.amazonaws.com (Converse, SigV4; credentials \
+            ("bedrock", _) => {
+                "bedrock-runtime.REGION.amazonaws.com (ConverseStream, SigV4; credentials \
                  LLM-PARAM-aws-* or AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)"
-                .to_owned(),
+                    .to_owned()
+            }
             ("anthropic", Some(url)) => format!("{url} (native Messages API)"),
             ("cohere", Some(url)) => format!("{url} (native v2 chat API)"),
             ("gemini", Some(url)) => format!("{url} (native streamGenerateContent)"),
