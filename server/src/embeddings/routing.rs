@@ -1,6 +1,7 @@
 //! Which provider embeds a store's model: with a routing table, a model name such as
 //! `cohere/embed-english-v3.0` (or a bare `embed-*`) goes to Cohere's native v2
-//! `/embed`, `mistral/mistral-embed` to that provider's OpenAI-compatible
+//! `/embed`, `gemini/text-embedding-004` to Gemini's `batchEmbedContents`,
+//! `mistral/mistral-embed` to that provider's OpenAI-compatible
 //! `/embeddings`, and OpenAI names (or `openai/…`) to the configured embeddings
 //! upstream. Only operator keys are used: ingestion runs after the request that
 //! started it, so a caller's key is never at hand.
@@ -32,6 +33,9 @@ pub enum EmbedWire {
     /// Cohere's v2 `/embed`: `{model, texts, input_type, embedding_types}` →
     /// `{embeddings: {float: [...]}}`.
     Cohere,
+    /// Gemini's `models/{model}:batchEmbedContents`: `{requests: [{model, content,
+    /// taskType}]}` → `{embeddings: [{values}]}`.
+    Gemini,
 }
 
 /// Where one model's embeddings come from.
@@ -66,11 +70,17 @@ pub fn route(table: &RoutingTable, model: &str) -> Result<Routed, LlmError> {
     let provider = table
         .provider(&route)
         .ok_or_else(|| refuse(format!("the provider of model '{model}' is not configured")))?;
-    let (wire, path, auth): (EmbedWire, &[&str], AuthHeader) = match provider.protocol {
-        Protocol::CohereChat => (EmbedWire::Cohere, &["embed"], AuthHeader::Bearer),
+    let gemini_method = format!("{}:batchEmbedContents", route.model);
+    let (wire, path, auth): (EmbedWire, Vec<&str>, AuthHeader) = match provider.protocol {
+        Protocol::CohereChat => (EmbedWire::Cohere, vec!["embed"], AuthHeader::Bearer),
+        Protocol::GeminiGenerateContent => (
+            EmbedWire::Gemini,
+            vec!["models", &gemini_method],
+            AuthHeader::Named("x-goog-api-key".into()),
+        ),
         Protocol::ChatCompletions => (
             EmbedWire::OpenAi,
-            &["embeddings"],
+            vec!["embeddings"],
             provider.auth_header.clone(),
         ),
         _ => {
@@ -96,7 +106,7 @@ pub fn route(table: &RoutingTable, model: &str) -> Result<Routed, LlmError> {
         )));
     }
     Ok(Routed::Provider(EmbedTarget {
-        url: endpoint_at(base, path)?,
+        url: endpoint_at(base, &path)?,
         auth: key.map(|key| auth.header_for(key)).transpose()?,
         wire,
         model: route.model,
@@ -116,10 +126,24 @@ pub fn body(wire: EmbedWire, model: &str, inputs: &[String], purpose: Purpose) -
             },
             "embedding_types": ["float"],
         }),
+        EmbedWire::Gemini => {
+            let task = match purpose {
+                Purpose::Document => "RETRIEVAL_DOCUMENT",
+                Purpose::Query => "RETRIEVAL_QUERY",
+            };
+            let requests: Vec<Value> = inputs
+                .iter()
+                .map(|text| {
+                    json!({"model": format!("models/{model}"),
+                    "content": {"parts": [{"text": text}]}, "taskType": task})
+                })
+                .collect();
+            json!({"requests": requests})
+        }
     }
 }
 
-/// A Cohere answer in OpenAI's shape, so one parser checks both.
+/// A Cohere or Gemini answer in OpenAI's shape, so one parser checks them all.
 pub fn as_openai_answer(wire: EmbedWire, text: String) -> String {
     if wire == EmbedWire::OpenAi {
         return text;
@@ -127,8 +151,16 @@ pub fn as_openai_answer(wire: EmbedWire, text: String) -> String {
     let Ok(answer) = serde_json::from_str::<Value>(&text) else {
         return text;
     };
-    let Some(vectors) = answer["embeddings"]["float"].as_array() else {
-        return json!({"error": "the Cohere answer has no embeddings.float list"}).to_string();
+    let vectors: Option<Vec<&Value>> = match wire {
+        EmbedWire::Gemini => answer["embeddings"]
+            .as_array()
+            .map(|items| items.iter().map(|item| &item["values"]).collect()),
+        _ => answer["embeddings"]["float"]
+            .as_array()
+            .map(|items| items.iter().collect()),
+    };
+    let Some(vectors) = vectors else {
+        return json!({"error": "the answer has no embeddings list"}).to_string();
     };
     let data: Vec<Value> = vectors
         .iter()

@@ -161,3 +161,53 @@ async fn a_store_with_a_cohere_embedding_model_embeds_and_searches_through_coher
         "nothing went to the default embeddings upstream"
     );
 }
+
+#[tokio::test]
+async fn gemini_models_reach_batch_embed_contents_with_their_task_type() {
+    // The request and answer of "Embeddings" (https://ai.google.dev/api/embeddings#method:-models.batchembedcontents).
+    let upstream = FakeUpstream::start(vec![openai_answer()]).await;
+    let answer = json!({"embeddings": [{"values": [3.0, 4.0]}, {"values": [0.0, 2.0]}]});
+    let gemini = FakeUpstream::start(vec![Reply::Status(200, vec![], answer.to_string())]).await;
+    let mut table = RoutingTable::built_in();
+    table
+        .apply_file(&format!(
+            "[providers.gemini]\nbase_url = \"{}\"\n",
+            gemini.base_url
+        ))
+        .unwrap();
+    table.read_keys(|name| (name == "GEMINI_API_KEY").then(|| "AIza-operator".to_owned()));
+    let client = EmbeddingsClient::new(EmbeddingsConfig::new(upstream.base_url.clone()))
+        .unwrap()
+        .with_routes(Arc::new(table));
+    let inputs = vec!["first".to_owned(), "second".to_owned()];
+    let vectors = client
+        .embed("gemini/text-embedding-004", inputs)
+        .await
+        .unwrap();
+    assert!(
+        (vectors[0][1] - 0.8).abs() < 1e-6 && vectors[1] == [0.0, 1.0],
+        "{vectors:?}"
+    );
+    assert_eq!(
+        gemini.paths.lock().unwrap()[0],
+        "/v1/models/text-embedding-004:batchEmbedContents"
+    );
+    assert_eq!(
+        gemini.header(0, "x-goog-api-key").as_deref(),
+        Some("AIza-operator")
+    );
+    assert_eq!(
+        gemini.body(0)["requests"][1],
+        json!({"model": "models/text-embedding-004",
+        "content": {"parts": [{"text": "second"}]}, "taskType": "RETRIEVAL_DOCUMENT"})
+    );
+    client
+        .embed_for(
+            "gemini/text-embedding-004",
+            vec!["q".into()],
+            Purpose::Query,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(gemini.body(1)["requests"][0]["taskType"], "RETRIEVAL_QUERY");
+}
