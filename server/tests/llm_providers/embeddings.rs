@@ -201,6 +201,8 @@ async fn gemini_models_reach_batch_embed_contents_with_their_task_type() {
         json!({"model": "models/text-embedding-004",
         "content": {"parts": [{"text": "second"}]}, "taskType": "RETRIEVAL_DOCUMENT"})
     );
+    // The scripted answer holds two vectors, so this one-query call is refused (the
+    // count check); only the request it sent matters here.
     client
         .embed_for(
             "gemini/text-embedding-004",
