@@ -92,6 +92,12 @@ impl ApiError {
         .with_code("invalid_api_key")
     }
 
+    /// 400 on `model` for a name no configured provider can answer (an unknown
+    /// `provider/` prefix, or a provider this server cannot call).
+    pub fn unroutable_model(message: String) -> Self {
+        Self::bad_request(message).with_param("model")
+    }
+
     /// 400 when the `OpenAI-Beta: assistants=v2` header is absent (quoted verbatim).
     pub fn missing_beta_header() -> Self {
         Self::bad_request(

@@ -17,8 +17,9 @@ use server::Settings;
 /// Which model answers runs: `--llm offline` (built-in, deterministic, no network) or
 /// `--llm upstream` (an OpenAI-compatible Chat Completions endpoint). Without `--llm`
 /// (or ASSISTANTS_LLM) the server uses the upstream when one is configured
-/// (`--llm-base-url`/OPENAI_BASE_URL or `--llm-api-key`/OPENAI_API_KEY) and the offline
-/// model otherwise, so a bare `assistants-server` never sends anything anywhere.
+/// (`--llm-base-url`/OPENAI_BASE_URL, `--llm-api-key`/OPENAI_API_KEY or
+/// `--llm-providers`) and the offline model otherwise, so a bare `assistants-server`
+/// never sends anything anywhere.
 #[derive(Debug, clap::Parser)]
 #[command(version, about, long_about)]
 struct Flags {
@@ -83,7 +84,10 @@ fn chosen_mode(matches: &ArgMatches, llm: &LlmArgs) -> LlmMode {
     };
     if given("mode") {
         llm.mode
-    } else if given("llm_base_url") || llm.llm_api_key.as_deref().is_some_and(|k| !k.is_empty()) {
+    } else if given("llm_base_url")
+        || given("llm_providers")
+        || llm.llm_api_key.as_deref().is_some_and(|k| !k.is_empty())
+    {
         LlmMode::Upstream
     } else {
         LlmMode::Offline

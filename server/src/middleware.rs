@@ -31,18 +31,37 @@ pub async fn openai_headers(request: Request, next: Next) -> Response {
 }
 
 /// Requires `Authorization: Bearer KEY`; with a key list, only listed keys pass.
-/// The key's tenant goes into the request extensions for the handlers.
+/// The key's tenant goes into the request extensions for the handlers. When no usable
+/// bearer key came (none, `NONE` as apps of the seed service send, or one the key list
+/// refuses), an `astra-api-token` header is the key instead, under the same rules.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let key = request
-        .headers()
+    let headers = request.headers();
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(bearer_key)
-        .map(str::to_owned);
+        .filter(|key| !key.eq_ignore_ascii_case("none"));
+    let accepted = |key: &str| {
+        state
+            .api_keys
+            .as_ref()
+            .is_none_or(|allowed| allowed.contains(key))
+    };
+    let astra = headers
+        .get(ASTRA_TOKEN_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|key| !key.is_empty());
+    let key = match (bearer, astra) {
+        (Some(bearer), Some(astra)) if !accepted(bearer) => Some(astra),
+        (Some(bearer), _) => Some(bearer),
+        (None, astra) => astra,
+    }
+    .map(str::to_owned);
     let Some(key) = key else {
         return ApiError::missing_api_key().into_response();
     };
@@ -54,6 +73,9 @@ pub async fn authenticate(
     request.extensions_mut().insert(Tenant::from_api_key(&key));
     next.run(request).await
 }
+
+/// The seed service's tenant header, read when no usable bearer key was sent.
+pub const ASTRA_TOKEN_HEADER: &str = "astra-api-token";
 
 /// The key of a `Bearer KEY` header value; `None` when absent or empty.
 fn bearer_key(value: &str) -> Option<&str> {

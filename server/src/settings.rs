@@ -91,6 +91,7 @@ pub fn offline_llm() -> LlmArgs {
         llm_idle_timeout_secs: 120,
         offline_delay_ms: 0,
         allow_caller_upstream_urls: false,
+        llm_providers: None,
     }
 }
 

@@ -62,7 +62,7 @@ impl AppState {
     ) -> Self {
         let embeddings = settings.embeddings.as_ref().and_then(|config| {
             match EmbeddingsClient::new(config.clone()) {
-                Ok(client) => Some(Arc::new(client)),
+                Ok(client) => Some(Arc::new(with_embedding_routes(client, settings))),
                 Err(error) => {
                     tracing::error!(%error, "the embeddings upstream is unusable; keyword search only");
                     None
@@ -97,6 +97,19 @@ impl AppState {
             storage_quota: settings.storage_quota,
             ingest,
             embeddings,
+        }
+    }
+}
+
+/// The embeddings client routing store models through the providers table (built-in,
+/// plus `--llm-providers`); an unreadable providers file is logged and leaves every
+/// model on the configured embeddings upstream.
+fn with_embedding_routes(client: EmbeddingsClient, settings: &Settings) -> EmbeddingsClient {
+    match crate::llm::providers::load_table(settings.llm.llm_providers.as_deref()) {
+        Ok(table) => client.with_routes(Arc::new(table)),
+        Err(error) => {
+            tracing::error!(%error, "embedding models are not routed to providers");
+            client
         }
     }
 }

@@ -1,7 +1,24 @@
 //! What the upstream client sends: keys (api-key header, operator key, caller bearer,
 //! Azure-style header), caller-chosen base URLs, and the rendered request body.
 
+mod common;
+mod file_support;
+#[path = "llm_providers/anthropic.rs"]
+mod llm_anthropic;
+#[path = "llm_providers/bedrock.rs"]
+mod llm_bedrock;
+#[path = "llm_providers/cohere.rs"]
+mod llm_cohere;
+#[path = "llm_providers/embeddings.rs"]
+mod llm_embeddings;
+#[path = "llm_providers/file_search.rs"]
+mod llm_file_search;
+#[path = "llm_providers/gemini.rs"]
+mod llm_gemini;
+#[path = "llm_providers/routing.rs"]
+mod llm_routing;
 mod llm_support;
+mod vector_store_support;
 
 /// Named `llm` so that `cargo test -p server llm` selects these tests.
 mod llm {
@@ -24,6 +41,7 @@ mod llm {
             api_key: Some("sk-header".into()),
             caller_bearer: Some("sk-caller".into()),
             base_url: None,
+            ..UpstreamCredentials::default()
         };
         collect(model(fake.config()).stream(request.clone()).await.unwrap())
             .await

@@ -6,11 +6,13 @@
 
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Url;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use super::config::EmbeddingsConfig;
+use super::routing::{self, EmbedTarget, EmbedWire, Purpose, Routed};
 use super::vectors::normalised;
+use crate::llm::providers::RoutingTable;
 use crate::llm::tokens::tokenizer_for;
 use crate::llm::upstream::http::{endpoint_at, read_capped, send};
 use crate::llm::LlmError;
@@ -34,6 +36,8 @@ pub struct EmbeddingsClient {
     url: Url,
     /// The key header, if a key is configured (marked sensitive).
     auth: Option<(HeaderName, HeaderValue)>,
+    /// Routes model names to other providers; `None`: every model goes to `url`.
+    routes: Option<std::sync::Arc<RoutingTable>>,
 }
 
 impl std::fmt::Debug for EmbeddingsClient {
@@ -66,7 +70,37 @@ impl EmbeddingsClient {
             config,
             url,
             auth,
+            routes: None,
         })
+    }
+
+    /// The same client routing model names through `table` (see [`super::routing`]).
+    pub fn with_routes(mut self, table: std::sync::Arc<RoutingTable>) -> Self {
+        self.routes = Some(table);
+        self
+    }
+
+    /// Refuses a model name that cannot be embedded (an unknown prefix, a provider
+    /// without a usable embeddings API or key), so a store is never created for it.
+    pub fn check_model(&self, model: &str) -> Result<(), LlmError> {
+        self.target(model).map(|_| ())
+    }
+
+    /// Where `model`'s embeddings come from.
+    fn target(&self, model: &str) -> Result<EmbedTarget, LlmError> {
+        let upstream = |model: String| EmbedTarget {
+            url: self.url.clone(),
+            auth: self.auth.clone(),
+            wire: EmbedWire::OpenAi,
+            model,
+        };
+        match &self.routes {
+            None => Ok(upstream(model.to_owned())),
+            Some(table) => Ok(match routing::route(table, model)? {
+                Routed::Upstream(model) => upstream(model),
+                Routed::Provider(target) => target,
+            }),
+        }
     }
 
     /// The model of stores created without an `embedding-model` header.
@@ -74,9 +108,21 @@ impl EmbeddingsClient {
         &self.config.default_model
     }
 
-    /// Unit-length embeddings of `inputs` by `model`, in order: batch after batch, each
-    /// retried on its own; the first batch that fails for good fails the whole call.
+    /// Unit-length embeddings of documents `inputs` by `model`, in order (see
+    /// [`Self::embed_for`]).
     pub async fn embed(&self, model: &str, inputs: Vec<String>) -> Result<Vec<Vec<f32>>, LlmError> {
+        self.embed_for(model, inputs, Purpose::Document).await
+    }
+
+    /// Unit-length embeddings of `inputs` by `model` for `purpose`, in order: batch after
+    /// batch, each retried on its own; the first batch that fails for good fails the call.
+    pub async fn embed_for(
+        &self,
+        model: &str,
+        inputs: Vec<String>,
+        purpose: Purpose,
+    ) -> Result<Vec<Vec<f32>>, LlmError> {
+        let target = self.target(model)?;
         let (batch_size, max_tokens) = (self.config.batch_size, self.config.max_batch_tokens);
         let owned_model = model.to_owned();
         // Tokenizing thousands of chunks is CPU work: keep it off the async workers.
@@ -87,20 +133,30 @@ impl EmbeddingsClient {
         .map_err(|_| LlmError::server_error("preparing the embedding inputs failed"))?;
         let mut vectors = Vec::new();
         for batch in batches {
-            vectors.extend(self.embed_batch(model, &batch).await?);
+            vectors.extend(self.embed_batch(&target, &batch, purpose).await?);
         }
         Ok(vectors)
     }
 
     /// One request's worth of inputs, with retries.
-    async fn embed_batch(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
-        let body = json!({"model": model, "input": inputs, "encoding_format": "float"});
+    async fn embed_batch(
+        &self,
+        target: &EmbedTarget,
+        inputs: &[String],
+        purpose: Purpose,
+    ) -> Result<Vec<Vec<f32>>, LlmError> {
+        let body = routing::body(target.wire, &target.model, inputs, purpose);
         let deadline = Instant::now() + self.config.timeout;
         let policy = &self.config.retry;
         let mut retries = 0;
         loop {
-            let error = match self.attempt(&body, deadline).await {
-                Ok(answer) => return parse_answer(&answer, inputs.len()),
+            let error = match self.attempt(target, &body, deadline).await {
+                Ok(answer) => {
+                    return parse_answer(
+                        &routing::as_openai_answer(target.wire, answer),
+                        inputs.len(),
+                    )
+                }
                 Err(error) => error,
             };
             let delay = policy.delay(retries, error.retry_after);
@@ -129,13 +185,18 @@ impl EmbeddingsClient {
     }
 
     /// One HTTP attempt; the whole 2xx body on success.
-    async fn attempt(&self, body: &Value, deadline: Instant) -> Result<String, LlmError> {
-        let mut request = self.client.post(self.url.clone()).json(body);
-        if let Some((name, value)) = &self.auth {
+    async fn attempt(
+        &self,
+        target: &EmbedTarget,
+        body: &Value,
+        deadline: Instant,
+    ) -> Result<String, LlmError> {
+        let mut request = self.client.post(target.url.clone()).json(body);
+        if let Some((name, value)) = &target.auth {
             request = request.header(name.clone(), value.clone());
         }
         let idle = self.config.timeout;
-        let response = send(request, &self.url, idle, deadline).await?;
+        let response = send(request, &target.url, idle, deadline).await?;
         read_capped(response, MAX_ANSWER_BYTES, idle, deadline).await
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::offline::OfflineModel;
+use super::providers::RoutedModel;
 use super::retry::RetryPolicy;
-use super::upstream::UpstreamModel;
 use super::{ChatModel, LlmError};
 
 /// OpenAI's endpoint, used when no base URL is configured.
@@ -65,6 +65,14 @@ pub struct LlmArgs {
     /// Let a request choose its own upstream base URL (off: such requests are refused).
     #[arg(long)]
     pub allow_caller_upstream_urls: bool,
+    /// Providers file (TOML) adding or overriding model providers and aliases.
+    #[arg(
+        long,
+        env = "ASSISTANTS_LLM_PROVIDERS",
+        value_name = "FILE",
+        long_help = super::providers::table::built_in_help()
+    )]
+    pub llm_providers: Option<std::path::PathBuf>,
 }
 
 impl LlmArgs {
@@ -91,7 +99,11 @@ impl LlmArgs {
             LlmMode::Offline => Arc::new(
                 OfflineModel::new().with_delay(Duration::from_millis(self.offline_delay_ms)),
             ),
-            LlmMode::Upstream => Arc::new(UpstreamModel::new(self.upstream_config())?),
+            LlmMode::Upstream => {
+                let table = super::providers::load_table(self.llm_providers.as_deref())
+                    .map_err(|error| LlmError::server_error(error.to_string()))?;
+                Arc::new(RoutedModel::new(self.upstream_config(), table)?)
+            }
         })
     }
 }
@@ -186,6 +198,7 @@ impl std::fmt::Debug for LlmArgs {
                 "allow_caller_upstream_urls",
                 &self.allow_caller_upstream_urls,
             )
+            .field("llm_providers", &self.llm_providers)
             .finish_non_exhaustive()
     }
 }

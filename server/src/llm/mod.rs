@@ -7,6 +7,9 @@
 //! - [`upstream::UpstreamModel`] talks to any OpenAI-compatible `/chat/completions`
 //!   endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LiteLLM, OpenRouter, Groq),
 //!   with retries, timeouts and error mapping;
+//! - [`providers::RoutedModel`] sends each turn to the provider its model name routes
+//!   to (`groq/…`, `claude-…`, an operator's `openai_compatible/NAME/…`), each through
+//!   an [`upstream::UpstreamModel`] with that provider's URL and key;
 //! - [`offline::OfflineModel`] answers deterministically without any network, so every run
 //!   path can be exercised in tests.
 //!
@@ -47,6 +50,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod offline;
+pub mod providers;
 pub mod request;
 pub mod retry;
 pub mod sse;
@@ -81,6 +85,14 @@ pub trait ChatModel: Send + Sync {
     /// arrive as an `Err` item of the stream, which then ends. Dropping the stream
     /// aborts the call.
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream, LlmError>;
+
+    /// Whether this model can answer `model` at all, so an API route can refuse a model
+    /// name with a 400 before recording anything. Models that answer every name (the
+    /// offline model, a single upstream) keep the default.
+    fn check_model(&self, model: &str) -> Result<(), providers::RouteError> {
+        let _ = model;
+        Ok(())
+    }
 }
 
 /// Runs one model turn to its end and returns the assembled answer; for callers that

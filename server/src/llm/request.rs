@@ -44,6 +44,17 @@ pub struct UpstreamCredentials {
     pub caller_bearer: Option<String>,
     /// A caller-chosen upstream base URL; honoured only when the operator allowed it.
     pub base_url: Option<String>,
+    /// Secret provider parameters from `LLM-PARAM-aws-*` headers (names lowercased,
+    /// `-` as `_`: `aws_access_key_id`), kept out of [`ChatRequest::extra`] so they never
+    /// reach a request body; for the Bedrock adapter.
+    pub provider_params: std::collections::BTreeMap<String, String>,
+}
+
+/// Whether an `LLM-PARAM-<name>` header is a credential (AWS keys and region), which
+/// goes to [`UpstreamCredentials::provider_params`] instead of the request body.
+pub fn is_credential_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("aws_") || name.starts_with("aws-")
 }
 
 impl std::fmt::Debug for UpstreamCredentials {
@@ -53,6 +64,10 @@ impl std::fmt::Debug for UpstreamCredentials {
             .field("api_key", &hidden(&self.api_key))
             .field("caller_bearer", &hidden(&self.caller_bearer))
             .field("base_url", &self.base_url)
+            .field(
+                "provider_params",
+                &self.provider_params.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

@@ -168,6 +168,9 @@ pub async fn create_assistant(
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<Assistant>, ApiError> {
     let mut changes = read_changes(&body, true)?;
+    if let Some(model) = &changes.model {
+        state.runs.check_model(model)?;
+    }
     if let Some(resources) = changes.tool_resources.as_mut() {
         create_requested_stores(&state, &tenant, resources, &requested_model).await?;
     }
@@ -234,6 +237,9 @@ pub async fn modify_assistant(
 ) -> Result<Pretty<Assistant>, ApiError> {
     let mut assistant = load(&state, &tenant, &assistant_id).await?;
     let mut changes = read_changes(&body, false)?;
+    if let Some(model) = &changes.model {
+        state.runs.check_model(model)?;
+    }
     if let Some(resources) = changes.tool_resources.as_mut() {
         create_requested_stores(&state, &tenant, resources, &requested_model).await?;
     }

@@ -71,9 +71,13 @@ pub fn model_for_new_store(
     let Some(embeddings) = &state.embeddings else {
         return Ok(None);
     };
-    Ok(Some(
-        requested_model(header)?.unwrap_or_else(|| embeddings.default_model().to_owned()),
-    ))
+    let Some(requested) = requested_model(header)? else {
+        return Ok(Some(embeddings.default_model().to_owned()));
+    };
+    embeddings
+        .check_model(&requested)
+        .map_err(|error| bad_param(EMBEDDING_MODEL_HEADER, error.message))?;
+    Ok(Some(requested))
 }
 
 /// Refuses an `embedding-model` header that differs from the model of the store the

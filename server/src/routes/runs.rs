@@ -63,15 +63,23 @@ pub fn run_access(headers: &HeaderMap) -> RunAccess {
     };
     let mut access = RunAccess::default();
     access.credentials.api_key = text("api-key");
+    // `NONE` is the placeholder of apps that authenticate with `astra-api-token`.
     access.credentials.caller_bearer = text("authorization").and_then(|value| {
         value
             .strip_prefix("Bearer ")
             .map(|key| key.trim().to_owned())
+            .filter(|key| !key.eq_ignore_ascii_case("none"))
     });
     access.credentials.base_url = text("llm-base-url");
     for (name, value) in headers {
         let lower = name.as_str().to_ascii_lowercase();
         if let (Some(param), Ok(value)) = (lower.strip_prefix("llm-param-"), value.to_str()) {
+            if crate::llm::request::is_credential_param(param) {
+                let name = param.replace('-', "_");
+                let value = value.trim().to_owned();
+                access.credentials.provider_params.insert(name, value);
+                continue;
+            }
             access.extra.insert(
                 param.to_owned(),
                 crate::llm::request::parse_extra_param(value),
@@ -95,6 +103,9 @@ pub async fn record_run(
         .await
         .map_err(|e| ApiError::from_store(e, "assistant", &request.assistant_id))?;
     let run = new_run(&assistant, thread_id, request, state.runs.expiry_secs());
+    // The assistant's model was checked when it was set, but the routing table may
+    // have changed since.
+    state.runs.check_model(&run.model)?;
     let messages: Vec<Message> = request
         .additional_messages
         .iter()
@@ -162,6 +173,9 @@ pub async fn create_run(
     allowed.extend(["additional_instructions", "additional_messages"]);
     Fields::new(&body, "").only(&allowed)?;
     let request = read_run_request(&body)?;
+    if let Some(model) = &request.model {
+        state.runs.check_model(model)?;
+    }
     let given: Vec<&[Value]> = (request.additional_messages.iter())
         .map(|m| m.attachments.as_slice())
         .collect();

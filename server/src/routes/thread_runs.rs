@@ -71,6 +71,9 @@ pub async fn create_thread_and_run(
         .get_assistant(&tenant, &request.assistant_id)
         .await
         .map_err(|e| ApiError::from_store(e, "assistant", &request.assistant_id))?;
+    state
+        .runs
+        .check_model(request.model.as_deref().unwrap_or(&assistant.model))?;
     let instructions = match &request.instructions {
         crate::validation::Field::Set(text) => Some(text.clone()),
         crate::validation::Field::Null => None,

@@ -110,6 +110,13 @@ impl RunEngine {
         self
     }
 
+    /// Refuses a model name the configured model cannot route (a 400 on `model`).
+    pub fn check_model(&self, model: &str) -> Result<(), crate::ApiError> {
+        self.model
+            .check_model(model)
+            .map_err(|error| crate::ApiError::unroutable_model(error.0))
+    }
+
     /// Seconds between a run's creation and its `expires_at`.
     pub fn expiry_secs(&self) -> i64 {
         i64::try_from(self.expiry.as_secs()).unwrap_or(i64::MAX)

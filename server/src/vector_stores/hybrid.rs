@@ -136,7 +136,8 @@ async fn semantic(
         }
     }
     for (model, store_ids) in stores_by_model {
-        let vectors = match embeddings.embed(&model, queries.clone()).await {
+        let purpose = crate::embeddings::Purpose::Query;
+        let vectors = match embeddings.embed_for(&model, queries.clone(), purpose).await {
             Ok(vectors) => vectors,
             Err(error) => {
                 tracing::warn!(

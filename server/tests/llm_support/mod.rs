@@ -1,4 +1,6 @@
-//! A scripted fake Chat Completions upstream (axum on port 0) for the LLM client
+//! A scripted fake Chat Completions upstream (axum on port 0; `/v1/messages`,
+//! `/v1/chat`, `/v1/models/…`, `/v1/model/…`, `/v1/embed` and `/v1/embeddings` answer
+//! the same script, for the native adapters and embeddings routing) for the LLM client
 //! tests: each request gets the next scripted [`Reply`] (the last one repeats), and
 //! every request body and header is recorded for inspection.
 #![allow(dead_code)] // Each test crate uses a different part of the support code.
@@ -42,6 +44,9 @@ pub enum Reply {
     SseForever(Vec<String>),
     /// A 200 `text/html` page (a base URL pointing at a website).
     Html(String),
+    /// A 200 with this content type and these binary network chunks (Bedrock's
+    /// event-stream framing).
+    Bytes(&'static str, Vec<Vec<u8>>),
     /// No answer at all (not even headers).
     Silence,
 }
@@ -53,6 +58,8 @@ pub struct FakeUpstream {
     pub base_url: String,
     /// Requests received so far (headers and parsed JSON body).
     pub requests: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
+    /// The path and query of each request, in the same order.
+    pub paths: Arc<Mutex<Vec<String>>>,
     /// Signalled when a [`Reply::SseForever`] body is dropped (the client disconnected).
     pub closed: Arc<Notify>,
     /// Set together with `closed`.
@@ -70,6 +77,7 @@ impl FakeUpstream {
         let fake = FakeUpstream {
             base_url: format!("http://{address}/v1"),
             requests: Arc::default(),
+            paths: Arc::default(),
             closed: Arc::default(),
             was_closed: Arc::default(),
             cut: Arc::default(),
@@ -78,6 +86,12 @@ impl FakeUpstream {
         };
         let app = Router::new()
             .route("/v1/chat/completions", axum::routing::post(answer))
+            .route("/v1/messages", axum::routing::post(answer))
+            .route("/v1/chat", axum::routing::post(answer))
+            .route("/v1/embed", axum::routing::post(answer))
+            .route("/v1/embeddings", axum::routing::post(answer))
+            .route("/v1/models/{*method}", axum::routing::post(answer))
+            .route("/v1/model/{*method}", axum::routing::post(answer))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -135,8 +149,14 @@ impl Drop for DropSignal {
     }
 }
 
-async fn answer(State(fake): State<FakeUpstream>, headers: HeaderMap, body: Bytes) -> Response {
+async fn answer(
+    State(fake): State<FakeUpstream>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    fake.paths.lock().unwrap().push(uri.to_string());
     fake.requests.lock().unwrap().push((headers, json));
     let n = fake.served.fetch_add(1, Ordering::SeqCst);
     let reply = fake.script[n.min(fake.script.len() - 1)].clone();
@@ -184,6 +204,13 @@ async fn answer(State(fake): State<FakeUpstream>, headers: HeaderMap, body: Byte
                 ))
             });
             sse(Body::from_stream(chunks(parts).chain(keep_alive)))
+        }
+        Reply::Bytes(content_type, parts) => {
+            let parts = stream::iter(parts).map(|c| Ok::<_, std::io::Error>(Bytes::from(c)));
+            Response::builder()
+                .header("content-type", content_type)
+                .body(Body::from_stream(parts))
+                .unwrap()
         }
         Reply::Html(page) => Response::builder()
             .header("content-type", "text/html; charset=utf-8")
