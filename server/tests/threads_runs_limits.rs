@@ -64,10 +64,13 @@ impl ChatModel for Recorder {
     }
 }
 
-fn recording_app(recorder: Arc<Recorder>) -> TestApp {
+async fn recording_app(recorder: Arc<Recorder>) -> TestApp {
     let settings = server::Settings::new("sqlite::memory:");
-    let store =
-        futures::executor::block_on(server::store::connect(&settings.database_url)).unwrap();
+    // Awaited, not block_on: connecting runs queries (migrations, the bm25 statistics backfill)
+    // that need this test's single-threaded runtime to make progress.
+    let store = server::store::connect(&settings.database_url)
+        .await
+        .unwrap();
     TestApp {
         router: server::app(server::AppState::with_parts(store, recorder, &settings)),
     }
@@ -76,7 +79,7 @@ fn recording_app(recorder: Arc<Recorder>) -> TestApp {
 #[tokio::test]
 async fn truncation_and_prompt_limits_shape_what_the_model_sees() {
     let recorder = Arc::new(Recorder::default());
-    let app = recording_app(recorder.clone());
+    let app = recording_app(recorder.clone()).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread = app
         .create(
