@@ -95,11 +95,16 @@ pub fn compare_recorded(
     }
 }
 
+/// Maps whose keys the client chose: a key missing inside one is data the client stored and lost.
+const CLIENT_MAPS: [&str; 3] = ["metadata", "attributes", "tool_resources"];
+
 /// One mismatch as a finding. A missing key is a deviation: a key the schema requires is also a
 /// (breaking) schema finding, so what is left is a key the document calls optional or OpenAI
-/// sent only at times. Different error wording is a deviation too: clients act on the status.
+/// sent only at times; except inside a map the client filled (`metadata`, ...), where it is
+/// lost data and breaking. Different error wording is a deviation too: clients act on the status.
 fn mismatch_finding(mismatch: Mismatch) -> Finding {
     let missing = mismatch.reason == MISSING_KEY;
+    let lost = missing && inside_client_map(&mismatch.pointer);
     let message = if missing {
         format!(
             "body {}: {} (expected {})",
@@ -111,7 +116,7 @@ fn mismatch_finding(mismatch: Mismatch) -> Finding {
             mismatch.pointer, mismatch.reason, mismatch.expected, mismatch.actual
         )
     };
-    let deviation = missing || mismatch.pointer.ends_with("/error/message");
+    let deviation = (missing && !lost) || mismatch.pointer.ends_with("/error/message");
     let finding = Finding {
         pointer: Some(mismatch.pointer),
         expected: Some(mismatch.expected),
@@ -123,6 +128,13 @@ fn mismatch_finding(mismatch: Mismatch) -> Finding {
     } else {
         finding
     }
+}
+
+/// Whether `pointer` names a key inside one of [`CLIENT_MAPS`] (not the map itself).
+fn inside_client_map(pointer: &str) -> bool {
+    let segments: Vec<&str> = pointer.split('/').collect();
+    let parents = &segments[..segments.len().saturating_sub(1)];
+    parents.iter().any(|segment| CLIENT_MAPS.contains(segment))
 }
 
 /// Sets the variables of `captures` that resolve in `body`, reporting nothing: for an answer
@@ -216,5 +228,31 @@ mod tests {
         );
         assert_eq!(findings[0].actual, None);
         assert_eq!(findings[0].verdict, Verdict::NonStrict);
+    }
+
+    #[test]
+    fn a_key_lost_from_a_client_filled_map_is_breaking() {
+        let vars = Vars::for_scenario("m");
+        let mut findings = Vec::new();
+        let expected = json!({"metadata": {"k": "v"}, "tool_resources": {"file_search": {}}});
+        let actual = json!({"metadata": {}, "tool_resources": {}});
+        compare_recorded(&expected, &actual, "", &vars, 0, &mut findings);
+        let seen: Vec<(&str, Option<Severity>)> = findings
+            .iter()
+            .map(|f| (f.message.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "body /metadata/k: missing key (expected \"v\")",
+                    Some(Severity::Breaking)
+                ),
+                (
+                    "body /tool_resources/file_search: missing key (expected {})",
+                    Some(Severity::Breaking)
+                ),
+            ]
+        );
     }
 }

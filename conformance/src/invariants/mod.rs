@@ -13,9 +13,9 @@ mod usage;
 use serde_json::Value;
 
 use crate::check::verdict_of;
+use crate::fixture::tenants::{tenant_of, Tenant};
 use crate::fixture::Step;
 use crate::results::{Finding, FindingKind, RequestRecord, StepResult};
-use crate::fixture::tenants::{tenant_of, Tenant};
 use crate::verdict::Verdict;
 
 /// What one scenario run has shown so far, for the checks that span answers.
