@@ -21,6 +21,7 @@ pub mod native;
 mod routed;
 pub mod sigv4;
 pub mod table;
+mod turns;
 
 pub use file::FileError;
 pub use native::{Dialect, NativeModel};

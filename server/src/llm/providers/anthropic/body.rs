@@ -5,6 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::llm::providers::turns::Turns;
+
 use crate::llm::request::{
     ChatMessage, ChatRequest, ContentPart, ResponseFormat, Role, ToolChoice,
 };
@@ -109,7 +111,7 @@ fn tool_choice(choice: &ToolChoice, parallel: Option<bool>) -> Value {
 /// messages (user text and tool outputs) are merged, as tool results must all sit in
 /// the user turn right after the calls.
 fn turns(messages: &[ChatMessage]) -> Vec<Value> {
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut turns = Turns::default();
     for message in messages {
         let (role, blocks) = match message.role {
             Role::System | Role::Developer => continue,
@@ -124,18 +126,9 @@ fn turns(messages: &[ChatMessage]) -> Vec<Value> {
             ),
             Role::Assistant => ("assistant", assistant_blocks(message)),
         };
-        if blocks.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some((last, existing)) if *last == role => existing.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
+        turns.push(role, blocks);
     }
-    turns
-        .into_iter()
-        .map(|(role, content)| json!({"role": role, "content": content}))
-        .collect()
+    turns.into_messages("content")
 }
 
 fn user_blocks(message: &ChatMessage) -> Vec<Value> {

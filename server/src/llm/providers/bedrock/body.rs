@@ -3,6 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::llm::providers::turns::Turns;
+
 use crate::llm::request::{ChatMessage, ChatRequest, ContentPart, Role, ToolChoice};
 
 /// The Converse body for `request` (the model goes in the URL).
@@ -61,7 +63,7 @@ pub fn request_body(request: &ChatRequest) -> Value {
 
 /// Alternating user and assistant turns; tool results join the following user turn.
 fn turns(messages: &[ChatMessage]) -> Vec<Value> {
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut turns = Turns::default();
     for message in messages {
         let (role, blocks) = match message.role {
             Role::System | Role::Developer => continue,
@@ -88,18 +90,9 @@ fn turns(messages: &[ChatMessage]) -> Vec<Value> {
                 ("assistant", blocks)
             }
         };
-        if blocks.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some((last, existing)) if *last == role => existing.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
+        turns.push(role, blocks);
     }
-    turns
-        .into_iter()
-        .map(|(role, content)| json!({"role": role, "content": content}))
-        .collect()
+    turns.into_messages("content")
 }
 
 fn user_blocks(message: &ChatMessage) -> Vec<Value> {

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::llm::providers::turns::Turns;
+
 use crate::llm::request::{
     ChatMessage, ChatRequest, ContentPart, ResponseFormat, Role, ToolChoice,
 };
@@ -100,7 +102,7 @@ fn contents(messages: &[ChatMessage]) -> Vec<Value> {
         .flat_map(|m| &m.tool_calls)
         .map(|call| (call.id.as_str(), call.name.as_str()))
         .collect();
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut turns = Turns::default();
     for message in messages {
         let (role, parts) = match message.role {
             Role::System | Role::Developer => continue,
@@ -127,18 +129,9 @@ fn contents(messages: &[ChatMessage]) -> Vec<Value> {
                 ("user", vec![json!({"functionResponse": response})])
             }
         };
-        if parts.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some((last, existing)) if *last == role => existing.extend(parts),
-            _ => turns.push((role, parts)),
-        }
+        turns.push(role, parts);
     }
-    turns
-        .into_iter()
-        .map(|(role, parts)| json!({"role": role, "parts": parts}))
-        .collect()
+    turns.into_messages("parts")
 }
 
 fn user_parts(message: &ChatMessage) -> Vec<Value> {
