@@ -228,6 +228,9 @@ pub trait Store:
 {
     /// Finishes pending work and closes connections, so shutdown is prompt and clean.
     async fn close(&self);
+    /// Whether the database answers and every migration this build embeds is applied
+    /// (`/readyz`: a load balancer sends no traffic to an instance that fails it).
+    async fn check_ready(&self) -> StoreResult<()>;
 }
 
 /// Opens the backend the URL's scheme names and brings its schema up to date.

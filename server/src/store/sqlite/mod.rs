@@ -160,6 +160,29 @@ impl super::Store for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    async fn check_ready(&self) -> StoreResult<()> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        missing_migrations(&MIGRATOR, &applied)
+    }
+}
+
+/// `Backend` naming the first of `migrator`'s migrations that `applied` lacks, if any.
+pub(crate) fn missing_migrations(
+    migrator: &sqlx::migrate::Migrator,
+    applied: &[i64],
+) -> StoreResult<()> {
+    match migrator.iter().find(|m| !applied.contains(&m.version)) {
+        Some(missing) => Err(StoreError::Backend(format!(
+            "migration {} ({}) is not applied",
+            missing.version, missing.description
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn create_parent_dir(file: &Path) -> StoreResult<()> {

@@ -318,3 +318,19 @@ async fn vector_store_files_keep_the_extracted_text_last() {
     assert!(columns.iter().any(|c| c == "data"), "{columns:?}");
     assert_eq!(columns.last().map(String::as_str), Some("content"));
 }
+
+#[tokio::test]
+async fn ready_once_migrated_and_not_when_a_migration_is_missing() {
+    use crate::store::Store;
+    let store = memory().await;
+    store.check_ready().await.unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 14")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let error = store.check_ready().await.unwrap_err().to_string();
+    assert!(
+        error.contains("migration 14 (run attempts) is not applied"),
+        "{error}"
+    );
+}
