@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod page;
+pub mod postgres;
 pub mod sqlite;
 pub mod vector_stores;
 
