@@ -1,6 +1,8 @@
 //! Persistence behind one trait per resource, so handlers never see SQL and a
 //! PostgreSQL backend can sit beside SQLite. Every call is scoped by [`Tenant`].
 
+#[cfg(test)]
+mod backend_tests;
 pub mod files;
 pub mod page;
 pub mod postgres;

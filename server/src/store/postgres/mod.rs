@@ -26,7 +26,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::{Page, PageRequest, StoreError, StoreResult, Tenant};
 
 #[cfg(test)]
-pub(crate) use testing::{test_store, TestPgStore};
+pub(crate) use testing::test_store;
 
 /// The embedded PostgreSQL migrations (`server/migrations/postgres`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
