@@ -4,6 +4,7 @@
 #[cfg(test)]
 mod backend_tests;
 pub mod files;
+pub mod migrate;
 pub mod page;
 pub mod postgres;
 pub mod sqlite;

@@ -1,7 +1,6 @@
 //! Store-level tests on real SQLite: tenant scoping, cursor pagination with
 //! `created_at` ties, all-or-nothing thread writes, and persistence in a file.
 
-
 use super::SqliteStore;
 use crate::store::backend_tests::assistant;
 use crate::store::{connect, AssistantStore, StoreError, Tenant};
