@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::sqlite_to_postgres;
-use crate::models::{Assistant, JsonMap, Message, Thread};
+use crate::models::{JsonMap, Message, Thread};
 use crate::store::backend_tests::assistant;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{

@@ -3,7 +3,7 @@
 
 use super::SqliteStore;
 use crate::store::backend_tests::assistant;
-use crate::store::{connect, AssistantStore, StoreError, Tenant};
+use crate::store::{connect, StoreError, Tenant};
 
 async fn memory() -> SqliteStore {
     SqliteStore::connect("sqlite::memory:").await.unwrap()
