@@ -8,12 +8,15 @@
 //! size) is held by a constraint or a transaction-scoped advisory lock instead.
 
 mod assistants;
+mod files;
 mod messages;
 mod runs;
 mod steps;
 #[cfg(test)]
 mod testing;
 mod threads;
+mod uploads;
+mod vector_stores;
 
 use std::str::FromStr;
 use std::time::Duration;
