@@ -156,6 +156,17 @@ impl PgStore {
     }
 }
 
+#[async_trait::async_trait]
+impl super::Store for PgStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn check_ready(&self) -> StoreResult<()> {
+        self.migrations_applied().await
+    }
+}
+
 /// Serialises the transaction's writes with every other transaction taking the same
 /// `key` (until it ends): what SQLite's single writer gives for free, for invariants
 /// that span rows. Keys are namespaced by `scope` so unrelated locks never collide.

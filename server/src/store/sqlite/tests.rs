@@ -32,12 +32,15 @@ async fn file_databases_are_created_and_persist() {
 }
 
 #[tokio::test]
-async fn postgres_is_not_supported_yet() {
-    let error = connect("postgres://localhost/db").await.err().unwrap();
-    assert!(
-        matches!(&error, StoreError::Unsupported(m) if m.contains("not yet supported")),
-        "{error}"
-    );
+async fn unknown_schemes_are_refused_without_echoing_a_password() {
+    let error = connect("mysql://user:hunter2@localhost/db")
+        .await
+        .err()
+        .unwrap();
+    let text = error.to_string();
+    assert!(matches!(&error, StoreError::Unsupported(_)), "{text}");
+    assert!(text.contains("mysql://user:***@localhost/db"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
 }
 
 #[test]
