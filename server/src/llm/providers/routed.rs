@@ -132,4 +132,9 @@ impl ChatModel for RoutedModel {
     fn check_model(&self, model: &str) -> Result<(), RouteError> {
         self.routable(model).map(|_| ())
     }
+
+    fn provider_name(&self, model: &str) -> Option<String> {
+        // `route.provider` is a table key: a built-in name or the operator's.
+        self.routable(model).ok().map(|(route, _)| route.provider)
+    }
 }
