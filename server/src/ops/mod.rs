@@ -9,7 +9,6 @@ pub mod request;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
@@ -82,6 +81,3 @@ pub fn operator_app(state: AppState) -> Router {
         .fallback(health::not_found)
         .with_state(state)
 }
-
-/// Shared handle to the operator state.
-pub type SharedOps = Arc<OpsState>;

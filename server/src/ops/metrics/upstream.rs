@@ -130,31 +130,20 @@ impl ChatModel for MeteredModel {
             .inner
             .provider_name(&request.model)
             .unwrap_or_else(|| UNROUTED.to_owned());
-        let metrics = self.metrics.clone();
-        metrics
+        self.metrics
             .requests
             .get_or_create(&UpstreamMetrics::labels(&provider))
             .inc();
-        let started = Instant::now();
+        let mut turn = Turn {
+            metrics: self.metrics.clone(),
+            provider,
+            started: Instant::now(),
+            seen_event: false,
+            ended: false,
+        };
         match self.inner.stream(request).await {
-            Ok(events) => Ok(Box::pin(MeteredStream {
-                events,
-                turn: Turn {
-                    metrics,
-                    provider,
-                    started,
-                    seen_event: false,
-                    ended: false,
-                },
-            })),
+            Ok(events) => Ok(Box::pin(MeteredStream { events, turn })),
             Err(error) => {
-                let mut turn = Turn {
-                    metrics,
-                    provider,
-                    started,
-                    seen_event: false,
-                    ended: false,
-                };
                 turn.fail(&error);
                 turn.end();
                 Err(error)
