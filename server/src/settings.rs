@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::embeddings::EmbeddingsConfig;
 use crate::llm::config::DEFAULT_BASE_URL;
 use crate::llm::{LlmArgs, LlmMode};
+use crate::ops::MetricsToken;
 use crate::runs::{DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_RUN_EXPIRY};
 use crate::serve::ConnectionLimits;
 
@@ -53,6 +54,9 @@ pub struct Settings {
     pub storage_quota: Option<u64>,
     /// How long clients may take to send requests and how many may connect at once.
     pub connections: ConnectionLimits,
+    /// Opens `/metrics` on the main address to requests bearing it; `None` (the
+    /// default): metrics only on the operator listener.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl Settings {
@@ -74,6 +78,7 @@ impl Settings {
             housekeeping_interval: crate::files::housekeeping::DEFAULT_INTERVAL,
             storage_quota: None,
             connections: ConnectionLimits::default(),
+            metrics_token: None,
         }
     }
 }

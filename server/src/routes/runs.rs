@@ -337,7 +337,7 @@ pub async fn cancel_run(
     state.runs.signal_cancel(&key.run_id);
     if idle {
         let engine = state.runs.clone();
-        tokio::spawn(async move {
+        let end = async move {
             let outcome = async {
                 let mut open: Vec<_> = engine
                     .steps_of(&key)
@@ -352,7 +352,8 @@ pub async fn cancel_run(
                 Ok(()) | Err(crate::store::StoreError::NotFound) => {}
                 Err(error) => tracing::error!(%error, "cancelling a waiting run failed"),
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(end));
     }
     Ok(Pretty(run))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::{RunEngine, RunKey};
 use crate::ids::unix_now;
@@ -24,9 +25,12 @@ pub async fn cancelled(receiver: &mut watch::Receiver<bool>) {
 impl RunEngine {
     /// Works on a run until it ends or waits for tool outputs.
     pub(super) async fn drive(self: Arc<Self>, key: RunKey) {
+        let waiting = self.metrics.waiting();
         let Ok(_permit) = self.limit.acquire().await else {
             return;
         };
+        drop(waiting);
+        let _active = self.metrics.active();
         let cancel = self.register_cancel(&key.run_id);
         let outcome = self.drive_once(&key, cancel).await;
         self.unregister_cancel(&key.run_id);
@@ -179,12 +183,13 @@ impl RunEngine {
     pub fn schedule_expiry(self: &Arc<Self>, key: RunKey, expires_at: i64) {
         let engine = Arc::clone(self);
         let wait = u64::try_from(expires_at - unix_now()).unwrap_or(0);
-        tokio::spawn(async move {
+        let expire = async move {
             // One second past the mark, so `expires_at <= now` holds when it fires.
             tokio::time::sleep(std::time::Duration::from_secs(wait + 1)).await;
             if let Err(error) = engine.expire_if_waiting(&key).await {
                 tracing::error!(run = %key.run_id, %error, "expiring the run failed");
             }
-        });
+        };
+        tokio::spawn(expire.in_current_span());
     }
 }

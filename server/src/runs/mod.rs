@@ -21,9 +21,11 @@ use std::time::Duration;
 
 use serde_json::Map;
 use tokio::sync::{watch, Semaphore};
+use tracing::Instrument;
 
 use crate::llm::{ChatModel, UpstreamCredentials};
 use crate::models::{Run, RunStep};
+use crate::ops::metrics::RunMetrics;
 use crate::store::{Store, StoreError, StoreResult, Tenant};
 use events::{EventHub, RunEvent};
 
@@ -78,6 +80,8 @@ pub struct RunEngine {
     expiry: Duration,
     /// The embeddings upstream file_search ranks with, when one is configured.
     embeddings: Option<Arc<crate::embeddings::EmbeddingsClient>>,
+    /// Runs ended by status, working and waiting for a slot.
+    metrics: RunMetrics,
 }
 
 impl RunEngine {
@@ -98,7 +102,14 @@ impl RunEngine {
             access: Mutex::new(HashMap::new()),
             expiry,
             embeddings: None,
+            metrics: RunMetrics::default(),
         }
+    }
+
+    /// The same executor counting its runs into `metrics`.
+    pub fn with_metrics(mut self, metrics: RunMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The same executor whose file_search ranks hybrid with `embeddings`.
@@ -124,6 +135,7 @@ impl RunEngine {
 
     /// Broadcasts an event of a run.
     pub fn emit(&self, run_id: &str, name: &str, value: &impl serde::Serialize) {
+        self.metrics.run_event(name);
         self.hub.emit(run_id, RunEvent::new(name, value));
     }
 
@@ -188,13 +200,14 @@ impl RunEngine {
         self.store.steps_of_run(&key.tenant, &key.run_id).await
     }
 
-    /// Starts working on a queued run in the background.
+    /// Starts working on a queued run in the background, in the log span of the request
+    /// that started it (its lines carry that request's id).
     pub fn start(self: &Arc<Self>, key: RunKey, access: Option<RunAccess>) {
         if let Some(access) = access {
             self.lock_access().insert(key.run_id.clone(), access);
         }
         let engine = Arc::clone(self);
-        tokio::spawn(async move { engine.drive(key).await });
+        tokio::spawn(async move { engine.drive(key).await }.in_current_span());
     }
 
     /// Asks the run's in-flight model turn (if any) to stop.
