@@ -13,7 +13,8 @@ mod fuzz;
 
 use conformance::spec::{load_document, Spec, SpecSource};
 use conformance::{render_coverage, run, RunConfig, Verdict};
-use e2e::{spawn_server, workspace_root};
+use e2e::workspace_root;
+use testkit::spawn_app;
 
 mod fault_injection;
 
@@ -27,7 +28,7 @@ async fn pinned_spec() -> Spec {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_passes_and_coverage_md_is_current() {
     let spec = pinned_spec().await;
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let mut config = RunConfig::new(&server.base_url, workspace_root().join("fixtures"));
     config.api_key = Some("sk-conformance".into());
     config.strict = true;
@@ -94,7 +95,7 @@ async fn fuzzing_the_spec_operations_finds_no_server_error_and_no_hang() {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(FUZZ_CASES);
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let report = fuzz::run(&server.base_url, &document, &operations, seed, cases).await;
     println!("{report}");
     assert_eq!(report.sent, operations.len() * cases);
@@ -108,7 +109,7 @@ async fn fuzzing_the_spec_operations_finds_no_server_error_and_no_hang() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_fail_and_benign_changes_do_not() {
     let spec = pinned_spec().await;
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let (caught, total, problems) = fault_injection::check_faults(&server.base_url, &spec).await;
     println!("caught {caught} of {total} injected faults");
     assert!(total >= 40, "only {total} faults");
