@@ -6,6 +6,9 @@
 //!
 //! Set `UPDATE_COVERAGE=1` to rewrite `coverage.md` from the run instead of comparing.
 //!
+//! Every test here runs on the backend `ASSISTANTS_TEST_BACKEND` names; `postgres_half` runs
+//! them all again against a PostgreSQL-backed server.
+//!
 //! Also here, as it needs the same pinned document: a bounded, seeded fuzzing run over the
 //! document's covered operations (`fuzz/`), which must find no 5xx and no hang.
 
@@ -103,6 +106,14 @@ async fn fuzzing_the_spec_operations_finds_no_server_error_and_no_hang() {
         report.server_errors.is_empty() && report.hangs.is_empty(),
         "the server failed under fuzzing:\n{report}"
     );
+}
+
+/// This binary again against a PostgreSQL-backed server (the harness in `--strict` included),
+/// in a database made for the run and dropped after it; skipped loudly when PostgreSQL is not
+/// reachable (a failure under `ASSISTANTS_REQUIRE_POSTGRES=1`). See `testkit::half`.
+#[test]
+fn postgres_half() {
+    testkit::run_postgres_half();
 }
 
 /// Every fault the proxy injects makes a scenario FAIL; benign changes make none FAIL.
