@@ -133,12 +133,16 @@ impl Drop for TestDatabase {
         // The drop runs on a plain thread with its own runtime: this may be inside a test's
         // runtime, where blocking on a future could deadlock it. A failure only leaves the
         // schema to the run-level database drop of the postgres half.
-        let dropped = postgres::run_detached(async move {
+        let dropped = postgres::try_run_detached(async move {
             let result = postgres::drop_schema(&base, &schema).await;
             (schema, result)
         });
-        if let (schema, Err(error)) = dropped {
-            eprintln!("testkit: leaving schema {schema} behind: {error}");
+        match dropped {
+            Some((_, Ok(()))) => {}
+            Some((schema, Err(error))) => {
+                eprintln!("testkit: leaving schema {schema} behind: {error}");
+            }
+            None => eprintln!("testkit: leaving a schema behind: its drop panicked"),
         }
     }
 }

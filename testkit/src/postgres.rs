@@ -190,6 +190,14 @@ pub async fn drop_database(url: &str, name: &str) -> Result<(), AdminError> {
 pub fn run_detached<T: Send + 'static>(
     work: impl std::future::Future<Output = T> + Send + 'static,
 ) -> T {
+    try_run_detached(work).expect("the PostgreSQL helper thread panicked")
+}
+
+/// [`run_detached`] that never panics itself (`None` if the helper thread did), for `Drop`,
+/// which may run while a failing test unwinds.
+pub fn try_run_detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -198,7 +206,7 @@ pub fn run_detached<T: Send + 'static>(
             .block_on(work)
     })
     .join()
-    .expect("the PostgreSQL helper thread panicked")
+    .ok()
 }
 
 /// The first schema of the search path that a connection made with `url` sees.
