@@ -7,14 +7,22 @@ mod file_support;
 mod llm_anthropic;
 #[path = "llm_providers/bedrock.rs"]
 mod llm_bedrock;
+#[path = "llm_providers/bedrock_embeddings.rs"]
+mod llm_bedrock_embeddings;
 #[path = "llm_providers/cohere.rs"]
 mod llm_cohere;
+#[path = "llm_providers/compatible.rs"]
+mod llm_compatible;
 #[path = "llm_providers/embeddings.rs"]
 mod llm_embeddings;
 #[path = "llm_providers/file_search.rs"]
 mod llm_file_search;
 #[path = "llm_providers/gemini.rs"]
 mod llm_gemini;
+#[path = "llm_providers/support.rs"]
+mod llm_provider_support;
+#[path = "llm_providers/rate_limits.rs"]
+mod llm_rate_limits;
 #[path = "llm_providers/routing.rs"]
 mod llm_routing;
 mod llm_support;
