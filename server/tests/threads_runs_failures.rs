@@ -38,17 +38,7 @@ impl ChatModel for Failing {
 }
 
 async fn failing_app() -> TestApp {
-    let settings = server::Settings::new("sqlite::memory:");
-    let store = server::store::connect(&settings.database_url)
-        .await
-        .unwrap();
-    TestApp {
-        router: server::app(server::AppState::with_parts(
-            store,
-            Arc::new(Failing),
-            &settings,
-        )),
-    }
+    TestApp::with_model(Arc::new(Failing), server::Settings::new("sqlite::memory:")).await
 }
 
 #[tokio::test]

@@ -268,16 +268,7 @@ impl ChatModel for Stalled {
 async fn a_queued_run_waiting_for_a_run_slot_is_cancelled_at_once() {
     let mut settings = server::Settings::new("sqlite::memory:");
     settings.max_concurrent_runs = 1;
-    let store = server::store::connect(&settings.database_url)
-        .await
-        .unwrap();
-    let app = TestApp {
-        router: server::app(server::AppState::with_parts(
-            store,
-            Arc::new(Stalled),
-            &settings,
-        )),
-    };
+    let app = TestApp::with_model(Arc::new(Stalled), settings).await;
     let assistant_id = assistant(&app, json!([])).await;
     let busy_thread = thread_with(&app, "I hold the only run slot").await;
     let busy = create_run(&app, &busy_thread, json!({"assistant_id": assistant_id})).await;

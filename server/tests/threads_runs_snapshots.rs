@@ -100,16 +100,7 @@ impl ChatModel for Recorder {
 async fn request_headers_choose_the_upstream_key_and_extra_parameters() {
     let recorder = Arc::new(Recorder::default());
     let settings = server::Settings::new("sqlite::memory:");
-    let store = server::store::connect(&settings.database_url)
-        .await
-        .unwrap();
-    let app = TestApp {
-        router: server::app(server::AppState::with_parts(
-            store,
-            recorder.clone(),
-            &settings,
-        )),
-    };
+    let app = TestApp::with_model(recorder.clone(), settings).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread_id = thread_with(&app, "hi").await;
     let request = axum::http::Request::builder()

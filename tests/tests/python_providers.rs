@@ -11,9 +11,9 @@
 mod fakes;
 
 use std::collections::HashSet;
-use std::process::Command;
 
-use e2e::{python::sdk_python, spawn_server_with, workspace_root};
+use e2e::python::{run_pytest, sdk_python};
+use e2e::{spawn_server_with, workspace_root};
 use server::embeddings::EmbeddingsConfig;
 use server::llm::providers::sigv4::{self, AwsCredentials, SignedRequest};
 use server::llm::LlmMode;
@@ -79,31 +79,24 @@ async fn the_seed_services_readme_examples_run_unchanged_through_the_python_sdk(
     })
     .await;
     let suite = workspace_root().join("tests/sdk/python_providers");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-            .args(["-W", "ignore::DeprecationWarning"])
-            .arg(&suite)
-            .env("OPENAI_BASE_URL", &server.base_url)
-            .env("ASTRA_DB_APPLICATION_TOKEN", TENANT)
-            .env("COHERE_API_KEY", COHERE_KEY)
-            .env("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
-            .env("AWS_REGION_NAME", AWS_REGION)
-            .output()
-            .map(|output| (output, server))
+    let base_url = server.base_url.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("OPENAI_BASE_URL", base_url.as_str()),
+            ("ASTRA_DB_APPLICATION_TOKEN", TENANT),
+            ("COHERE_API_KEY", COHERE_KEY),
+            ("AWS_ACCESS_KEY_ID", AWS_KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+            ("AWS_REGION_NAME", AWS_REGION),
+        ];
+        run_pytest(&python, &suite, &env)
     })
     .await
-    .expect("join")
-    .expect("pytest runs");
-    let (output, _server) = output;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}{stderr}");
-    assert!(
-        output.status.success(),
-        "the seed examples failed:\n{stdout}\n{stderr}"
-    );
+    .expect("join");
+    drop(server);
+    if let Err(output) = outcome {
+        panic!("the seed examples failed:\n{output}");
+    }
 
     let chats = fakes.seen("/cohere/v2/chat");
     assert!(chats.len() >= 3, "{chats:?}");

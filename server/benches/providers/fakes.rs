@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::MethodRouter;
 use axum::Router;
 use serde_json::{json, Value};
-use server::llm::providers::bedrock::eventstream::crc32;
+use server::llm::providers::bedrock::eventstream::encode_event;
 
 /// Starts the fakes; their origin, `http://127.0.0.1:PORT`.
 pub async fn start() -> std::io::Result<String> {
@@ -112,6 +112,11 @@ fn cohere_body() -> String {
     ])
 }
 
+/// A Bedrock event frame.
+fn frame(kind: &str, payload: Value) -> Vec<u8> {
+    encode_event(kind, &payload)
+}
+
 fn bedrock_body() -> Vec<u8> {
     let delta = |text: &str| {
         frame(
@@ -130,31 +135,4 @@ fn bedrock_body() -> Vec<u8> {
         ),
     ]
     .concat()
-}
-
-/// One event-stream message with its prelude and message CRC-32s.
-fn frame(kind: &str, payload: Value) -> Vec<u8> {
-    let payload = payload.to_string().into_bytes();
-    let mut block = Vec::new();
-    for (name, value) in [
-        (":event-type", kind),
-        (":content-type", "application/json"),
-        (":message-type", "event"),
-    ] {
-        block.push(name.len() as u8);
-        block.extend_from_slice(name.as_bytes());
-        block.push(7);
-        block.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        block.extend_from_slice(value.as_bytes());
-    }
-    let total = (16 + block.len() + payload.len()) as u32;
-    let mut message = total.to_be_bytes().to_vec();
-    message.extend_from_slice(&(block.len() as u32).to_be_bytes());
-    let prelude = crc32(&message);
-    message.extend_from_slice(&prelude.to_be_bytes());
-    message.extend_from_slice(&block);
-    message.extend_from_slice(&payload);
-    let crc = crc32(&message);
-    message.extend_from_slice(&crc.to_be_bytes());
-    message
 }

@@ -63,6 +63,20 @@ impl TestApp {
         Self { router: app(state) }
     }
 
+    /// An app answering runs with `model`, on a fresh store of `settings` (without
+    /// `from_settings`' checks, so any model object can be plugged in).
+    pub async fn with_model(
+        model: std::sync::Arc<dyn server::llm::ChatModel>,
+        settings: Settings,
+    ) -> Self {
+        let store = server::store::connect(&settings.database_url)
+            .await
+            .expect("store opens");
+        Self {
+            router: app(AppState::with_parts(store, model, &settings)),
+        }
+    }
+
     /// Sends a prepared request.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
         let response = self

@@ -10,7 +10,7 @@
 //! recomputes the signature from what the fake received.
 
 use serde_json::{json, Value};
-use server::llm::providers::bedrock::eventstream::crc32;
+use server::llm::providers::bedrock::eventstream;
 use server::llm::providers::sigv4::{self, AwsCredentials, SignedRequest};
 
 use crate::common::TestApp;
@@ -19,39 +19,13 @@ use crate::llm_provider_support::{
 };
 use crate::llm_support::{FakeUpstream, Reply};
 
-/// One event-stream message with `:event-type`, `:content-type` and `:message-type`
-/// string headers, framed as AWS's event-stream encoding specifies.
+/// One event-stream message with string headers and a JSON payload.
 pub(crate) fn frame(headers: &[(&str, &str)], payload: &Value) -> Vec<u8> {
-    let payload = payload.to_string().into_bytes();
-    let mut block = Vec::new();
-    for (name, value) in headers {
-        block.push(name.len() as u8);
-        block.extend_from_slice(name.as_bytes());
-        block.push(7);
-        block.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        block.extend_from_slice(value.as_bytes());
-    }
-    let total = (16 + block.len() + payload.len()) as u32;
-    let mut message = total.to_be_bytes().to_vec();
-    message.extend_from_slice(&(block.len() as u32).to_be_bytes());
-    let prelude = crc32(&message);
-    message.extend_from_slice(&prelude.to_be_bytes());
-    message.extend_from_slice(&block);
-    message.extend_from_slice(&payload);
-    let crc = crc32(&message);
-    message.extend_from_slice(&crc.to_be_bytes());
-    message
+    eventstream::encode(headers, payload.to_string().as_bytes())
 }
 
 fn event(kind: &str, payload: Value) -> Vec<u8> {
-    frame(
-        &[
-            (":event-type", kind),
-            (":content-type", "application/json"),
-            (":message-type", "event"),
-        ],
-        &payload,
-    )
+    eventstream::encode_event(kind, &payload)
 }
 
 /// A ConverseStream answer: text pieces or one tool use, then stop and usage; each

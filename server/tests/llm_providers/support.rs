@@ -48,16 +48,7 @@ pub(crate) async fn app_with(
     settings: server::Settings,
 ) -> TestApp {
     let model = RoutedModel::new(default, table).unwrap();
-    let store = server::store::connect(&settings.database_url)
-        .await
-        .unwrap();
-    TestApp {
-        router: server::app(server::AppState::with_parts(
-            store,
-            Arc::new(model),
-            &settings,
-        )),
-    }
+    TestApp::with_model(Arc::new(model), settings).await
 }
 
 /// An app routing `provider` to `fake` (operator keys from `env`); the server's own

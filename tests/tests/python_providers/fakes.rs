@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Value};
-use server::llm::providers::bedrock::eventstream::crc32;
+use server::llm::providers::bedrock::eventstream::encode_event;
 
 /// One request the fakes received.
 #[derive(Debug, Clone)]
@@ -266,32 +266,9 @@ async fn bedrock(
         .unwrap()
 }
 
-/// One event-stream message (string headers `:event-type`, `:content-type`,
-/// `:message-type`), framed with its prelude and message CRC-32s.
+/// A Bedrock event frame.
 fn event(kind: &str, payload: Value) -> Vec<u8> {
-    let payload = payload.to_string().into_bytes();
-    let mut block = Vec::new();
-    for (name, value) in [
-        (":event-type", kind),
-        (":content-type", "application/json"),
-        (":message-type", "event"),
-    ] {
-        block.push(name.len() as u8);
-        block.extend_from_slice(name.as_bytes());
-        block.push(7);
-        block.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        block.extend_from_slice(value.as_bytes());
-    }
-    let total = (16 + block.len() + payload.len()) as u32;
-    let mut message = total.to_be_bytes().to_vec();
-    message.extend_from_slice(&(block.len() as u32).to_be_bytes());
-    let prelude = crc32(&message);
-    message.extend_from_slice(&prelude.to_be_bytes());
-    message.extend_from_slice(&block);
-    message.extend_from_slice(&payload);
-    let crc = crc32(&message);
-    message.extend_from_slice(&crc.to_be_bytes());
-    message
+    encode_event(kind, &payload)
 }
 
 fn json_response(value: &Value) -> Response {
