@@ -22,6 +22,8 @@ pub(super) enum Column {
     Text(&'static str),
     /// A nullable text.
     OptText(&'static str),
+    /// A nullable integer PostgreSQL keeps as `INTEGER`.
+    OptInt32(&'static str),
     /// A nullable SQLite text that PostgreSQL keeps as bytes (it may hold NUL).
     TextAsBytes(&'static str),
 }
@@ -35,6 +37,7 @@ impl Column {
             | Column::Int32(n)
             | Column::Text(n)
             | Column::OptText(n)
+            | Column::OptInt32(n)
             | Column::TextAsBytes(n) => n,
         }
     }
@@ -58,6 +61,10 @@ impl Column {
             Column::OptText(n) => {
                 values.push_bind(row.try_get::<Option<String>, _>(n).map_err(read)?)
             }
+            Column::OptInt32(n) => {
+                let value: Option<i64> = row.try_get(n).map_err(read)?;
+                values.push_bind(value.map(|v| i32::try_from(v).unwrap_or(i32::MAX)))
+            }
             Column::TextAsBytes(n) => {
                 let text = row.try_get::<Option<String>, _>(n).map_err(read)?;
                 values.push_bind(text.map(String::into_bytes))
@@ -76,7 +83,7 @@ pub(super) struct TableSpec {
     pub(super) columns: &'static [Column],
 }
 
-use Column::{Int, Int32, OptInt, OptText, Text, TextAsBytes};
+use Column::{Int, Int32, OptInt, OptInt32, OptText, Text, TextAsBytes};
 
 /// The object tables, parents before children (foreign keys hold during the copy).
 pub(super) const CORE_TABLES: &[TableSpec] = &[
@@ -189,6 +196,7 @@ pub(super) const VECTOR_TABLES: &[TableSpec] = &[
             Text("id"),
             Text("tenant"),
             OptText("embedding_model"),
+            OptInt32("embedding_dimensions"),
             Text("data"),
         ],
     },

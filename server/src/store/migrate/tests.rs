@@ -221,6 +221,16 @@ async fn vector_stores_cross_with_chunks_vectors_and_identical_search_statistics
     assert_eq!(count("vector_store_files"), Some(3));
     assert_eq!(count("vector_store_chunks"), Some(4));
     assert_eq!(count("vector_store_embeddings"), Some(4));
+    let dimensions: Option<i32> =
+        sqlx::query_scalar("SELECT embedding_dimensions FROM vector_stores WHERE id = 'vs_1'")
+            .fetch_one(target.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        dimensions,
+        Some(3),
+        "the recorded vector dimension crosses too"
+    );
 
     assert_eq!(
         target.get_vector_store(&tenant, "vs_1", 10).await.unwrap(),
