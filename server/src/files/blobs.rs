@@ -238,7 +238,9 @@ impl dyn BlobStore + '_ {
 /// failed or refused request leaves nothing behind.
 #[derive(Debug)]
 pub struct TempBlob {
+    /// The store's writer for the blob's key.
     writer: Box<dyn BlobWriter>,
+    /// Bytes written so far (the size limits and the recorded `bytes` use it).
     len: u64,
 }
 

@@ -22,6 +22,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// The data directory: file bytes on this machine's disk.
 #[derive(Debug, Clone)]
 pub struct DataDir {
+    /// The folder holding `files/`, `uploads/` and `tmp/`.
     root: PathBuf,
 }
 
@@ -239,8 +240,11 @@ async fn modified(path: &Path) -> Option<SystemTime> {
 /// unpersisted, the temporary file is deleted.
 #[derive(Debug)]
 struct LocalWriter {
+    /// The temporary file in `tmp/`; `None` once renamed into place.
     path: Option<PathBuf>,
+    /// The open temporary file; `None` once closed.
     file: Option<tokio::fs::File>,
+    /// Where the bytes go when persisted.
     destination: PathBuf,
 }
 

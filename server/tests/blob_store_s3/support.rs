@@ -6,7 +6,7 @@
 //! that they were skipped; under CI (`CI` set) that is a failure instead.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -60,7 +60,10 @@ fn start_moto() -> Option<Moto> {
     if Command::new("python3").arg("--version").output().is_err() {
         let message = "python3 is missing: the object storage (S3) tests need it for moto";
         assert!(std::env::var_os("CI").is_none(), "{message}");
-        eprintln!(
+        // Straight to the process's stderr: the test harness hides what `eprintln!`
+        // prints for tests that pass.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n==== SKIPPED: {message}; the S3 half of the blob store tests did not run ====\n"
         );
         return None;
@@ -90,7 +93,7 @@ fn start_moto() -> Option<Moto> {
 /// The venv's python with moto installed, (re)creating the venv when the pins change.
 fn moto_python(build_dir: &Path) -> PathBuf {
     let requirements =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3_support/requirements.txt");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/blob_store_s3/requirements.txt");
     let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
     let venv = build_dir.join("moto-venv");
     let stamp = venv.join("requirements.installed");
