@@ -1,25 +1,20 @@
-//! An S3-compatible service for the object-storage tests: moto in server mode, installed
-//! at the version pinned in `requirements.txt` beside this file into a virtual
-//! environment under the build directory (as `tests/src/python.rs` installs the Python
-//! SDK) and started once per test binary on a free port. It exits when the test binary
-//! does (it waits for its standard input to close). Without python3 the tests say loudly
-//! that they were skipped; under CI (`CI` set) that is a failure instead.
-#![allow(dead_code)]
+//! Object storage for the blob store tests: a fresh bucket of [`moto`] per test, and
+//! server instances keeping their bytes in it on the test database of the run's backend
+//! (instances of one test may share a database, as several behind a load balancer do).
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+pub mod moto;
+
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::{Method, Request, StatusCode};
-use axum::Router;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::ObjectStore;
 use server::files::s3::{S3Location, S3Options};
 use server::files::ObjectBlobs;
 use server::{AppState, Settings};
+use testkit::{TestApp, TestDatabase};
 use tower::ServiceExt;
 
 /// The API key of these tests.
@@ -29,100 +24,6 @@ pub const BOUNDARY: &str = "s3-test-boundary-9fQ2x";
 /// The smallest multipart part S3 (and moto) accept; tests use it so that a blob of a
 /// few MiB already goes up in several parts.
 pub const PART_SIZE: usize = 5 * 1024 * 1024;
-
-/// Python that starts moto on a free port, prints the port and serves until its
-/// standard input closes (the test binary exited, however it ended).
-const MOTO_SCRIPT: &str = "
-import sys
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()
-";
-
-/// The running emulator.
-pub struct Moto {
-    /// `http://127.0.0.1:PORT`.
-    pub endpoint: String,
-    /// Kept so its standard input stays open as long as this process lives.
-    _child: Mutex<Child>,
-}
-
-static MOTO: OnceLock<Option<Moto>> = OnceLock::new();
-
-/// The emulator, started on first use; `None` (after saying so) without python3.
-fn moto() -> Option<&'static Moto> {
-    MOTO.get_or_init(start_moto).as_ref()
-}
-
-fn start_moto() -> Option<Moto> {
-    if Command::new("python3").arg("--version").output().is_err() {
-        let message = "python3 is missing: the object storage (S3) tests need it for moto";
-        assert!(std::env::var_os("CI").is_none(), "{message}");
-        // Straight to the process's stderr: the test harness hides what `eprintln!`
-        // prints for tests that pass.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n==== SKIPPED: {message}; the S3 half of the blob store tests did not run ====\n"
-        );
-        return None;
-    }
-    let python = moto_python(Path::new(env!("CARGO_TARGET_TMPDIR")));
-    let mut child = Command::new(python)
-        .args(["-c", MOTO_SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("moto's stdout"))
-        .read_line(&mut line)
-        .expect("moto prints its port");
-    let port: u16 = line
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("moto did not start: {line:?}"));
-    Some(Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _child: Mutex::new(child),
-    })
-}
-
-/// The venv's python with moto installed, (re)creating the venv when the pins change.
-fn moto_python(build_dir: &Path) -> PathBuf {
-    let requirements =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/blob_store_s3/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
-    let venv = build_dir.join("moto-venv");
-    let stamp = venv.join("requirements.installed");
-    let python = venv.join("bin/python");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
-        return python;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&requirements));
-    std::fs::write(&stamp, wanted).expect("write stamp");
-    python
-}
-
-fn run(command: &mut Command) {
-    let status = command
-        .status()
-        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
-    assert!(status.success(), "{command:?} failed with {status}");
-}
 
 /// A fresh bucket of the emulator, for one test.
 pub struct Bucket {
@@ -135,7 +36,7 @@ pub struct Bucket {
 impl Bucket {
     /// A new, empty bucket; `None` when the emulator cannot run here (skipped loudly).
     pub async fn new() -> Option<Self> {
-        let moto = tokio::task::spawn_blocking(moto)
+        let moto = tokio::task::spawn_blocking(moto::moto)
             .await
             .expect("moto start-up")?;
         let name = format!("test-{:016x}", rand::random::<u64>());
@@ -206,8 +107,8 @@ impl Bucket {
 pub struct Instance {
     /// The state behind the routes.
     pub state: AppState,
-    /// The whole API.
-    pub router: Router,
+    /// The whole API; it keeps the test database alive.
+    pub app: TestApp,
 }
 
 /// A response with its body read.
@@ -228,23 +129,23 @@ impl Answer {
 }
 
 impl Instance {
-    /// An instance on the SQLite file `database` (shared by instances of one test)
-    /// keeping bytes in `bucket` below `prefix`; `configure` adjusts the settings.
+    /// An instance on `database` (shared by the instances of one test: take
+    /// [`TestDatabase::reconnectable`] for more than one) keeping bytes in `bucket` below
+    /// `prefix`; `configure` adjusts the settings.
     pub async fn start(
-        database: &Path,
+        database: &Arc<TestDatabase>,
         bucket: &Bucket,
         prefix: &str,
         configure: impl FnOnce(Settings) -> Settings,
     ) -> Self {
-        let mut settings = Settings::new(format!("sqlite://{}", database.display()));
-        // A data directory that must stay empty: every byte goes to the bucket.
-        settings.data_dir = database.with_extension("unused-data-dir");
+        let mut settings = database.settings();
+        // The database's data directory must stay empty: every byte goes to the bucket.
         settings.blob_store = Some(Arc::new(bucket.blobs(prefix)));
         let state = AppState::from_settings(&configure(settings))
             .await
             .expect("state on S3");
         Self {
-            router: server::app(state.clone()),
+            app: TestApp::from_state(Arc::clone(database), state.clone()),
             state,
         }
     }
@@ -259,7 +160,7 @@ impl Instance {
             .header("content-type", content_type)
             .body(body)
             .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        let response = self.app.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await

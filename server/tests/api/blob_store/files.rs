@@ -1,15 +1,17 @@
 //! Files in the bucket: in and out byte for byte, large ones in parts, refusals that
 //! leave nothing behind, ingestion reading from the bucket, and start-up checks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStoreExt;
 use serde_json::json;
+use testkit::TestDatabase;
 
-use crate::support::{form, pattern, Bucket, Instance, PART_SIZE};
-use crate::{object, tenant};
+use super::{object, tenant};
+use crate::support::s3::{form, pattern, Bucket, Instance, PART_SIZE};
 use server::files::BlobKey;
 
 #[tokio::test]
@@ -17,8 +19,8 @@ async fn files_stream_into_the_bucket_and_back_out() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let app = Instance::start(&db.path().join("a.db"), &bucket, "deploy", |s| s).await;
+    let database = Arc::new(TestDatabase::new().await);
+    let app = Instance::start(&database, &bucket, "deploy", |s| s).await;
 
     let bytes = b"\x00binary\xff bytes\r\n".to_vec();
     let created = app.upload("data.bin", &bytes).await;
@@ -27,7 +29,7 @@ async fn files_stream_into_the_bucket_and_back_out() {
     let key = BlobKey::file(&tenant(), &id);
     assert_eq!(bucket.objects().await, [object("deploy", &key)]);
     assert!(
-        !db.path().join("a.unused-data-dir").exists(),
+        !database.data_dir().exists(),
         "nothing goes to the data directory"
     );
 
@@ -52,8 +54,8 @@ async fn large_files_go_up_in_parts_and_come_back_exact() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let app = Instance::start(&db.path().join("a.db"), &bucket, "p", |s| s).await;
+    let database = Arc::new(TestDatabase::new().await);
+    let app = Instance::start(&database, &bucket, "p", |s| s).await;
 
     let bytes = pattern(2 * PART_SIZE + 12_345, 7);
     let created = app.upload("big.bin", &bytes).await;
@@ -86,8 +88,8 @@ async fn quotas_and_limits_refuse_before_anything_is_stored() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let app = Instance::start(&db.path().join("a.db"), &bucket, "q", |mut settings| {
+    let database = Arc::new(TestDatabase::new().await);
+    let app = Instance::start(&database, &bucket, "q", |mut settings| {
         settings.storage_quota = Some(10);
         settings.max_file_bytes = 8;
         settings
@@ -130,9 +132,9 @@ async fn a_large_body_refused_midway_leaves_no_multipart_upload_behind() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
+    let database = Arc::new(TestDatabase::new().await);
     let limit = PART_SIZE + PART_SIZE / 2;
-    let app = Instance::start(&db.path().join("a.db"), &bucket, "m", |mut settings| {
+    let app = Instance::start(&database, &bucket, "m", |mut settings| {
         settings.max_file_bytes = limit as u64;
         settings
     })
@@ -159,8 +161,8 @@ async fn vector_store_ingestion_reads_the_bytes_from_the_bucket() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let app = Instance::start(&db.path().join("a.db"), &bucket, "v", |s| s).await;
+    let database = Arc::new(TestDatabase::new().await);
+    let app = Instance::start(&database, &bucket, "v", |s| s).await;
 
     let text = "Object storage keeps the bytes every instance reads.";
     let created = app.upload("notes.txt", text.as_bytes()).await;
@@ -201,10 +203,9 @@ async fn a_bucket_that_does_not_answer_stops_the_start() {
         endpoint: bucket.endpoint.clone(),
         name: format!("{}-missing", bucket.name),
     };
-    let db = tempfile::tempdir().unwrap();
-    let mut settings =
-        server::Settings::new(format!("sqlite://{}", db.path().join("a.db").display()));
-    settings.blob_store = Some(std::sync::Arc::new(missing.blobs("x")));
+    let database = TestDatabase::new().await;
+    let mut settings = database.settings();
+    settings.blob_store = Some(Arc::new(missing.blobs("x")));
     let error = server::AppState::from_settings(&settings)
         .await
         .err()

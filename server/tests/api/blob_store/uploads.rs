@@ -1,10 +1,13 @@
 //! Uploads whose parts arrive at different instances sharing one database and bucket.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use serde_json::json;
+use testkit::TestDatabase;
 
-use crate::support::{form, pattern, Bucket, Instance, PART_SIZE};
-use crate::{md5_hex, object, tenant};
+use super::{md5_hex, object, tenant};
+use crate::support::s3::{form, pattern, Bucket, Instance, PART_SIZE};
 use server::files::BlobKey;
 
 #[tokio::test]
@@ -12,8 +15,7 @@ async fn upload_parts_sent_to_two_instances_assemble_on_either() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let database = db.path().join("shared.db");
+    let database = Arc::new(TestDatabase::reconnectable().await);
     let first = Instance::start(&database, &bucket, "shared", |s| s).await;
     let second = Instance::start(&database, &bucket, "shared", |s| s).await;
 

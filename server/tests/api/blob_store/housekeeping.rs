@@ -1,5 +1,6 @@
 //! Housekeeping against the bucket: queued removals, expiry and the orphan sweep.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -8,9 +9,10 @@ use server::files::housekeeping::{
 };
 use server::files::{BlobKey, BlobStore};
 use server::models::file::FileObject;
+use testkit::TestDatabase;
 
-use crate::support::{form, Bucket, Instance};
-use crate::{object, tenant};
+use super::{object, tenant};
+use crate::support::s3::{form, Bucket, Instance};
 
 fn file_record(id: &str, expires_at: Option<i64>) -> FileObject {
     FileObject {
@@ -38,8 +40,8 @@ async fn deleted_and_expired_bytes_leave_the_bucket_through_housekeeping() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let app = Instance::start(&db.path().join("a.db"), &bucket, "h", |s| s).await;
+    let database = Arc::new(TestDatabase::new().await);
+    let app = Instance::start(&database, &bucket, "h", |s| s).await;
     let (store, data) = (app.state.store.as_ref(), app.state.data.as_ref());
 
     // A deletion whose byte removal did not happen yet (as when S3 was unreachable):
@@ -72,8 +74,8 @@ async fn the_orphan_sweep_removes_only_old_unrecorded_objects() {
     let Some(bucket) = Bucket::new().await else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let app = Instance::start(&db.path().join("a.db"), &bucket, "o", |s| s).await;
+    let database = Arc::new(TestDatabase::new().await);
+    let app = Instance::start(&database, &bucket, "o", |s| s).await;
     let (store, data) = (app.state.store.as_ref(), app.state.data.as_ref());
 
     let kept = app.upload("kept.txt", b"kept").await;
