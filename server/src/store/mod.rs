@@ -2,6 +2,7 @@
 //! PostgreSQL backend can sit beside SQLite. Every call is scoped by [`Tenant`].
 
 pub mod files;
+pub mod leases;
 pub mod page;
 pub mod sqlite;
 pub mod vector_stores;
@@ -13,6 +14,9 @@ use sha2::{Digest, Sha256};
 
 use crate::models::{Assistant, Message, Run, RunStep, RunUsage, Thread};
 pub use files::{BlobKind, FileStore, PendingBlob, UploadRecord, UploadStore};
+pub use leases::{
+    ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunVersion, RunWatch, VersionedRun,
+};
 pub use page::{Order, Page, PageRequest};
 pub use vector_stores::VectorStoreStore;
 
@@ -221,6 +225,7 @@ pub trait Store:
     + ThreadStore
     + MessageStore
     + RunStore
+    + RunLeaseStore
     + StepStore
     + FileStore
     + UploadStore
