@@ -39,14 +39,20 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then drains open requests.
+/// Serves the API on `listener` until `shutdown` resolves, then hands the runs it works
+/// on back to the other instances and drains open requests.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    settings: Settings,
+    mut settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    if settings.instance_id.is_none() {
+        let port = listener.local_addr()?.port();
+        settings.instance_id = Some(runs::instance::default_instance_id(port));
+    }
     let state = AppState::from_settings(&settings).await?;
-    state.runs.recover_unfinished().await?;
+    let keeper = state.runs.join_instances().await?;
+    tracing::info!(instance = %state.runs.instance().holder.instance, "joined the instances on the database");
     state.ingest.resume().await?;
     let housekeeping = files::housekeeping::spawn(
         state.store.clone(),
@@ -55,7 +61,15 @@ pub async fn run(
     );
     tracing::info!(address = %listener.local_addr()?, "listening");
     let store = state.store.clone();
+    let engine = state.runs.clone();
+    let shutdown = async move {
+        shutdown.await;
+        if let Err(error) = engine.hand_back().await {
+            tracing::error!(%error, "handing runs back failed; they are taken over when their leases run out");
+        }
+    };
     serve::serve(listener, app(state), settings.connections.clone(), shutdown).await;
+    keeper.abort();
     if let Some(task) = housekeeping {
         task.abort();
     }
