@@ -170,27 +170,22 @@ impl RunEngine {
 
     /// Cancels the runs a request cancelled and stops those another instance holds now.
     async fn poll_worked(&self) -> StoreResult<()> {
-        let keys = self.worked.keys();
-        if keys.is_empty() {
+        let worked = self.worked.snapshot();
+        if worked.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = keys.iter().map(|key| key.run_id.clone()).collect();
+        let ids: Vec<String> = worked.iter().map(|(key, _)| key.run_id.clone()).collect();
         let watched = self.store.watch_runs(&ids).await?;
-        for key in keys {
+        for (key, generation) in worked {
             let Some(watch) = watched.iter().find(|w| w.run_id == key.run_id) else {
                 // Deleted with its thread: nothing is left to work on.
-                self.worked.signal(&key.run_id, Signal::Stop);
+                self.worked.stop_at(&key.run_id, generation);
                 continue;
             };
-            if !matches!(
-                watch.status.as_str(),
-                "queued" | "in_progress" | "cancelling"
-            ) {
-                continue; // resting or ended: its task is ending
-            }
             if watch.holder.as_ref() != Some(&self.instance.holder) {
-                tracing::info!(run = %key.run_id, "another instance took the run over");
-                self.worked.signal(&key.run_id, Signal::Stop);
+                // Another instance took the run over (and may have finished it
+                // already), or this one's task let it rest or end and is ending.
+                self.worked.stop_at(&key.run_id, generation);
             } else if watch.status == "cancelling" && self.worked.working(&key.run_id) {
                 let run = self
                     .store

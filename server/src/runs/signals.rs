@@ -40,6 +40,9 @@ struct Worked {
     /// How many [`Hold`]s of the run are alive (a task that is ending, and the next
     /// one after the run rested and came back, may overlap).
     holds: usize,
+    /// Grows with every hold taken: a poll that began before the latest hold must not
+    /// stop the task that hold started.
+    generation: u64,
     key: RunKey,
     sender: watch::Sender<Signal>,
 }
@@ -48,6 +51,7 @@ struct Worked {
 #[derive(Default)]
 pub(super) struct WorkedRuns {
     runs: HashMap<String, Worked>,
+    next_generation: u64,
     /// Set once the instance shuts down: runs taken on afterwards stop at once.
     stopping: bool,
 }
@@ -86,6 +90,8 @@ impl Worklist {
     /// Takes a run on (its lease was just taken by this process).
     pub fn hold(&self, key: &RunKey) -> Hold {
         let mut list = self.lock();
+        list.next_generation += 1;
+        let generation = list.next_generation;
         let first = if list.stopping {
             Signal::Stop
         } else {
@@ -96,6 +102,7 @@ impl Worklist {
             .entry(key.run_id.clone())
             .or_insert_with(|| Worked {
                 holds: 0,
+                generation,
                 key: key.clone(),
                 sender: watch::channel(first).0,
             });
@@ -105,6 +112,7 @@ impl Worklist {
             worked.sender = watch::channel(first).0;
         }
         worked.holds += 1;
+        worked.generation = generation;
         Hold {
             key: key.clone(),
             signals: worked.sender.subscribe(),
@@ -158,12 +166,32 @@ impl Worklist {
             .is_some_and(|worked| *worked.sender.borrow() == Signal::Work)
     }
 
+    /// Stops a run worked on here unless it was taken on again since `generation`
+    /// (which [`Self::snapshot`] gave).
+    pub fn stop_at(&self, run_id: &str, generation: u64) {
+        let list = self.lock();
+        if let Some(worked) = list.runs.get(run_id) {
+            if worked.generation == generation {
+                worked.sender.send_replace(Signal::Stop);
+            }
+        }
+    }
+
     /// The runs worked on here.
     pub fn keys(&self) -> Vec<RunKey> {
         self.lock()
             .runs
             .values()
             .map(|worked| worked.key.clone())
+            .collect()
+    }
+
+    /// The runs worked on here, each with the generation of its latest hold.
+    pub fn snapshot(&self) -> Vec<(RunKey, u64)> {
+        self.lock()
+            .runs
+            .values()
+            .map(|worked| (worked.key.clone(), worked.generation))
             .collect()
     }
 
