@@ -4,9 +4,6 @@
 //! Sizes come from `BENCH_TEXT_MB` (default 16), `BENCH_PDF_PAGES` (default 1000) and
 //! `BENCH_REPEATS` (default 3); each figure is the median of the repeats.
 
-#[path = "../tests/document_support/mod.rs"]
-mod document_support;
-
 use std::time::{Duration, Instant};
 
 use server::vector_stores::chunking::{chunk_text, Chunking};
@@ -70,7 +67,7 @@ fn main() {
         })
         .collect();
     let page_refs: Vec<&str> = pages.iter().map(String::as_str).collect();
-    let pdf = document_support::pdf(&page_refs);
+    let pdf = testkit::documents::pdf(&page_refs);
     let pdf_text_mb = extract_text("a.pdf", &pdf)
         .expect("the generated PDF reads")
         .len() as f64
@@ -87,7 +84,7 @@ fn main() {
 
     let paragraphs: Vec<String> = (0..text.len() / 100).map(|i| words_line(i, 15)).collect();
     let paragraph_refs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
-    let docx = document_support::docx(&paragraph_refs);
+    let docx = testkit::documents::docx(&paragraph_refs);
     let docx_text_mb = extract_text("a.docx", &docx)
         .expect("the generated DOCX reads")
         .len() as f64

@@ -12,6 +12,7 @@ pub mod json;
 pub mod llm;
 pub mod middleware;
 pub mod models;
+pub mod ops;
 pub mod routes;
 pub mod runs;
 pub mod serve;
@@ -43,11 +44,42 @@ pub enum ServerError {
 /// on back to the other instances and drains open requests.
 pub async fn run(
     listener: tokio::net::TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    run_listeners(Listeners::api_only(listener), settings, shutdown).await
+}
+
+/// The sockets the server answers on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The API (and the probes, and `/metrics` behind `--metrics-token`).
+    pub api: tokio::net::TcpListener,
+    /// The operator's `/metrics`, `/healthz` and `/readyz`, without an API key.
+    pub operator: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    /// The API listener alone.
+    pub fn api_only(api: tokio::net::TcpListener) -> Self {
+        Self {
+            api,
+            operator: None,
+        }
+    }
+}
+
+/// Serves the API (and the operator listener, when there is one) until `shutdown`
+/// resolves. Then `/readyz` fails while open API requests drain, so load balancers
+/// stop sending traffic, and the runs this instance works on are handed back to the
+/// other instances; the operator listener closes last.
+pub async fn run_listeners(
+    listeners: Listeners,
     mut settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     if settings.instance_id.is_none() {
-        let port = listener.local_addr()?.port();
+        let port = listeners.api.local_addr()?.port();
         settings.instance_id = Some(runs::instance::default_instance_id(port));
     }
     let state = AppState::from_settings(&settings).await?;
@@ -59,17 +91,45 @@ pub async fn run(
         state.data.clone(),
         settings.housekeeping_interval,
     );
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    tracing::info!(address = %listeners.api.local_addr()?, "listening");
+    let operator = match listeners.operator {
+        Some(listener) => {
+            tracing::info!(address = %listener.local_addr()?, "operator listening");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let serving = tokio::spawn(serve::serve(
+                listener,
+                ops::operator_app(state.clone()),
+                settings.connections.clone(),
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            Some((stop, serving))
+        }
+        None => None,
+    };
     let store = state.store.clone();
+    let ops = state.ops.clone();
     let engine = state.runs.clone();
-    let shutdown = async move {
+    let draining = async move {
         shutdown.await;
+        ops.start_draining();
         if let Err(error) = engine.hand_back().await {
             tracing::error!(%error, "handing runs back failed; they are taken over when their leases run out");
         }
     };
-    serve::serve(listener, app(state), settings.connections.clone(), shutdown).await;
+    serve::serve(
+        listeners.api,
+        app(state),
+        settings.connections.clone(),
+        draining,
+    )
+    .await;
     keeper.abort();
+    if let Some((stop, serving)) = operator {
+        let _ = stop.send(());
+        let _ = serving.await;
+    }
     if let Some(task) = housekeeping {
         task.abort();
     }

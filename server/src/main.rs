@@ -8,9 +8,10 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use server::embeddings::EmbeddingsArgs;
 use server::llm::{LlmArgs, LlmMode};
+use server::ops::{MetricsToken, OpsArgs};
 use server::serve::ConnectionArgs;
 use server::settings::read_api_keys;
-use server::Settings;
+use server::{Listeners, Settings};
 
 /// Reference server for the OpenAI Assistants API v2.
 ///
@@ -81,6 +82,8 @@ struct Flags {
     embeddings: EmbeddingsArgs,
     #[command(flatten)]
     connections: ConnectionArgs,
+    #[command(flatten)]
+    ops: OpsArgs,
 }
 
 /// The model mode: as given, else upstream only when an upstream is configured.
@@ -105,12 +108,6 @@ fn chosen_mode(matches: &ArgMatches, llm: &LlmArgs) -> LlmMode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
     // The mode's own default (upstream) is replaced by `chosen_mode`; don't advertise it.
     let matches = Flags::command()
         .mut_arg("mode", |arg| arg.hide_default_value(true))
@@ -119,6 +116,7 @@ async fn main() -> ExitCode {
         Ok(flags) => flags,
         Err(error) => error.exit(),
     };
+    server::ops::logging::init(flags.ops.log_format);
     flags.llm.mode = chosen_mode(&matches, &flags.llm);
     tracing::info!(llm = ?flags.llm.mode, "model");
     let mut settings = Settings::new(flags.database);
@@ -130,6 +128,11 @@ async fn main() -> ExitCode {
     settings.ingest_workers = flags.ingest_workers;
     settings.embeddings = flags.embeddings.config();
     settings.connections = flags.connections.limits();
+    settings.metrics_token = flags
+        .ops
+        .metrics_token
+        .as_deref()
+        .and_then(MetricsToken::new);
     match &settings.embeddings {
         Some(config) => tracing::info!(
             model = %config.default_model,
@@ -154,20 +157,35 @@ async fn main() -> ExitCode {
             }
         }
     }
-    let listener = match tokio::net::TcpListener::bind(flags.listen).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("cannot listen on {}: {error}", flags.listen);
-            return ExitCode::from(2);
-        }
+    let Some(api) = bind(flags.listen).await else {
+        return ExitCode::from(2);
     };
-    let outcome = server::run(listener, settings, shutdown_signal()).await;
+    let operator = match flags.ops.operator_listen {
+        Some(address) => match bind(address).await {
+            Some(listener) => Some(listener),
+            None => return ExitCode::from(2),
+        },
+        None => None,
+    };
+    let listeners = Listeners { api, operator };
+    let outcome = server::run_listeners(listeners, settings, shutdown_signal()).await;
     tracing::info!("stopped");
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("assistants-server: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A listener on `address`, or `None` after saying why not.
+async fn bind(address: SocketAddr) -> Option<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            eprintln!("cannot listen on {address}: {error}");
+            None
         }
     }
 }

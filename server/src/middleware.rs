@@ -9,20 +9,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::api_error::ApiError;
-use crate::ids::new_request_id;
 use crate::state::AppState;
 use crate::store::Tenant;
 
-/// Adds `openai-version`, `x-request-id` and `openai-processing-ms` to every answer.
+/// Adds `openai-version` and `openai-processing-ms` to every answer (`x-request-id`
+/// comes from [`crate::ops::request::with_request_id`]).
 pub async fn openai_headers(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = new_request_id();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert("openai-version", HeaderValue::from_static("2020-10-01"));
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-request-id", value);
-    }
     headers.insert(
         "openai-processing-ms",
         HeaderValue::from(started.elapsed().as_millis() as u64),

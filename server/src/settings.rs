@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::embeddings::EmbeddingsConfig;
 use crate::llm::config::DEFAULT_BASE_URL;
 use crate::llm::{LlmArgs, LlmMode};
+use crate::ops::MetricsToken;
 use crate::runs::{DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_RUN_EXPIRY};
 use crate::serve::ConnectionLimits;
 
@@ -59,6 +60,9 @@ pub struct Settings {
     /// How long a run's lease lasts unless renewed: how long the runs of an instance
     /// that died wait before another instance takes them over.
     pub run_lease: Duration,
+    /// Opens `/metrics` on the main address to requests bearing it; `None` (the
+    /// default): metrics only on the operator listener.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl Settings {
@@ -82,6 +86,7 @@ impl Settings {
             connections: ConnectionLimits::default(),
             instance_id: None,
             run_lease: crate::runs::instance::DEFAULT_RUN_LEASE,
+            metrics_token: None,
         }
     }
 }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use crate::embeddings::EmbeddingsClient;
 use crate::files::DataDir;
 use crate::llm::ChatModel;
+use crate::ops::metrics::MeteredModel;
+use crate::ops::OpsState;
 use crate::runs::{InstanceConfig, RunEngine};
 use crate::settings::Settings;
 use crate::store::{self, Store, StoreError, StoreResult};
@@ -31,6 +33,8 @@ pub struct AppState {
     pub ingest: Arc<crate::vector_stores::Ingestor>,
     /// The embeddings upstream behind hybrid search, when one is configured.
     pub embeddings: Option<Arc<EmbeddingsClient>>,
+    /// Metrics, the metrics token and whether shutdown began (probes read it).
+    pub ops: Arc<OpsState>,
 }
 
 impl AppState {
@@ -60,6 +64,10 @@ impl AppState {
         model: Arc<dyn ChatModel>,
         settings: &Settings,
     ) -> Self {
+        let ops = Arc::new(OpsState::new(settings.metrics_token.clone()));
+        let metrics = &ops.metrics;
+        let model: Arc<dyn ChatModel> =
+            Arc::new(MeteredModel::new(model, metrics.upstream.clone()));
         let embeddings = settings.embeddings.as_ref().and_then(|config| {
             match EmbeddingsClient::new(config.clone()) {
                 Ok(client) => Some(Arc::new(with_embedding_routes(client, settings))),
@@ -77,7 +85,8 @@ impl AppState {
                 settings.max_concurrent_runs,
             )
             .with_instance(instance_config(settings))
-            .with_embeddings(embeddings.clone()),
+            .with_embeddings(embeddings.clone())
+            .with_metrics(metrics.runs.clone()),
         );
         let data = Arc::new(DataDir::new(&settings.data_dir));
         let ingest = Arc::new(
@@ -86,7 +95,8 @@ impl AppState {
                 Arc::clone(&data),
                 settings.ingest_workers,
             )
-            .with_embeddings(embeddings.clone()),
+            .with_embeddings(embeddings.clone())
+            .with_metrics(metrics.ingest.clone()),
         );
         Self {
             store,
@@ -98,6 +108,7 @@ impl AppState {
             storage_quota: settings.storage_quota,
             ingest,
             embeddings,
+            ops,
         }
     }
 }

@@ -6,6 +6,9 @@
 //!
 //! Set `UPDATE_COVERAGE=1` to rewrite `coverage.md` from the run instead of comparing.
 //!
+//! Every test here runs on the backend `ASSISTANTS_TEST_BACKEND` names; `postgres_half` runs
+//! them all again against a PostgreSQL-backed server.
+//!
 //! Also here, as it needs the same pinned document: a bounded, seeded fuzzing run over the
 //! document's covered operations (`fuzz/`), which must find no 5xx and no hang.
 
@@ -13,7 +16,8 @@ mod fuzz;
 
 use conformance::spec::{load_document, Spec, SpecSource};
 use conformance::{render_coverage, run, RunConfig, Verdict};
-use e2e::{spawn_server, workspace_root};
+use e2e::workspace_root;
+use testkit::spawn_app;
 
 mod fault_injection;
 
@@ -27,7 +31,7 @@ async fn pinned_spec() -> Spec {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_passes_and_coverage_md_is_current() {
     let spec = pinned_spec().await;
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let mut config = RunConfig::new(&server.base_url, workspace_root().join("fixtures"));
     config.api_key = Some("sk-conformance".into());
     config.strict = true;
@@ -94,7 +98,7 @@ async fn fuzzing_the_spec_operations_finds_no_server_error_and_no_hang() {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(FUZZ_CASES);
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let report = fuzz::run(&server.base_url, &document, &operations, seed, cases).await;
     println!("{report}");
     assert_eq!(report.sent, operations.len() * cases);
@@ -104,11 +108,19 @@ async fn fuzzing_the_spec_operations_finds_no_server_error_and_no_hang() {
     );
 }
 
+/// This binary again against a PostgreSQL-backed server (the harness in `--strict` included),
+/// in a database made for the run and dropped after it; skipped loudly when PostgreSQL is not
+/// reachable (a failure under `ASSISTANTS_REQUIRE_POSTGRES=1`). See `testkit::half`.
+#[test]
+fn postgres_half() {
+    testkit::run_postgres_half();
+}
+
 /// Every fault the proxy injects makes a scenario FAIL; benign changes make none FAIL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_fail_and_benign_changes_do_not() {
     let spec = pinned_spec().await;
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let (caught, total, problems) = fault_injection::check_faults(&server.base_url, &spec).await;
     println!("caught {caught} of {total} injected faults");
     assert!(total >= 40, "only {total} faults");

@@ -9,7 +9,8 @@
 use std::process::Command;
 
 use e2e::node::{node_sdks, pinned_node_version};
-use e2e::{spawn_server, workspace_root};
+use e2e::workspace_root;
+use testkit::spawn_app;
 
 const SUITES: [&str; 3] = ["crud.test.cjs", "runs.test.cjs", "file_search.test.cjs"];
 
@@ -19,7 +20,7 @@ async fn run_suites(package: &'static str) {
     let sdks = tokio::task::spawn_blocking(move || node_sdks(build_dir))
         .await
         .expect("npm install");
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let suites = SUITES.map(|suite| workspace_root().join("tests/sdk/node").join(suite));
     let base_url = server.base_url.clone();
     let output = tokio::task::spawn_blocking(move || {

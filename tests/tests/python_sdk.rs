@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use e2e::{python::sdk_python, spawn_server, workspace_root};
+use e2e::{python::sdk_python, workspace_root};
+use testkit::spawn_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_suite_passes_against_the_reference_server() {
@@ -12,7 +13,7 @@ async fn python_sdk_suite_passes_against_the_reference_server() {
     let python = tokio::task::spawn_blocking(move || sdk_python(build_dir))
         .await
         .expect("venv setup");
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let suite = workspace_root().join("tests/sdk/python");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)

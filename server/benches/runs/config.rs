@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-/// The three measurements, selectable with `BENCH_SECTIONS=overhead,delta,concurrent`.
+/// The measurements, selectable with `BENCH_SECTIONS=overhead,delta,concurrent,requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
     /// Create→completed latency of sequential runs on the offline model.
@@ -13,6 +13,8 @@ pub enum Section {
     FirstDelta,
     /// Many streamed runs at once.
     Concurrent,
+    /// Read throughput against the unknown-route floor.
+    Requests,
 }
 
 /// Sizes and sections of one benchmark run.
@@ -28,6 +30,10 @@ pub struct BenchConfig {
     pub warmup: usize,
     /// Streamed runs started at once (`BENCH_CONCURRENT`).
     pub concurrent: usize,
+    /// Rounds per request kind in the requests section (`BENCH_REQUEST_ROUNDS`).
+    pub request_rounds: usize,
+    /// Requests per round (`BENCH_REQUESTS`).
+    pub requests_per_round: usize,
     /// Sections to run (`BENCH_SECTIONS`, default all).
     pub sections: HashSet<Section>,
 }
@@ -49,12 +55,18 @@ impl BenchConfig {
                     "overhead" => Some(Section::Overhead),
                     "delta" => Some(Section::FirstDelta),
                     "concurrent" => Some(Section::Concurrent),
+                    "requests" => Some(Section::Requests),
                     _ => None,
                 })
                 .collect(),
-            Err(_) => [Section::Overhead, Section::FirstDelta, Section::Concurrent]
-                .into_iter()
-                .collect(),
+            Err(_) => [
+                Section::Overhead,
+                Section::FirstDelta,
+                Section::Concurrent,
+                Section::Requests,
+            ]
+            .into_iter()
+            .collect(),
         };
         Self {
             full,
@@ -62,6 +74,8 @@ impl BenchConfig {
             delta_runs: size("BENCH_DELTA_RUNS", 200, 5),
             warmup: size("BENCH_WARMUP", 10, 1),
             concurrent: size("BENCH_CONCURRENT", 500, 20),
+            request_rounds: size("BENCH_REQUEST_ROUNDS", 9, 1),
+            requests_per_round: size("BENCH_REQUESTS", 4000, 40),
             sections,
         }
     }
@@ -74,11 +88,14 @@ impl BenchConfig {
     /// The settings as environment variables, to reproduce the run.
     pub fn describe(&self) -> String {
         format!(
-            "BENCH_RUNS={} BENCH_DELTA_RUNS={} BENCH_WARMUP={} BENCH_CONCURRENT={} ({})",
+            "BENCH_RUNS={} BENCH_DELTA_RUNS={} BENCH_WARMUP={} BENCH_CONCURRENT={} \
+             BENCH_REQUEST_ROUNDS={} BENCH_REQUESTS={} ({})",
             self.runs,
             self.delta_runs,
             self.warmup,
             self.concurrent,
+            self.request_rounds,
+            self.requests_per_round,
             if self.full {
                 "full sizes: run with --bench"
             } else {

@@ -1,13 +1,13 @@
-//! The server under test, started in-process on 127.0.0.1:0 with a fresh SQLite file
-//! (as `spawn_app` does in the tests), and the few API calls the benchmarks make.
+//! The server under test, started in-process on 127.0.0.1:0 by the test kit's `spawn_app`
+//! machinery on a fresh database, and the few API calls the benchmarks make.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::serve::ListenerExt;
 use serde_json::{json, Value};
-use server::{AppState, ServerError, Settings};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use server::{AppState, Settings};
+use testkit::{SpawnedApp, TestDatabase};
 
 use crate::sse::SseReader;
 use crate::BenchResult;
@@ -41,9 +41,8 @@ pub struct BenchServer {
     pub base_url: String,
     /// Keep-alive client, shared by every call (clones share the connection pool).
     pub client: reqwest::Client,
-    shutdown: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), ServerError>>,
-    _dir: tempfile::TempDir,
+    /// The server, started by the test kit on its database.
+    app: SpawnedApp,
 }
 
 /// A client that never goes through a proxy (loopback only) and gives up on a stuck
@@ -57,7 +56,8 @@ pub fn loopback_client() -> BenchResult<reqwest::Client> {
 
 impl BenchServer {
     /// Starts `server::run` with default settings (offline model, no delay) changed by
-    /// `configure`, on a fresh database file in a new temporary directory.
+    /// `configure`, on a fresh test-kit database (a SQLite file unless
+    /// `ASSISTANTS_TEST_BACKEND` says otherwise).
     pub async fn start(configure: impl FnOnce(&mut Settings)) -> BenchResult<Self> {
         Self::start_serving(Serving::AsShipped, configure).await
     }
@@ -67,41 +67,35 @@ impl BenchServer {
         serving: Serving,
         configure: impl FnOnce(&mut Settings),
     ) -> BenchResult<Self> {
-        let dir = tempfile::tempdir()?;
-        let mut settings = Settings::new(format!(
-            "sqlite://{}",
-            dir.path().join("bench.db").display()
-        ));
+        let database = TestDatabase::reconnectable().await;
+        let mut settings = database.settings();
         configure(&mut settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base_url = format!("http://{}/v1", listener.local_addr()?);
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let stopped = async {
-            stopped.await.ok();
-        };
-        let task = match serving {
-            Serving::AsShipped => tokio::spawn(server::run(listener, settings, stopped)),
+        let app = match serving {
+            Serving::AsShipped => testkit::spawn_app_on(database, settings).await,
             Serving::NoDelay => {
-                let state = AppState::from_settings(&settings).await?;
-                let store = state.store.clone();
-                let listener = listener.tap_io(|socket| {
-                    let _ = socket.set_nodelay(true);
-                });
-                tokio::spawn(async move {
-                    let served = axum::serve(listener, server::app(state))
-                        .with_graceful_shutdown(stopped)
-                        .await;
-                    store.close().await;
-                    Ok(served?)
-                })
+                testkit::spawn_serving(
+                    Some(Arc::new(database)),
+                    settings,
+                    |listener, settings, stopped| async move {
+                        let state = AppState::from_settings(&settings).await?;
+                        let store = state.store.clone();
+                        let listener = listener.tap_io(|socket| {
+                            let _ = socket.set_nodelay(true);
+                        });
+                        let served = axum::serve(listener, server::app(state))
+                            .with_graceful_shutdown(stopped)
+                            .await;
+                        store.close().await;
+                        Ok(served?)
+                    },
+                )
+                .await
             }
         };
         let server = Self {
-            base_url,
+            base_url: app.base_url.clone(),
             client: loopback_client()?,
-            shutdown,
-            task,
-            _dir: dir,
+            app,
         };
         server.wait_until_serving().await?;
         Ok(server)
@@ -120,6 +114,11 @@ impl BenchServer {
                     return Ok(());
                 }
             }
+            if self.app.is_stopped() {
+                return Err(
+                    "the server stopped before serving (its error is printed above)".into(),
+                );
+            }
             if started.elapsed() > Duration::from_secs(30) {
                 return Err("the server did not start within 30 s".into());
             }
@@ -130,9 +129,8 @@ impl BenchServer {
     /// Shuts the server down and waits for it to drain.
     pub async fn stop(self) -> BenchResult<()> {
         drop(self.client);
-        let _ = self.shutdown.send(());
-        match tokio::time::timeout(Duration::from_secs(30), self.task).await {
-            Ok(joined) => Ok(joined??),
+        match tokio::time::timeout(Duration::from_secs(30), self.app.stop()).await {
+            Ok(served) => Ok(served?),
             Err(_) => Err("the server did not shut down within 30 s".into()),
         }
     }

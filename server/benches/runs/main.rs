@@ -1,8 +1,9 @@
 //! Benchmarks of runs in the reference server (`cargo bench -p server --bench runs`):
 //! run overhead with the offline model, the time a streamed run adds before the first
-//! delta over a direct upstream call, and a burst of concurrent streamed runs on
-//! SQLite. Everything runs in this process over loopback HTTP; sizes come from
-//! `BENCH_*` variables (see [`config`]) and the results are printed as tables.
+//! delta over a direct upstream call, a burst of concurrent streamed runs on SQLite,
+//! and read throughput against the unknown-route floor. Everything runs in this
+//! process over loopback HTTP; sizes come from `BENCH_*` variables (see [`config`])
+//! and the results are printed as tables.
 
 mod concurrent;
 mod config;
@@ -11,6 +12,7 @@ mod first_delta;
 mod harness;
 mod overhead;
 mod process;
+mod requests;
 mod sse;
 mod stats;
 
@@ -29,11 +31,11 @@ async fn main() -> BenchResult<()> {
     let mut report = Vec::new();
     let mut failed_runs = 0;
     if config.wants(Section::Overhead) {
-        eprintln!("1/3 run overhead ...");
+        eprintln!("1/4 run overhead ...");
         report.push(overhead::measure(&config).await?.render());
     }
     if config.wants(Section::FirstDelta) {
-        eprintln!("2/3 time to first delta ...");
+        eprintln!("2/4 time to first delta ...");
         report.push(first_delta::measure(&config).await?.render());
     }
     if config.wants(Section::Concurrent) {
@@ -45,13 +47,20 @@ async fn main() -> BenchResult<()> {
             (raised, Serving::NoDelay),
         ] {
             eprintln!(
-                "3/3 {} concurrent streamed runs, limit {limit}, {serving:?} ...",
+                "3/4 {} concurrent streamed runs, limit {limit}, {serving:?} ...",
                 config.concurrent
             );
             bursts.push(concurrent::measure(&config, limit, serving).await?);
         }
         failed_runs = bursts.iter().map(|burst| burst.errors).sum::<usize>();
         report.push(concurrent::render(&bursts));
+    }
+    if config.wants(Section::Requests) {
+        eprintln!("4/4 read throughput against the unknown-route floor ...");
+        let server = harness::BenchServer::start(|_| {}).await?;
+        let sqlite = requests::measure(&config, "sqlite", &server).await?;
+        server.stop().await?;
+        report.push(requests::render(&[sqlite], &config));
     }
     println!("# Run benchmarks of the reference server\n");
     println!("command: cargo bench -p server --bench runs");

@@ -1,5 +1,6 @@
 //! The searchVectorStore operation end to end: `server::run` on the benchmark's
-//! database, served over loopback in this process (as the runs benchmark serves), and
+//! database, served over loopback in this process by the test kit (as the runs benchmark
+//! serves), and
 //! `POST /v1/vector_stores/{id}/search` timed to the parsed JSON answer. The same
 //! queries go straight to `search` in alternation, so the HTTP share shows as a
 //! ratio measured under the same load.
@@ -11,7 +12,6 @@ use serde_json::{json, Value};
 use server::store::{Store, Tenant};
 use server::vector_stores::{search, SearchOptions};
 use server::Settings;
-use tokio::sync::oneshot;
 
 use crate::stats::Summary;
 
@@ -37,15 +37,9 @@ pub async fn measure(
 ) -> Result<HttpVersusDirect, Box<dyn std::error::Error + Send + Sync>> {
     let mut settings = Settings::new(format!("sqlite://{}", dir.join("bench.db").display()));
     settings.data_dir = dir.join("data");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!(
-        "http://{}/v1/vector_stores/{store_id}/search",
-        listener.local_addr()?
-    );
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(server::run(listener, settings, async {
-        stopped.await.ok();
-    }));
+    // The benchmark's own SQLite file (its size is measured), so no kit database.
+    let server = testkit::spawn_serving(None, settings, server::run).await;
+    let url = format!("{}/vector_stores/{store_id}/search", server.base_url);
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))
@@ -87,8 +81,7 @@ pub async fn measure(
         search(store, tenant, &ids, &options).await?;
         direct.push(start.elapsed());
     }
-    let _ = shutdown.send(());
-    server.await??;
+    server.stop().await?;
     Ok(HttpVersusDirect {
         http: Summary::of(&http).ok_or("no HTTP samples")?,
         direct: Summary::of(&direct).ok_or("no direct samples")?,

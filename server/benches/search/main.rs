@@ -141,6 +141,8 @@ async fn main() -> BenchResult<()> {
             None => Workdir::Temporary(tempfile::tempdir()?),
         };
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        // SQLite on purpose, not the test kit's backend choice: this benchmark reports the
+        // database file's size and keeps the file for `sqlite3` with `BENCH_DB_DIR`.
         let store = SqliteStore::connect(&url).await?;
         let rss_before = process::status_kib("VmRSS");
         process::reset_peak_rss();

@@ -93,6 +93,14 @@ pub trait ChatModel: Send + Sync {
         let _ = model;
         Ok(())
     }
+
+    /// The provider a turn for `model` goes to, as metrics label it: a name from the
+    /// built-in table or the operator's providers file, never text a client chose.
+    /// `None` when the model routes nowhere or the model does not say.
+    fn provider_name(&self, model: &str) -> Option<String> {
+        let _ = model;
+        None
+    }
 }
 
 /// Runs one model turn to its end and returns the assembled answer; for callers that

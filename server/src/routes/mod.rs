@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per API resource, each with its `router()`, put
-//! together under `/v1` with authentication, the beta check and OpenAI's headers.
+//! together under `/v1` with authentication, the beta check and OpenAI's headers; beside
+//! them the operator's probes and metrics ([`crate::ops`]).
 
 pub mod assistants;
 pub mod embedding_model;
@@ -23,12 +24,12 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
-use tower_http::trace::TraceLayer;
 
 use crate::api_error::ApiError;
 use crate::state::AppState;
 
-/// The whole API as a router; tests drive it without a socket.
+/// The whole API as a router; tests drive it without a socket. Layers run outermost
+/// last: every request gets its id and log span, then is counted by route template.
 pub fn app(state: AppState) -> Router {
     let assistants_api = Router::new()
         .merge(assistants::router())
@@ -38,7 +39,7 @@ pub fn app(state: AppState) -> Router {
         .merge(runs::router())
         .merge(steps::router())
         .route_layer(from_fn(crate::middleware::require_assistants_beta));
-    Router::new()
+    let api = Router::new()
         .merge(assistants_api)
         // The file service needs no OpenAI-Beta header (recorded).
         .merge(files::router())
@@ -53,8 +54,20 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::middleware::authenticate,
         ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::ops::metrics::exposition::on_main_address,
+        ));
+    Router::new()
+        // Load balancers probe without an API key.
+        .merge(crate::ops::health::routes())
+        .merge(api)
         .layer(from_fn(crate::middleware::openai_headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::ops::metrics::http::record,
+        ))
+        .layer(from_fn(crate::ops::request::with_request_id))
         .with_state(state)
 }
 

@@ -333,7 +333,7 @@ pub async fn cancel_run(
     // No instance works on a run waiting for tool outputs (its stream has ended): it
     // ends here.
     let engine = state.runs.clone();
-    tokio::spawn(async move {
+    let end = async move {
         let outcome = async {
             let mut open: Vec<_> = engine
                 .steps_of(&key)
@@ -348,6 +348,7 @@ pub async fn cancel_run(
             Ok(()) | Err(crate::store::StoreError::NotFound) => {}
             Err(error) => tracing::error!(%error, "cancelling a waiting run failed"),
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(end));
     Ok(Pretty(run))
 }

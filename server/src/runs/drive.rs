@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::events::{server_error, RunEvent};
 use super::signals::{signalled, Hold, Signal};
@@ -25,6 +26,7 @@ impl RunEngine {
     pub(super) async fn drive(self: Arc<Self>, hold: Hold) {
         let key = hold.key.clone();
         let mut signals = hold.signals.clone();
+        let waiting = self.metrics.waiting();
         let permit = tokio::select! {
             permit = self.limit.acquire() => permit.ok(),
             signal = signalled(&mut signals) => match signal {
@@ -33,7 +35,10 @@ impl RunEngine {
                 Signal::Stop => return self.stopped(&key),
             },
         };
+        drop(waiting);
+        let active = self.metrics.active();
         let outcome = self.drive_once(&key, hold.signals.clone()).await;
+        drop(active);
         drop(permit);
         let Err(error) = outcome else {
             return;
@@ -209,12 +214,13 @@ impl RunEngine {
     pub fn schedule_expiry(self: &Arc<Self>, key: RunKey, expires_at: i64) {
         let engine = Arc::clone(self);
         let wait = u64::try_from(expires_at - unix_now()).unwrap_or(0);
-        tokio::spawn(async move {
+        let expire = async move {
             // One second past the mark, so `expires_at <= now` holds when it fires.
             tokio::time::sleep(std::time::Duration::from_secs(wait + 1)).await;
             if let Err(error) = engine.expire_if_waiting(&key).await {
                 tracing::error!(run = %key.run_id, %error, "expiring the run failed");
             }
-        });
+        };
+        tokio::spawn(expire.in_current_span());
     }
 }

@@ -32,9 +32,11 @@ use std::time::Duration;
 use serde_json::Map;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::llm::{ChatModel, UpstreamCredentials};
 use crate::models::{Message, Run, RunStep};
+use crate::ops::metrics::RunMetrics;
 use crate::store::{Store, StoreResult, Tenant};
 use events::{EventHub, RunEvent};
 pub use instance::InstanceConfig;
@@ -94,6 +96,8 @@ pub struct RunEngine {
     expiry: Duration,
     /// The embeddings upstream file_search ranks with, when one is configured.
     embeddings: Option<Arc<crate::embeddings::EmbeddingsClient>>,
+    /// Runs ended by status, working and waiting for a slot.
+    metrics: RunMetrics,
 }
 
 impl RunEngine {
@@ -115,6 +119,7 @@ impl RunEngine {
             access: Mutex::new(HashMap::new()),
             expiry,
             embeddings: None,
+            metrics: RunMetrics::default(),
         }
     }
 
@@ -127,6 +132,12 @@ impl RunEngine {
     /// Who this process is among the instances on its database.
     pub fn instance(&self) -> &InstanceConfig {
         &self.instance
+    }
+
+    /// The same executor counting its runs into `metrics`.
+    pub fn with_metrics(mut self, metrics: RunMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The same executor whose file_search ranks hybrid with `embeddings`.
@@ -152,6 +163,7 @@ impl RunEngine {
 
     /// Broadcasts an event of a run.
     pub fn emit(&self, run_id: &str, name: &str, value: &impl serde::Serialize) {
+        self.metrics.run_event(name);
         self.hub.emit(run_id, RunEvent::new(name, value));
     }
 
@@ -180,14 +192,16 @@ impl RunEngine {
             .await
     }
 
-    /// Starts working on a queued run whose lease this process holds, in the background.
+    /// Starts working on a queued run whose lease this process holds, in the background,
+    /// in the log span of the request that started it (its lines carry that request's id).
     pub fn start(self: &Arc<Self>, key: RunKey, access: Option<RunAccess>) {
         if let Some(access) = access {
             self.lock_access().insert(key.run_id.clone(), access);
         }
         let hold = self.worked.hold(&key);
         let engine = Arc::clone(self);
-        self.tasks.spawn(async move { engine.drive(hold).await });
+        self.tasks
+            .spawn(async move { engine.drive(hold).await }.in_current_span());
     }
 
     /// A request cancelled a run (moved it to `cancelling`): when this process works on

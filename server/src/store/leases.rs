@@ -151,3 +151,7 @@ pub trait RunLeaseStore: Send + Sync {
     /// once (graceful shutdown); returns how many.
     async fn release_leases(&self, holder: &LeaseHolder) -> StoreResult<u64>;
 }
+
+#[cfg(test)]
+#[path = "lease_tests.rs"]
+mod tests;

@@ -1,9 +1,13 @@
 //! Persistence behind one trait per resource, so handlers never see SQL and a
 //! PostgreSQL backend can sit beside SQLite. Every call is scoped by [`Tenant`].
 
+#[cfg(test)]
+mod backend_tests;
 pub mod files;
 pub mod leases;
+pub mod migrate;
 pub mod page;
+pub mod postgres;
 pub mod sqlite;
 pub mod vector_stores;
 
@@ -238,16 +242,31 @@ pub trait Store:
     async fn check_ready(&self) -> StoreResult<()>;
 }
 
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_password(database_url: &str) -> String {
+    let Some((scheme, rest)) = database_url.split_once("://") else {
+        return database_url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            let slash = if rest.contains('/') { "/" } else { "" };
+            format!("{scheme}://{user}:***@{host}{slash}{path}")
+        }
+        _ => database_url.to_owned(),
+    }
+}
+
 /// Opens the backend the URL's scheme names and brings its schema up to date.
 pub async fn connect(database_url: &str) -> StoreResult<Arc<dyn Store>> {
     let scheme = database_url.split(':').next().unwrap_or_default();
     match scheme {
         "sqlite" => Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?)),
-        "postgres" | "postgresql" => Err(StoreError::Unsupported(
-            "PostgreSQL is not yet supported; use a sqlite:// database URL".to_owned(),
-        )),
+        "postgres" | "postgresql" => Ok(Arc::new(postgres::PgStore::connect(database_url).await?)),
         _ => Err(StoreError::Unsupported(format!(
-            "unsupported database URL '{database_url}': expected sqlite://PATH"
+            "unsupported database URL '{}': expected sqlite://PATH or postgres://...",
+            redact_password(database_url)
         ))),
     }
 }

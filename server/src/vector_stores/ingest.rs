@@ -9,12 +9,14 @@
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use super::chunking::{chunk_text, usage_bytes, Chunking};
 use super::extract::extract_text;
 use super::model::{LastError, VectorStoreFile};
 use crate::embeddings::EmbeddingsClient;
 use crate::files::DataDir;
+use crate::ops::metrics::IngestMetrics;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile};
 use crate::store::{Store, StoreError, StoreResult, Tenant};
 
@@ -30,6 +32,8 @@ pub struct Ingestor {
     limit: Option<Arc<Semaphore>>,
     /// The embeddings upstream, when one is configured.
     embeddings: Option<Arc<EmbeddingsClient>>,
+    /// Files being ingested and waiting for a worker.
+    metrics: IngestMetrics,
 }
 
 impl Ingestor {
@@ -41,7 +45,14 @@ impl Ingestor {
             data,
             limit: (workers > 0).then(|| Arc::new(Semaphore::new(workers))),
             embeddings: None,
+            metrics: IngestMetrics::default(),
         }
+    }
+
+    /// The same queue counting its files into `metrics`.
+    pub fn with_metrics(mut self, metrics: IngestMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The same queue embedding the chunks of stores that have an embedding model.
@@ -50,21 +61,27 @@ impl Ingestor {
         self
     }
 
-    /// Queues `files` (just attached, `in_progress`) of `tenant`.
+    /// Queues `files` (just attached, `in_progress`) of `tenant`; their tasks log in the
+    /// span of the request that attached them.
     pub fn enqueue(&self, tenant: &Tenant, files: Vec<VectorStoreFile>) {
         let Some(limit) = &self.limit else { return };
         for file in files {
             let (store, data, limit) = (self.store.clone(), self.data.clone(), limit.clone());
             let (tenant, embeddings) = (tenant.clone(), self.embeddings.clone());
-            tokio::spawn(async move {
+            let waiting = self.metrics.waiting();
+            let metrics = self.metrics.clone();
+            let task = async move {
                 let Ok(_permit) = limit.acquire_owned().await else {
                     return;
                 };
+                drop(waiting);
+                let _active = metrics.active();
                 let embeddings = embeddings.as_deref();
                 if let Err(error) = ingest(store.as_ref(), &data, embeddings, &tenant, file).await {
                     tracing::error!(%error, "ingesting a vector store file");
                 }
-            });
+            };
+            tokio::spawn(task.in_current_span());
         }
     }
 

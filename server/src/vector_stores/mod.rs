@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod model;
 pub mod search;
 pub mod stopwords;
+pub mod tokenize;
 
 pub use ingest::Ingestor;
 pub use search::{search, search_with, SearchOptions, SearchResult};

@@ -83,4 +83,8 @@ impl ChatModel for OfflineModel {
         });
         Ok(stream.boxed())
     }
+
+    fn provider_name(&self, _model: &str) -> Option<String> {
+        Some("offline".to_owned())
+    }
 }

@@ -132,4 +132,30 @@ impl ChatModel for RoutedModel {
     fn check_model(&self, model: &str) -> Result<(), RouteError> {
         self.routable(model).map(|_| ())
     }
+
+    fn provider_name(&self, model: &str) -> Option<String> {
+        // `route.provider` is a table key: a built-in name or the operator's.
+        self.routable(model).ok().map(|(route, _)| route.provider)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_names_come_from_the_table_never_from_the_request() {
+        let model = RoutedModel::new(UpstreamConfig::default(), RoutingTable::built_in()).unwrap();
+        let name = |model_name: &str| model.provider_name(model_name);
+        assert_eq!(name("gpt-4o").as_deref(), Some("openai"));
+        assert_eq!(name("my-private-finetune").as_deref(), Some("openai"));
+        assert_eq!(name("groq/llama-3.1-8b-instant").as_deref(), Some("groq"));
+        assert_eq!(
+            name("claude-3-5-sonnet-latest").as_deref(),
+            Some("anthropic")
+        );
+        // Prefixes the table does not know never become labels.
+        assert_eq!(name("tenant-secret/model"), None);
+        assert_eq!(name("openai_compatible/tenant-secret/model"), None);
+    }
 }

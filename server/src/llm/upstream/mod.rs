@@ -240,4 +240,8 @@ impl ChatModel for UpstreamModel {
         )?;
         Ok(futures::stream::unfold(turn, Turn::next).boxed())
     }
+
+    fn provider_name(&self, _model: &str) -> Option<String> {
+        Some(crate::llm::providers::table::DEFAULT_PROVIDER.to_owned())
+    }
 }

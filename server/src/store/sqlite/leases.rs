@@ -228,7 +228,3 @@ impl RunLeaseStore for SqliteStore {
         Ok(result.rows_affected())
     }
 }
-
-#[cfg(test)]
-#[path = "leases_tests.rs"]
-mod tests;

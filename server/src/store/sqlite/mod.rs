@@ -67,6 +67,11 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// The connection pool (the migrate command reads the tables directly).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Starts a write transaction holding SQLite's write lock from its first statement.
     /// A deferred transaction that reads before it writes cannot upgrade to a writer while
     /// another connection writes (background runs, ingestion): SQLite then fails at once

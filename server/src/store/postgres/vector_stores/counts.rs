@@ -1,0 +1,58 @@
+//! File counts and usage of a vector store or batch, computed from the file rows.
+
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use super::super::backend;
+use crate::store::{StoreResult, Tenant};
+use crate::vector_stores::model::{FileCounts, VectorStore};
+
+/// Counts and usage of the files of one store, or of one batch.
+pub(super) async fn counts(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    batch_id: Option<&str>,
+) -> StoreResult<(FileCounts, i64)> {
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT status, COUNT(*), COALESCE(SUM(usage_bytes), 0)::BIGINT \
+         FROM vector_store_files WHERE tenant = ",
+    );
+    query.push_bind(tenant.as_str());
+    query
+        .push(" AND vector_store_id = ")
+        .push_bind(vector_store_id);
+    if let Some(batch_id) = batch_id {
+        query.push(" AND batch_id = ").push_bind(batch_id);
+    }
+    query.push(" GROUP BY status");
+    let rows: Vec<(String, i64, i64)> = query
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let mut counts = FileCounts::default();
+    let mut usage = 0;
+    for (status, count, bytes) in rows {
+        match status.as_str() {
+            "in_progress" => counts.in_progress += count,
+            "completed" => counts.completed += count,
+            "failed" => counts.failed += count,
+            "cancelled" => counts.cancelled += count,
+            _ => {}
+        }
+        counts.total += count;
+        usage += bytes;
+    }
+    Ok((counts, usage))
+}
+
+/// `store` with its computed fields at `now`.
+pub(super) async fn with_counts(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    store: VectorStore,
+    now: i64,
+) -> StoreResult<VectorStore> {
+    let (file_counts, usage) = counts(conn, tenant, &store.id, None).await?;
+    Ok(store.with_counts(file_counts, usage, now))
+}

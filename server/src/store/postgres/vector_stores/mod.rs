@@ -1,0 +1,515 @@
+//! PostgreSQL queries for vector stores, their files and batches, keyword search's terms
+//! and statistics ([`terms`]) and the chunks' vectors ([`embeddings`]). Chunks, terms
+//! and vectors hang from their attachment by cascading keys (migration 0002), so
+//! deleting or replacing an attachment drops exactly its chunks; [`chunks`] says which
+//! locks stand in for SQLite's single writer.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::PgConnection;
+
+mod chunks;
+mod counts;
+mod embeddings;
+mod ingestion;
+mod terms;
+#[cfg(test)]
+mod tests;
+
+use super::{backend, expect_one, fetch_page, from_document, to_document, PgStore, Table};
+use crate::store::vector_stores::{
+    ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
+    VectorStoreStore,
+};
+use crate::store::{Page, PageRequest, StoreError, StoreResult, Tenant};
+use crate::vector_stores::model::{FileBatch, SimilarChunk, VectorStore, VectorStoreFile};
+use chunks::{guard_store, lock_files};
+use counts::{counts, with_counts};
+
+/// Replaces an attachment (its chunks, terms and vectors go with the old row) by a new
+/// row, which lists last as SQLite's delete-and-insert does. The caller holds the
+/// store's guard and the file's lock.
+async fn upsert_file(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    file: &VectorStoreFile,
+    batch_id: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM vector_store_files WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
+    )
+    .bind(tenant.as_str())
+    .bind(&file.vector_store_id)
+    .bind(&file.id)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO vector_store_files (id, tenant, vector_store_id, batch_id, status, \
+         usage_bytes, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&file.id)
+    .bind(tenant.as_str())
+    .bind(&file.vector_store_id)
+    .bind(batch_id)
+    .bind(&file.status)
+    .bind(file.usage_bytes)
+    .bind(to_document(file)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Detaches a deleted file from every vector store of the tenant: its attachments and
+/// (by cascade) their chunks, terms and vectors go, so it stops being searchable and
+/// counted (the caller's transaction deletes the file itself).
+pub(super) async fn detach_file_everywhere(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    file_id: &str,
+) -> StoreResult<()> {
+    lock_files(conn, tenant, [file_id]).await?;
+    sqlx::query("DELETE FROM vector_store_files WHERE tenant = $1 AND id = $2")
+        .bind(tenant.as_str())
+        .bind(file_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Attaches `files` to their store (one store: the guard is taken once) in one
+/// transaction, with `batch` first if any.
+async fn attach(
+    pg: &PgStore,
+    tenant: &Tenant,
+    store: Option<(&VectorStore, Option<&str>)>,
+    files: &[VectorStoreFile],
+    batch: Option<&FileBatch>,
+) -> StoreResult<()> {
+    let mut tx = pg.begin().await?;
+    if let Some((store, embedding_model)) = store {
+        sqlx::query(
+            "INSERT INTO vector_stores (id, tenant, data, embedding_model) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&store.id)
+        .bind(tenant.as_str())
+        .bind(to_document(store)?)
+        .bind(embedding_model)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    let mut stores: Vec<&str> = files.iter().map(|f| f.vector_store_id.as_str()).collect();
+    stores.extend(batch.map(|b| b.vector_store_id.as_str()));
+    stores.sort_unstable();
+    stores.dedup();
+    for vector_store_id in stores {
+        if guard_store(&mut tx, tenant, vector_store_id)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
+    }
+    lock_files(&mut tx, tenant, files.iter().map(|f| f.id.as_str())).await?;
+    if let Some(batch) = batch {
+        sqlx::query(
+            "INSERT INTO vector_store_file_batches (id, tenant, vector_store_id, data) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&batch.id)
+        .bind(tenant.as_str())
+        .bind(&batch.vector_store_id)
+        .bind(to_document(batch)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    for file in files {
+        upsert_file(&mut tx, tenant, file, batch.map(|b| b.id.as_str())).await?;
+    }
+    tx.commit().await.map_err(backend)
+}
+
+/// Deletes a whole store (`file_id` `None`; its row's lock waits for every writer of
+/// its files) or one attachment (under the store's guard and the file's lock), with
+/// their chunks by cascade; `NotFound` when there is no such row.
+async fn delete_with_chunks(
+    pg: &PgStore,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    file_id: Option<&str>,
+) -> StoreResult<()> {
+    let mut tx = pg.begin().await?;
+    let result = match file_id {
+        None => {
+            let result = sqlx::query("DELETE FROM vector_stores WHERE tenant = $1 AND id = $2")
+                .bind(tenant.as_str())
+                .bind(vector_store_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query(
+                "DELETE FROM vector_store_chunk_stats WHERE tenant = $1 AND vector_store_id = $2",
+            )
+            .bind(tenant.as_str())
+            .bind(vector_store_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            result
+        }
+        Some(file_id) => {
+            if guard_store(&mut tx, tenant, vector_store_id)
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::NotFound);
+            }
+            lock_files(&mut tx, tenant, [file_id]).await?;
+            sqlx::query(
+                "DELETE FROM vector_store_files \
+                 WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
+            )
+            .bind(tenant.as_str())
+            .bind(vector_store_id)
+            .bind(file_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+        }
+    };
+    expect_one(result)?;
+    tx.commit().await.map_err(backend)
+}
+
+#[async_trait]
+impl VectorStoreStore for PgStore {
+    async fn insert_vector_store_embedded(
+        &self,
+        tenant: &Tenant,
+        store: &VectorStore,
+        files: &[VectorStoreFile],
+        embedding_model: Option<&str>,
+    ) -> StoreResult<()> {
+        attach(self, tenant, Some((store, embedding_model)), files, None).await
+    }
+
+    async fn embedding_models(
+        &self,
+        tenant: &Tenant,
+        ids: &[String],
+    ) -> StoreResult<HashMap<String, Option<String>>> {
+        embeddings::embedding_models(&self.pool, tenant, ids).await
+    }
+
+    async fn get_vector_store(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<VectorStore> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM vector_stores WHERE tenant = $1 AND id = $2")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?;
+        let store: VectorStore = from_document(&data.ok_or(StoreError::NotFound)?)?;
+        with_counts(&mut conn, tenant, store, now).await
+    }
+
+    async fn update_vector_store(&self, tenant: &Tenant, store: &VectorStore) -> StoreResult<()> {
+        self.update_document(Table::VectorStores, tenant, &store.id, store)
+            .await
+    }
+
+    async fn delete_vector_store(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
+        delete_with_chunks(self, tenant, id, None).await
+    }
+
+    async fn list_vector_stores(
+        &self,
+        tenant: &Tenant,
+        page: &PageRequest,
+        now: i64,
+    ) -> StoreResult<Page<VectorStore>> {
+        let page: Page<VectorStore> =
+            fetch_page(&self.pool, Table::VectorStores, tenant, &[], page).await?;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for store in page.items {
+            items.push(with_counts(&mut conn, tenant, store, now).await?);
+        }
+        Ok(Page {
+            items,
+            has_more: page.has_more,
+        })
+    }
+
+    async fn attach_files(
+        &self,
+        tenant: &Tenant,
+        files: &[VectorStoreFile],
+        batch: Option<&FileBatch>,
+    ) -> StoreResult<()> {
+        attach(self, tenant, None, files, batch).await
+    }
+
+    async fn get_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<VectorStoreFile> {
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_files \
+             WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(file_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        from_document(&data.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        file: &VectorStoreFile,
+    ) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE vector_store_files SET data = $1, status = $2, usage_bytes = $3 \
+             WHERE tenant = $4 AND vector_store_id = $5 AND id = $6",
+        )
+        .bind(to_document(file)?)
+        .bind(&file.status)
+        .bind(file.usage_bytes)
+        .bind(tenant.as_str())
+        .bind(&file.vector_store_id)
+        .bind(&file.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn finish_ingestion_with_vectors(
+        &self,
+        tenant: &Tenant,
+        done: &IngestedFile,
+        vectors: Option<&ChunkVectors>,
+    ) -> StoreResult<bool> {
+        ingestion::finish(self, tenant, done, vectors).await
+    }
+
+    async fn delete_vector_store_file(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<()> {
+        delete_with_chunks(self, tenant, vector_store_id, Some(file_id)).await
+    }
+
+    async fn list_vector_store_files(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: Option<&str>,
+        status: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<VectorStoreFile>> {
+        let mut filters = vec![("vector_store_id", vector_store_id)];
+        if let Some(batch_id) = batch_id {
+            filters.push(("batch_id", batch_id));
+        }
+        if let Some(status) = status {
+            filters.push(("status", status));
+        }
+        fetch_page(&self.pool, Table::VectorStoreFiles, tenant, &filters, page).await
+    }
+
+    async fn completed_files(
+        &self,
+        tenant: &Tenant,
+        vector_store_ids: &[String],
+    ) -> StoreResult<Vec<VectorStoreFile>> {
+        if vector_store_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_files WHERE status = 'completed' AND tenant = $1 \
+             AND vector_store_id = ANY($2) ORDER BY seq",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|row| from_document(row)).collect()
+    }
+
+    async fn vector_store_file_text(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let row: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT content FROM vector_store_files \
+             WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(file_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.ok_or(StoreError::NotFound)?
+            .map(|bytes| {
+                String::from_utf8(bytes).map_err(|_| {
+                    StoreError::Corrupt(format!("text of file {file_id} is not UTF-8"))
+                })
+            })
+            .transpose()
+    }
+
+    async fn files_in_progress(&self) -> StoreResult<Vec<(Tenant, VectorStoreFile)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant, data FROM vector_store_files WHERE status = 'in_progress' \
+             ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(tenant, data)| Ok((Tenant::from_stored(tenant), from_document(&data)?)))
+            .collect()
+    }
+
+    async fn get_file_batch(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> StoreResult<FileBatch> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_file_batches \
+             WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(batch_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+        let batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
+        let (file_counts, _) = counts(&mut conn, tenant, vector_store_id, Some(batch_id)).await?;
+        Ok(batch.with_counts(file_counts))
+    }
+
+    async fn cancel_file_batch(
+        &self,
+        tenant: &Tenant,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if guard_store(&mut tx, tenant, vector_store_id)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_file_batches \
+             WHERE tenant = $1 AND vector_store_id = $2 AND id = $3 FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(batch_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
+        batch.status = "cancelled".to_owned();
+        sqlx::query("UPDATE vector_store_file_batches SET data = $1 WHERE tenant = $2 AND id = $3")
+            .bind(to_document(&batch)?)
+            .bind(tenant.as_str())
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        // Locked, so an ingestion finishing meanwhile either came first (its file is no
+        // longer in progress here) or waits and then finds it cancelled.
+        let pending: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, data FROM vector_store_files WHERE tenant = $1 \
+             AND vector_store_id = $2 AND batch_id = $3 AND status = 'in_progress' \
+             ORDER BY seq FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(vector_store_id)
+        .bind(batch_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for (seq, data) in pending {
+            // The document changes only in its status, keys in place (no jsonb).
+            let mut file: VectorStoreFile = from_document(&data)?;
+            file.status = "cancelled".to_owned();
+            sqlx::query(
+                "UPDATE vector_store_files SET status = 'cancelled', data = $1 WHERE seq = $2",
+            )
+            .bind(to_document(&file)?)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn keyword_stats(
+        &self,
+        tenant: &Tenant,
+        vector_store_ids: &[String],
+    ) -> StoreResult<KeywordStats> {
+        terms::keyword_stats(&self.pool, tenant, vector_store_ids).await
+    }
+
+    async fn term_matches(
+        &self,
+        tenant: &Tenant,
+        vector_store_ids: &[String],
+        word: &str,
+    ) -> StoreResult<Vec<TermMatch>> {
+        terms::term_matches(&self.pool, tenant, vector_store_ids, word).await
+    }
+
+    async fn chunk_texts(
+        &self,
+        tenant: &Tenant,
+        chunk_ids: &[i64],
+    ) -> StoreResult<HashMap<i64, String>> {
+        terms::chunk_texts(&self.pool, tenant, chunk_ids).await
+    }
+
+    async fn similar_chunks(
+        &self,
+        tenant: &Tenant,
+        scope: &ChunkScope<'_>,
+        query: &SimilarityQuery<'_>,
+    ) -> StoreResult<Vec<SimilarChunk>> {
+        embeddings::similar_chunks(&self.pool, tenant, scope, query).await
+    }
+}

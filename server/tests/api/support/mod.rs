@@ -1,0 +1,8 @@
+//! Helpers of the API tests that are not part of the shared kit (`testkit`): apps with an
+//! inspectable data directory, run and vector store polling, fake upstreams.
+
+pub mod embeddings;
+pub mod files;
+pub mod llm;
+pub mod runs;
+pub mod vector_stores;
