@@ -189,9 +189,17 @@ fn backend(error: sqlx::Error) -> StoreError {
         }
         // A parent (thread, run, upload) deleted by a concurrent transaction.
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        // PostgreSQL text cannot hold U+0000 (SQLite's can): a NUL in an id, cursor or
+        // filter fails the statement, where SQLite simply finds no row with it.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(NUL_IN_TEXT) => {
+            StoreError::NotFound
+        }
         _ => StoreError::Backend(error.to_string()),
     }
 }
+
+/// SQLSTATE `character_not_in_repertoire`: what PostgreSQL answers for a NUL in text.
+const NUL_IN_TEXT: &str = "22021";
 
 fn to_document(value: &impl Serialize) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -270,6 +278,16 @@ async fn fetch_page<T: DeserializeOwned>(
     filters: Filters<'_>,
     page: &PageRequest,
 ) -> StoreResult<Page<T>> {
+    // No stored id or value holds a NUL, which PostgreSQL text cannot carry: such a
+    // cursor is unknown and such a filter matches nothing, as on SQLite.
+    let values = filters.iter().map(|(_, value)| *value);
+    let cursors = page.after.iter().chain(&page.before).map(String::as_str);
+    if values.chain(cursors).any(|text| text.contains('\0')) {
+        return Ok(Page {
+            items: Vec::new(),
+            has_more: false,
+        });
+    }
     let descending = page.order == super::Order::Desc;
     let mut bounds = Vec::new();
     for (cursor, is_after) in [(&page.after, true), (&page.before, false)] {

@@ -238,7 +238,8 @@ async fn the_projects_prose_and_corpus_tokenize_as_in_fts5() {
         }
     }
     let corpus =
-        std::fs::read_to_string(root.join("server/tests/vector_store_support/corpus.rs")).unwrap();
+        std::fs::read_to_string(root.join("server/tests/api/support/vector_stores/corpus.rs"))
+            .unwrap();
     texts.push(corpus);
     let mut conn = fts5().await;
     let compared = compare(&mut conn, texts).await;

@@ -11,7 +11,7 @@ use crate::store::Tenant;
 use crate::vector_stores::chunking::{chunk_text, Chunking};
 use crate::vector_stores::tokenize::terms;
 
-#[path = "../../../../../tests/vector_store_support/corpus.rs"]
+#[path = "../../../../../tests/api/support/vector_stores/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
 

@@ -10,19 +10,17 @@ use serde_json::json;
 use server::llm::ChatModel;
 use server::ops::MetricsToken;
 use server::store::Tenant;
-use server::{app, AppState, Settings};
+use server::Settings;
 use tokio::sync::Semaphore;
 
 use super::support::{series, GatedModel, RateLimitedModel};
-use crate::common::{assert_error, TestApp, TestResponse, KEY};
-use crate::run_support::{assistant, create_run, poll_until, thread_with, SETTLED};
+use crate::support::runs::{assistant, create_run, poll_until, thread_with, SETTLED};
+use testkit::{assert_error, TestApp, TestResponse, KEY};
 
 const TOKEN: &str = "metrics-token-0123456789";
 
-fn with_token() -> Settings {
-    let mut settings = Settings::new("sqlite::memory:");
+fn with_token(settings: &mut Settings) {
     settings.metrics_token = MetricsToken::new(TOKEN);
-    settings
 }
 
 async fn get_with(app: &TestApp, path: &str, authorization: Option<&str>) -> TestResponse {
@@ -39,18 +37,20 @@ async fn scrape(app: &TestApp) -> String {
     response.text
 }
 
-async fn app_with_model(model: Arc<dyn ChatModel>, settings: &Settings) -> TestApp {
-    let store = server::store::connect(&settings.database_url)
-        .await
-        .unwrap();
-    TestApp {
-        router: app(AppState::with_parts(store, model, settings)),
-    }
+async fn app_with_model(
+    model: Arc<dyn ChatModel>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    TestApp::with_model(model, |settings| {
+        with_token(settings);
+        configure(settings);
+    })
+    .await
 }
 
 #[tokio::test]
 async fn the_main_address_serves_metrics_only_with_the_token() {
-    let app = TestApp::with_settings(with_token()).await;
+    let app = TestApp::configured(with_token).await;
     let scraped = get_with(&app, "/metrics", Some(&format!("Bearer {TOKEN}"))).await;
     assert_eq!(scraped.status, StatusCode::OK);
     assert_eq!(
@@ -87,9 +87,11 @@ async fn the_main_address_serves_metrics_only_with_the_token() {
 
 #[tokio::test]
 async fn the_token_is_no_api_key_and_api_keys_do_not_open_metrics() {
-    let mut settings = with_token();
-    settings.api_keys = Some([KEY.to_owned()].into());
-    let app = TestApp::with_settings(settings).await;
+    let app = TestApp::configured(|settings| {
+        with_token(settings);
+        settings.api_keys = Some([KEY.to_owned()].into());
+    })
+    .await;
     assert!(scrape(&app).await.contains("assistants_runs_active 0"));
     let as_key = get_with(&app, "/metrics", Some(&format!("Bearer {KEY}"))).await;
     assert_error(&as_key, 404, "Invalid URL (GET /metrics)", None, None);
@@ -101,7 +103,7 @@ async fn the_token_is_no_api_key_and_api_keys_do_not_open_metrics() {
 
 #[tokio::test]
 async fn requests_are_counted_by_route_template_method_and_status() {
-    let app = TestApp::with_settings(with_token()).await;
+    let app = TestApp::configured(with_token).await;
     app.get("/v1/threads/thread_abc").await;
     app.get("/v1/threads/thread_abc").await;
     app.get("/v1/no/such/path/thread_xyz").await;
@@ -139,10 +141,11 @@ async fn requests_are_counted_by_route_template_method_and_status() {
 
 #[tokio::test]
 async fn runs_waiting_for_a_slot_and_working_are_gauged_and_endings_counted() {
-    let mut settings = with_token();
-    settings.max_concurrent_runs = 1;
     let gate = Arc::new(Semaphore::new(0));
-    let app = app_with_model(Arc::new(GatedModel { gate: gate.clone() }), &settings).await;
+    let app = app_with_model(Arc::new(GatedModel { gate: gate.clone() }), |settings| {
+        settings.max_concurrent_runs = 1;
+    })
+    .await;
     let assistant_id = assistant(&app, json!([])).await;
     let mut runs = Vec::new();
     for text in ["first", "second"] {
@@ -204,8 +207,7 @@ async fn runs_waiting_for_a_slot_and_working_are_gauged_and_endings_counted() {
 
 #[tokio::test]
 async fn upstream_errors_are_counted_by_provider_and_code() {
-    let settings = with_token();
-    let app = app_with_model(Arc::new(RateLimitedModel), &settings).await;
+    let app = app_with_model(Arc::new(RateLimitedModel), |_| {}).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread_id = thread_with(&app, "hello").await;
     let run = create_run(&app, &thread_id, json!({"assistant_id": assistant_id})).await;
@@ -230,7 +232,7 @@ async fn upstream_errors_are_counted_by_provider_and_code() {
 async fn metrics_never_carry_ids_keys_tenants_or_content() {
     let key = "sk-ops-tenant-key-5bd1c0ffee";
     let secret_text = "the-secret-message-text-7f3a";
-    let app = TestApp::with_settings(with_token()).await;
+    let app = TestApp::configured(with_token).await;
     let created = |path: &'static str, body: serde_json::Value| {
         let app = app.clone();
         async move {

@@ -11,12 +11,11 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use server::llm::{ChatModel, ChatRequest, ChatStream, LlmError, OfflineModel};
 use server::ops::logging::{logger, LogFormat};
-use server::{app, AppState, Settings};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-use crate::common::{TestApp, TestResponse};
-use crate::run_support::{assistant, poll_until, thread_with, SETTLED};
+use crate::support::runs::{assistant, poll_until, thread_with, SETTLED};
+use testkit::{TestApp, TestResponse};
 
 /// The offline model, logging a line as each turn starts (inside the run's task).
 struct LoudModel;
@@ -72,11 +71,7 @@ async fn one_run_logged(format: LogFormat, filter: &str) -> (String, String) {
     let dispatch = logger(format, false, EnvFilter::new(filter), captured.clone());
     // The test runtime has one thread: the run's task logs there too.
     let _guard = tracing::dispatcher::set_default(&dispatch);
-    let store = server::store::connect("sqlite::memory:").await.unwrap();
-    let settings = Settings::new("sqlite::memory:");
-    let app = TestApp {
-        router: app(AppState::with_parts(store, Arc::new(LoudModel), &settings)),
-    };
+    let app = TestApp::with_model(Arc::new(LoudModel), |_| {}).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread_id = thread_with(&app, "hello").await;
     let created = app

@@ -5,11 +5,11 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
-use server::{app, AppState, Settings};
+use server::AppState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::support::Served;
-use crate::common::{assert_error, TestApp, TestResponse};
+use testkit::{assert_error, TestApp, TestDatabase, TestResponse};
 
 fn bare(method: Method, path: &str) -> Request<Body> {
     Request::builder()
@@ -24,14 +24,12 @@ async fn probe(app: &TestApp, path: &str) -> TestResponse {
 }
 
 /// An app on a SQLite file (another connection can then damage it) and its state.
-async fn app_on_file(dir: &tempfile::TempDir) -> (TestApp, AppState, String) {
-    let url = format!("sqlite://{}", dir.path().join("ready.db").display());
-    let state = AppState::from_settings(&Settings::new(url.clone()))
-        .await
-        .unwrap();
-    let app = TestApp {
-        router: app(state.clone()),
-    };
+/// SQLite-only: the damage is done through SQLite's own pool.
+async fn app_on_file() -> (TestApp, AppState, String) {
+    let database = TestDatabase::sqlite_file();
+    let url = database.url().to_owned();
+    let state = AppState::from_settings(&database.settings()).await.unwrap();
+    let app = TestApp::from_state(database, state.clone());
     (app, state, url)
 }
 
@@ -53,8 +51,7 @@ async fn probes_answer_without_a_key() {
 
 #[tokio::test]
 async fn readyz_fails_when_an_applied_migration_is_lost() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, _state, url) = app_on_file(&dir).await;
+    let (app, _state, url) = app_on_file().await;
     let other = sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 14")
         .execute(&other)
@@ -81,8 +78,7 @@ async fn readyz_fails_when_an_applied_migration_is_lost() {
 
 #[tokio::test]
 async fn readyz_fails_once_the_database_pool_is_closed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, state, _url) = app_on_file(&dir).await;
+    let (app, state, _url) = app_on_file().await;
     assert_eq!(probe(&app, "/readyz").await.status, StatusCode::OK);
     state.store.close().await;
     let ready = probe(&app, "/readyz").await;
