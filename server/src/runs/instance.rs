@@ -5,8 +5,9 @@
 //! run another instance took over stops here without writing more), renews their
 //! leases every third of a lease, and every [`InstanceConfig::sweep`] claims runs
 //! nobody works on (leases run out, handed back, or due to expire) and takes them
-//! over. On shutdown the instance hands its runs back: it stops working on them and
-//! releases their leases, so another instance takes them over at once.
+//! over. On shutdown the instance stops claiming, lets open streams finish their runs,
+//! then hands the runs it still works on back: it stops working on them and releases
+//! their leases, so another instance takes them over at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -127,6 +128,12 @@ impl RunEngine {
         })
     }
 
+    /// Takes no more runs over (the sweeps stop; leases are still renewed and cancels
+    /// still noticed): the instance is draining before it shuts down.
+    pub fn stop_claiming(&self) {
+        self.worked.stop_claiming();
+    }
+
     /// Stops working on every run and releases their leases, so other instances take
     /// them over at once; returns how many leases it released. Streams of those runs
     /// on this instance end with an `error` event saying the run goes on.
@@ -236,7 +243,7 @@ impl RunEngine {
     /// Takes over runs nobody works on, as many as there are free run slots.
     async fn sweep(self: &Arc<Self>) {
         let free = self.limit.available_permits();
-        if free == 0 || self.worked.stopping() {
+        if free == 0 || !self.worked.claiming() {
             return;
         }
         if let Err(error) = self.take_over(ClaimScope::Claimable, free).await {

@@ -54,6 +54,8 @@ pub(super) struct WorkedRuns {
     next_generation: u64,
     /// Set once the instance shuts down: runs taken on afterwards stop at once.
     stopping: bool,
+    /// Set once the instance drains: it takes no runs over any more.
+    draining: bool,
 }
 
 /// Shared handle to [`WorkedRuns`].
@@ -203,6 +205,17 @@ impl Worklist {
             worked.sender.send_replace(Signal::Stop);
         }
         list.runs.len()
+    }
+
+    /// Takes no runs over from now on (the instance drains before shutting down).
+    pub fn stop_claiming(&self) {
+        self.lock().draining = true;
+    }
+
+    /// Whether this process may take runs over.
+    pub fn claiming(&self) -> bool {
+        let list = self.lock();
+        !list.draining && !list.stopping
     }
 
     /// Whether [`Self::stop_all`] was called.

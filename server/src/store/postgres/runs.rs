@@ -85,16 +85,17 @@ impl RunStore for PgStore {
     }
 
     async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()> {
-        let result =
-            sqlx::query("UPDATE runs SET data = $1, status = $2, version = version + 1 \
-                 WHERE tenant = $3 AND id = $4")
-                .bind(to_document(run)?)
-                .bind(&run.status)
-                .bind(tenant.as_str())
-                .bind(&run.id)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+        let result = sqlx::query(
+            "UPDATE runs SET data = $1, status = $2, version = version + 1 \
+                 WHERE tenant = $3 AND id = $4",
+        )
+        .bind(to_document(run)?)
+        .bind(&run.status)
+        .bind(tenant.as_str())
+        .bind(&run.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         expect_one(result)
     }
 
