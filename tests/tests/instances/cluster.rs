@@ -1,7 +1,8 @@
-//! The real `assistants-server` binary started several times on one SQLite file, behind
-//! the round-robin [`proxy`](crate::proxy). The binary is the one `cargo test
-//! --workspace` builds beside this test program; a stale or missing one is refused
-//! with the command that builds it.
+//! The real `assistants-server` binary started several times on one database (a SQLite
+//! file, or a PostgreSQL schema: the kit's `TestDatabase`), sharing one data directory,
+//! behind the round-robin [`proxy`](crate::proxy). The binary is the one `cargo test
+//! --workspace` builds beside this test program; a stale or missing one is refused with
+//! the command that builds it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -9,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::client::{Api, KEY};
 use crate::proxy::{self, Proxy};
+use testkit::TestDatabase;
 
 /// How the instances run.
 #[derive(Debug, Clone, Copy)]
@@ -50,8 +52,8 @@ pub struct Cluster {
     /// The proxy (declared first: it goes before the instances).
     pub proxy: Proxy,
     instances: Vec<Option<Instance>>,
-    /// Holds the database and the logs.
-    dir: tempfile::TempDir,
+    /// The database, the data directory and the logs (dropped last).
+    database: TestDatabase,
 }
 
 /// The `assistants-server` binary beside this test program (`target/<profile>/`).
@@ -100,10 +102,10 @@ impl Cluster {
     /// `count` instances on a fresh database. The first migrates it before the others
     /// start (SQLite's migrations are not meant to race).
     pub async fn start(count: usize, options: Options) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
+        let database = TestDatabase::reconnectable().await;
         let mut instances = Vec::new();
         for index in 0..count {
-            let instance = spawn(&dir, index, options);
+            let instance = spawn(&database, index, options);
             wait_ready(&instance).await;
             instances.push(Some(instance));
         }
@@ -115,7 +117,7 @@ impl Cluster {
         Self {
             proxy: proxy::start(origins).await,
             instances,
-            dir,
+            database,
         }
     }
 
@@ -139,7 +141,7 @@ impl Cluster {
     pub fn logs(&self) -> String {
         let mut text = String::new();
         for index in 0..self.instances.len() {
-            let path = self.dir.path().join(format!("instance-{index}.log"));
+            let path = self.database.folder().join(format!("instance-{index}.log"));
             let log = std::fs::read_to_string(&path).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             text.push_str(&format!("--- instance {index} (last lines)\n"));
@@ -152,16 +154,15 @@ impl Cluster {
     }
 }
 
-fn spawn(dir: &tempfile::TempDir, index: usize, options: Options) -> Instance {
+fn spawn(database: &TestDatabase, index: usize, options: Options) -> Instance {
     let port = free_port();
-    let log = dir.path().join(format!("instance-{index}.log"));
+    let log = database.folder().join(format!("instance-{index}.log"));
     let file = std::fs::File::create(&log).expect("log file");
     let child = Command::new(server_binary())
         .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--database",
-            &format!("sqlite://{}", dir.path().join("shared.db").display()),
-        ])
+        .args(["--database", database.url()])
+        .arg("--data-dir")
+        .arg(database.data_dir())
         .args(["--instance-id", &format!("instance-{index}")])
         .args(["--run-lease-secs", &options.lease_secs.to_string()])
         .args(["--run-expiry-secs", &options.expiry_secs.to_string()])

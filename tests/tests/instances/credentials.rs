@@ -17,8 +17,9 @@ use server::llm::LlmMode;
 
 use crate::client::ENDED;
 use crate::models::Stuck;
-use crate::node::{database_in, Node};
+use crate::node::Node;
 use crate::serial;
+use testkit::TestDatabase;
 
 /// An environment variable no machine sets: the key variable of the provider.
 const UNSET_KEY_VARIABLE: &str = "INSTANCES_TEST_NEVER_SET_GROQ_KEY";
@@ -64,10 +65,9 @@ async fn recording_upstream() -> (String, Seen) {
 async fn a_taken_over_run_uses_only_the_operators_credentials() {
     let _one = serial().await;
     assert!(std::env::var_os(UNSET_KEY_VARIABLE).is_none());
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_in(&dir);
+    let db = TestDatabase::reconnectable().await;
     let (upstream, seen) = recording_upstream().await;
-    let providers = dir.path().join("providers.toml");
+    let providers = db.folder().join("providers.toml");
     std::fs::write(
         &providers,
         format!(
@@ -86,7 +86,7 @@ async fn a_taken_over_run_uses_only_the_operators_credentials() {
     // `a` accepts both runs with the caller's key, starts their turns and dies.
     let lease = Duration::from_secs(2);
     let stuck = Arc::new(Stuck::default());
-    let mut a = Node::start(&url, "a", stuck.clone(), lease).await;
+    let mut a = Node::start(&db, "a", stuck.clone(), lease).await;
     let mut runs = Vec::new();
     for model in ["groq/llama-3.1-8b-instant", "gpt-4o"] {
         let assistant = a.api.assistant(json!([])).await;
@@ -114,7 +114,7 @@ async fn a_taken_over_run_uses_only_the_operators_credentials() {
     }
     a.die();
 
-    let b = Node::start(&url, "b", routed, lease).await;
+    let b = Node::start(&db, "b", routed, lease).await;
     let (groq_thread, groq_run) = &runs[0];
     let failed = b.api.wait_for_run(groq_thread, groq_run, ENDED).await;
     assert_eq!(failed["status"], "failed", "{failed}");

@@ -1,5 +1,5 @@
 //! The lease, takeover, race and cancel rules with instances in this process on one
-//! SQLite file, their turns answered by [`Stuck`] (a turn that never ends, as on an
+//! database, their turns answered by [`Stuck`] (a turn that never ends, as on an
 //! instance that is about to die) or the offline model.
 
 use std::sync::Arc;
@@ -11,8 +11,9 @@ use server::runs::drive::STOPPED_MESSAGE;
 
 use crate::client::{names_collapsed, Api, Events, ENDED};
 use crate::models::{offline, Stuck};
-use crate::node::{database_in, Node};
+use crate::node::Node;
 use crate::serial;
+use testkit::TestDatabase;
 
 /// Leases in these tests: short, so takeovers come quickly.
 const LEASE: Duration = Duration::from_secs(2);
@@ -81,11 +82,10 @@ fn full_answer() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_create_runs_racing_on_two_instances_have_exactly_one_winner() {
     let _one = serial().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_in(&dir);
+    let db = TestDatabase::reconnectable().await;
     // Runs never end, so the loser always meets the winner's active run.
-    let a = Node::start(&url, "a", Arc::new(Stuck::default()), LEASE).await;
-    let b = Node::start(&url, "b", Arc::new(Stuck::default()), LEASE).await;
+    let a = Node::start(&db, "a", Arc::new(Stuck::default()), LEASE).await;
+    let b = Node::start(&db, "b", Arc::new(Stuck::default()), LEASE).await;
     let assistant = a.api.assistant(json!([])).await;
     for round in 0..20 {
         let thread = a.api.thread_with("Hello").await;
@@ -115,11 +115,10 @@ async fn two_create_runs_racing_on_two_instances_have_exactly_one_winner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_instances_run_is_taken_over_once_its_lease_runs_out() {
     let _one = serial().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_in(&dir);
+    let db = TestDatabase::reconnectable().await;
     let stuck = Arc::new(Stuck::default());
-    let mut a = Node::start(&url, "a", stuck.clone(), LEASE).await;
-    let b = Node::start(&url, "b", offline(), LEASE).await;
+    let mut a = Node::start(&db, "a", stuck.clone(), LEASE).await;
+    let b = Node::start(&db, "b", offline(), LEASE).await;
     let (thread, run, _, _) = run_on(&a.api, false).await;
     let steps_path = format!("/threads/{thread}/runs/{run}/steps");
     let steps = a
@@ -168,11 +167,10 @@ async fn a_dead_instances_run_is_taken_over_once_its_lease_runs_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_on_one_instance_stops_the_model_where_the_run_is_driven() {
     let _one = serial().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_in(&dir);
+    let db = TestDatabase::reconnectable().await;
     let stuck = Arc::new(Stuck::default());
-    let a = Node::start(&url, "a", stuck.clone(), LEASE).await;
-    let b = Node::start(&url, "b", offline(), LEASE).await;
+    let a = Node::start(&db, "a", stuck.clone(), LEASE).await;
+    let b = Node::start(&db, "b", offline(), LEASE).await;
     let (thread, run, events, _) = run_on(&a.api, true).await;
     let mut events = events.unwrap();
     until_first_delta(&mut events).await;
@@ -206,11 +204,10 @@ async fn a_cancel_on_one_instance_stops_the_model_where_the_run_is_driven() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_shutting_down_hands_its_runs_to_another_at_once() {
     let _one = serial().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_in(&dir);
+    let db = TestDatabase::reconnectable().await;
     let stuck = Arc::new(Stuck::default());
-    let a = Node::start(&url, "a", stuck.clone(), LONG_LEASE).await;
-    let b = Node::start(&url, "b", offline(), LONG_LEASE).await;
+    let a = Node::start(&db, "a", stuck.clone(), LONG_LEASE).await;
+    let b = Node::start(&db, "b", offline(), LONG_LEASE).await;
     let (thread, run, events, _) = run_on(&a.api, true).await;
     let mut events = events.unwrap();
     until_first_delta(&mut events).await;
@@ -238,11 +235,10 @@ async fn an_instance_shutting_down_hands_its_runs_to_another_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_whose_run_was_taken_stops_it_without_writing() {
     let _one = serial().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_in(&dir);
+    let db = TestDatabase::reconnectable().await;
     let stuck = Arc::new(Stuck::default());
-    let a = Node::start(&url, "a", stuck.clone(), LEASE).await;
-    let b = Node::start(&url, "b", offline(), LEASE).await;
+    let a = Node::start(&db, "a", stuck.clone(), LEASE).await;
+    let b = Node::start(&db, "b", offline(), LEASE).await;
     let (thread, run, events, _) = run_on(&a.api, true).await;
     let mut events = events.unwrap();
     until_first_delta(&mut events).await;
@@ -263,10 +259,9 @@ async fn an_instance_whose_run_was_taken_stops_it_without_writing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_run_of_a_dead_instance_is_taken_over_by_exactly_one_instance() {
     let _one = serial().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_in(&dir);
+    let db = TestDatabase::reconnectable().await;
     let stuck = Arc::new(Stuck::default());
-    let mut dead = Node::without_keeper(&url, "dead", stuck.clone(), LEASE).await;
+    let mut dead = Node::without_keeper(&db, "dead", stuck.clone(), LEASE).await;
     let assistant = dead.api.assistant(json!([])).await;
     let mut runs = Vec::new();
     for _ in 0..12 {
@@ -290,9 +285,9 @@ async fn each_run_of_a_dead_instance_is_taken_over_by_exactly_one_instance() {
     dead.die();
 
     let (x, y, z) = tokio::join!(
-        Node::start(&url, "x", offline(), LEASE),
-        Node::start(&url, "y", offline(), LEASE),
-        Node::start(&url, "z", offline(), LEASE)
+        Node::start(&db, "x", offline(), LEASE),
+        Node::start(&db, "y", offline(), LEASE),
+        Node::start(&db, "z", offline(), LEASE)
     );
     let nodes = [x, y, z];
     for (index, (thread, run)) in runs.iter().enumerate() {

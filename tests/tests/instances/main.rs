@@ -1,5 +1,6 @@
-//! Many instances, one server: several server instances on one SQLite database answer
-//! as one server.
+//! Many instances, one server: several server instances on one database answer as one
+//! server. Every test runs on the backend `ASSISTANTS_TEST_BACKEND` names (SQLite by
+//! default), and `postgres_half` runs them all again on PostgreSQL.
 //!
 //! - `engines`: instances in this process (each its own store connection pool and run
 //!   engine, so each is an instance as far as the database can tell) prove the lease,
@@ -33,4 +34,12 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 /// Takes the one-test-at-a-time lock.
 pub async fn serial() -> MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().await
+}
+
+/// This binary again with every instance on PostgreSQL, in a database made for the run
+/// and dropped after it; skipped loudly when PostgreSQL is not reachable (a failure under
+/// `ASSISTANTS_REQUIRE_POSTGRES=1`). See `testkit::half`.
+#[test]
+fn postgres_half() {
+    testkit::run_postgres_half();
 }

@@ -1,13 +1,15 @@
 //! An instance in this test process: its own store connection pool, run engine and
-//! HTTP listener on a shared SQLite file. To the database it is one more instance; its
-//! model is any [`ChatModel`], so a test decides how its turns behave.
+//! HTTP listener on a shared database (a SQLite file, or a PostgreSQL schema). To the
+//! database it is one more instance; its model is any [`ChatModel`], so a test decides
+//! how its turns behave.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use server::llm::ChatModel;
 use server::store::{LeaseHolder, Tenant, VersionedRun};
-use server::{AppState, Settings};
+use server::AppState;
+use testkit::TestDatabase;
 use tokio::task::JoinHandle;
 
 use crate::client::{Api, KEY};
@@ -28,21 +30,16 @@ impl Drop for Node {
     }
 }
 
-/// `sqlite://` URL of a database file in `dir`.
-pub fn database_in(dir: &tempfile::TempDir) -> String {
-    format!("sqlite://{}", dir.path().join("shared.db").display())
-}
-
 impl Node {
-    /// Instance `id` on `database_url`, answered by `model`, with leases of `lease`:
-    /// takes over the runs nobody works on and keeps its own (the keeper task).
+    /// Instance `id` on `database`, answered by `model`, with leases of `lease`: takes
+    /// over the runs nobody works on and keeps its own (the keeper task).
     pub async fn start(
-        database_url: &str,
+        database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
         lease: Duration,
     ) -> Self {
-        let mut node = Self::without_keeper(database_url, id, model, lease).await;
+        let mut node = Self::without_keeper(database, id, model, lease).await;
         let keeper = node.state.runs.join_instances().await.expect("joins");
         node.keeper = Some(keeper);
         node
@@ -51,15 +48,13 @@ impl Node {
     /// The same without the keeper task: it renews no lease, notices no cancel written
     /// elsewhere and claims nothing, as an instance that is about to die.
     pub async fn without_keeper(
-        database_url: &str,
+        database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
         lease: Duration,
     ) -> Self {
-        let store = server::store::connect(database_url)
-            .await
-            .expect("the database opens");
-        let mut settings = Settings::new(database_url);
+        let store = database.connect().await;
+        let mut settings = database.settings();
         settings.instance_id = Some(id.to_owned());
         settings.run_lease = lease;
         let state = AppState::with_parts(store, model, &settings);
