@@ -1,10 +1,11 @@
 //! A run's background task: takes a queued run into `in_progress`, runs one model
 //! turn ([`super::turn`]) and ends the run, or leaves it waiting in `requires_action`.
-//! Also the shared endings: cancelled, failed and expired.
+//! Also the shared endings and rests: cancelled, failed, expired, incomplete, and
+//! waiting for tool outputs.
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -13,7 +14,7 @@ use super::signals::{signalled, Hold, Signal};
 use super::writes::Writer;
 use super::{RunEngine, RunKey};
 use crate::ids::unix_now;
-use crate::models::RunStep;
+use crate::models::{RunStep, RunUsage};
 use crate::store::StoreResult;
 
 /// The `error` event ending a stream whose run this instance stopped working on.
@@ -222,5 +223,60 @@ impl RunEngine {
             }
         };
         tokio::spawn(expire.in_current_span());
+    }
+
+    /// Puts the run into `requires_action` for `calls` and arms its expiry.
+    pub(super) async fn await_outputs(
+        self: &Arc<Self>,
+        key: &RunKey,
+        calls: Vec<Value>,
+    ) -> StoreResult<()> {
+        let mut cancelled_meanwhile = false;
+        let run = self
+            .mutate_worked(key, |run| {
+                cancelled_meanwhile = run.status == "cancelling";
+                if cancelled_meanwhile {
+                    return false;
+                }
+                run.status = "requires_action".into();
+                run.required_action = Some(json!({"type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": calls.clone()}}));
+                true
+            })
+            .await?;
+        if cancelled_meanwhile {
+            let mut open = self.open_steps(key).await?;
+            return self.finish_cancelled(key, &mut open).await;
+        }
+        // The turn has come to rest: the next one (after the outputs) counts afresh.
+        self.store.clear_attempts(&key.tenant, &key.run_id).await?;
+        self.emit(&key.run_id, "thread.run.requires_action", &run.for_stream());
+        if let Some(expires_at) = run.expires_at {
+            self.schedule_expiry(key.clone(), expires_at);
+        }
+        Ok(())
+    }
+
+    /// Ends the run as `incomplete` with `incomplete_details.reason`.
+    pub(super) async fn end_incomplete(
+        &self,
+        key: &RunKey,
+        reason: &str,
+        usage: Option<RunUsage>,
+    ) -> StoreResult<()> {
+        let now = unix_now();
+        let run = self
+            .mutate_worked(key, |run| {
+                run.status = "incomplete".into();
+                run.completed_at = Some(now);
+                run.expires_at = None;
+                run.incomplete_details = Some(json!({"reason": reason}));
+                run.usage = usage.or(Some(RunUsage::default()));
+                true
+            })
+            .await?;
+        self.forget_access(&key.run_id);
+        self.emit(&key.run_id, "thread.run.incomplete", &run.for_stream());
+        Ok(())
     }
 }
