@@ -11,6 +11,7 @@ use server::llm::{LlmArgs, LlmMode};
 use server::ops::{MetricsToken, OpsArgs};
 use server::serve::ConnectionArgs;
 use server::settings::read_api_keys;
+use server::store::migrate::command::MigrateArgs;
 use server::{Listeners, Settings};
 
 /// Reference server for the OpenAI Assistants API v2.
@@ -76,6 +77,9 @@ struct Flags {
     /// Vector store files ingested at once; 0 pauses ingestion.
     #[arg(long, env = "ASSISTANTS_INGEST_WORKERS", default_value_t = server::settings::DEFAULT_INGEST_WORKERS)]
     ingest_workers: usize,
+    /// `migrate`: copy a SQLite deployment into PostgreSQL instead of serving.
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     llm: LlmArgs,
     #[command(flatten)]
@@ -106,6 +110,34 @@ fn chosen_mode(matches: &ArgMatches, llm: &LlmArgs) -> LlmMode {
     }
 }
 
+/// What to do instead of serving.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Copy a SQLite deployment (objects, chunks, vectors, file bytes) into an empty
+    /// PostgreSQL database and verify the counts on both sides.
+    Migrate(MigrateArgs),
+}
+
+/// `assistants-server migrate`: prints the table-by-table counts; fails on a mismatch.
+async fn migrate(args: &MigrateArgs) -> ExitCode {
+    match server::store::migrate::command::run(args).await {
+        Ok((report, files)) => {
+            print!("{}", report.render());
+            println!("file bytes checked in the target data directory: {files}");
+            if report.verified() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("assistants-server migrate: the counts differ (see above)");
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("assistants-server migrate: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // The mode's own default (upstream) is replaced by `chosen_mode`; don't advertise it.
@@ -117,6 +149,9 @@ async fn main() -> ExitCode {
         Err(error) => error.exit(),
     };
     server::ops::logging::init(flags.ops.log_format);
+    if let Some(Command::Migrate(args)) = &flags.command {
+        return migrate(args).await;
+    }
     flags.llm.mode = chosen_mode(&matches, &flags.llm);
     tracing::info!(llm = ?flags.llm.mode, "model");
     let mut settings = Settings::new(flags.database);

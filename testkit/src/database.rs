@@ -59,6 +59,21 @@ impl TestDatabase {
         }
     }
 
+    /// A fresh PostgreSQL schema whatever the run's backend (a migration's target), or
+    /// `None` with a loud note when PostgreSQL does not answer; under
+    /// `ASSISTANTS_REQUIRE_POSTGRES=1` that is a failure instead.
+    pub async fn postgres_if_reachable() -> Option<Self> {
+        let base = postgres_url();
+        if let Err(error) = postgres::connect(&base).await {
+            if std::env::var("ASSISTANTS_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("PostgreSQL is required but does not answer: {error}");
+            }
+            eprintln!("POSTGRESQL TEST SKIPPED: PostgreSQL does not answer: {error}");
+            return None;
+        }
+        Some(Self::postgres().await)
+    }
+
     fn sqlite(url: String) -> Self {
         Self {
             url,

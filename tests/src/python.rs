@@ -42,3 +42,26 @@ fn run(command: &mut Command) {
         .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
     assert!(status.success(), "{command:?} failed with {status}");
 }
+
+/// Runs `python -m pytest -q` on `suite` with `env` set (no cache directory, no
+/// deprecation noise), echoing its output; `Err` with the output when pytest fails.
+pub fn run_pytest(python: &Path, suite: &Path, env: &[(&str, &str)]) -> Result<(), String> {
+    let output = Command::new(python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .args(["-W", "ignore::DeprecationWarning"])
+        .arg(suite)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run pytest: {err}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{text}");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}

@@ -2,9 +2,8 @@
 //! assistants, threads, messages, runs, files and vector stores, and `AsyncOpenAI` through the
 //! polling and streaming helpers an asyncio application uses (`tests/sdk/python/test_async.py`).
 
-use std::process::Command;
-
-use e2e::{python::sdk_python, workspace_root};
+use e2e::python::{run_pytest, sdk_python};
+use e2e::workspace_root;
 use testkit::spawn_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,32 +14,18 @@ async fn python_sdk_suite_passes_against_the_reference_server() {
         .expect("venv setup");
     let server = spawn_app().await;
     let suite = workspace_root().join("tests/sdk/python");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .args([
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-W",
-                "ignore::DeprecationWarning",
-            ])
-            .arg(&suite)
-            .env("OPENAI_BASE_URL", &server.base_url)
-            .env("OPENAI_API_KEY", "sk-python-sdk")
-            .output()
-            .map(|output| (output, server))
+    let base_url = server.base_url.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("OPENAI_BASE_URL", base_url.as_str()),
+            ("OPENAI_API_KEY", "sk-python-sdk"),
+        ];
+        run_pytest(&python, &suite, &env)
     })
     .await
-    .expect("join")
-    .expect("pytest runs");
-    let (output, _server) = output;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}{stderr}");
-    assert!(
-        output.status.success(),
-        "the Python SDK suite failed:\n{stdout}\n{stderr}"
-    );
+    .expect("join");
+    drop(server);
+    if let Err(output) = outcome {
+        panic!("the Python SDK suite failed:\n{output}");
+    }
 }

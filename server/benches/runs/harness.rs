@@ -68,6 +68,15 @@ impl BenchServer {
         configure: impl FnOnce(&mut Settings),
     ) -> BenchResult<Self> {
         let database = TestDatabase::reconnectable().await;
+        Self::start_on(database, serving, configure).await
+    }
+
+    /// [`BenchServer::start_serving`] on a given database (one backend or the other).
+    pub async fn start_on(
+        database: TestDatabase,
+        serving: Serving,
+        configure: impl FnOnce(&mut Settings),
+    ) -> BenchResult<Self> {
         let mut settings = database.settings();
         configure(&mut settings);
         let app = match serving {

@@ -57,10 +57,18 @@ async fn main() -> BenchResult<()> {
     }
     if config.wants(Section::Requests) {
         eprintln!("4/4 read throughput against the unknown-route floor ...");
-        let server = harness::BenchServer::start(|_| {}).await?;
-        let sqlite = requests::measure(&config, "sqlite", &server).await?;
-        server.stop().await?;
-        report.push(requests::render(&[sqlite], &config));
+        let mut databases = vec![("sqlite", testkit::TestDatabase::sqlite_file())];
+        if let Some(postgres) = testkit::TestDatabase::postgres_if_reachable().await {
+            databases.push(("postgres", postgres));
+        }
+        let mut results = Vec::new();
+        for (backend, database) in databases {
+            let server =
+                harness::BenchServer::start_on(database, Serving::AsShipped, |_| {}).await?;
+            results.push(requests::measure(&config, backend, &server).await?);
+            server.stop().await?;
+        }
+        report.push(requests::render(&results, &config));
     }
     println!("# Run benchmarks of the reference server\n");
     println!("command: cargo bench -p server --bench runs");

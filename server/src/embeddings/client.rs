@@ -3,15 +3,20 @@
 //! each input cut to the models' 8191-token limit; 429, 5xx, connection errors and
 //! timeouts are retried with the chat client's backoff; the answer is checked (one
 //! finite vector per input, one dimension) and every vector scaled to unit length.
+//! A client may carry one request's credentials ([`EmbedAccess`], see
+//! [`EmbeddingsClient::with_access`]) for the providers a store's model routes to.
 
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Url;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::access::EmbedAccess;
 use super::config::EmbeddingsConfig;
-use super::routing::{self, EmbedTarget, EmbedWire, Purpose, Routed};
+use super::routing::{self, EmbedTarget, EmbedWire, Purpose, Routed, ANY_INPUTS};
 use super::vectors::normalised;
+use crate::llm::providers::bedrock::{operator_credentials, signed_post};
+use crate::llm::providers::sigv4::AwsCredentials;
 use crate::llm::providers::RoutingTable;
 use crate::llm::tokens::tokenizer_for;
 use crate::llm::upstream::http::{endpoint_at, read_capped, send};
@@ -26,7 +31,8 @@ const MAX_INPUT_CHARS: usize = MAX_INPUT_TOKENS * 16;
 /// Largest answer read: 64 inputs × 3072 dimensions × ~20 bytes of JSON each fit.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
-/// Embeds texts through one upstream. Its `Debug` never shows the key.
+/// Embeds texts through one upstream. Its `Debug` never shows the key. Cheap to clone.
+#[derive(Clone)]
 pub struct EmbeddingsClient {
     /// Pooled HTTP connections.
     client: reqwest::Client,
@@ -38,6 +44,10 @@ pub struct EmbeddingsClient {
     auth: Option<(HeaderName, HeaderValue)>,
     /// Routes model names to other providers; `None`: every model goes to `url`.
     routes: Option<std::sync::Arc<RoutingTable>>,
+    /// The operator's AWS credentials (Bedrock models), read with the routes.
+    operator_aws: Option<AwsCredentials>,
+    /// The credentials of the request this client works for (none: operator keys only).
+    access: EmbedAccess,
 }
 
 impl std::fmt::Debug for EmbeddingsClient {
@@ -46,6 +56,7 @@ impl std::fmt::Debug for EmbeddingsClient {
             .field("url", &self.url.as_str())
             .field("default_model", &self.config.default_model)
             .field("has_key", &self.auth.is_some())
+            .field("access", &self.access)
             .finish()
     }
 }
@@ -71,13 +82,45 @@ impl EmbeddingsClient {
             url,
             auth,
             routes: None,
+            operator_aws: None,
+            access: EmbedAccess::default(),
         })
     }
 
-    /// The same client routing model names through `table` (see [`super::routing`]).
+    /// The same client routing model names through `table` (see [`super::routing`]),
+    /// with the operator's AWS credentials from the environment for Bedrock models.
     pub fn with_routes(mut self, table: std::sync::Arc<RoutingTable>) -> Self {
         self.routes = Some(table);
+        self.operator_aws = operator_credentials(|name| std::env::var(name).ok());
         self
+    }
+
+    /// The same client with these operator AWS credentials (tests; `None`: none).
+    pub fn with_operator_aws(mut self, credentials: Option<AwsCredentials>) -> Self {
+        self.operator_aws = credentials;
+        self
+    }
+
+    /// A copy working for one request: its `api-key` and `LLM-PARAM-aws-*` credentials
+    /// go to the provider of the store's model (kept in memory only).
+    pub fn with_access(&self, access: EmbedAccess) -> Self {
+        Self {
+            access,
+            ..self.clone()
+        }
+    }
+
+    /// A copy working for a run on `chat_model`: the run's `api-key` is used only for
+    /// an embedding model of the same provider (a key never goes to another provider).
+    pub fn for_run(&self, credentials: &crate::llm::UpstreamCredentials, chat_model: &str) -> Self {
+        let mut access = EmbedAccess::from_credentials(credentials);
+        access.key_provider = Some(
+            self.routes
+                .as_ref()
+                .and_then(|table| table.route(chat_model).ok())
+                .map_or_else(String::new, |route| route.provider),
+        );
+        self.with_access(access)
     }
 
     /// Refuses a model name that cannot be embedded (an unknown prefix, a provider
@@ -91,14 +134,18 @@ impl EmbeddingsClient {
         let upstream = |model: String| EmbedTarget {
             url: self.url.clone(),
             auth: self.auth.clone(),
+            aws: None,
             wire: EmbedWire::OpenAi,
             model,
+            max_inputs: ANY_INPUTS,
+            max_chars: None,
         };
+        let aws = self.operator_aws.as_ref();
         match &self.routes {
             None => Ok(upstream(model.to_owned())),
-            Some(table) => Ok(match routing::route(table, model)? {
+            Some(table) => Ok(match routing::route(table, model, &self.access, aws)? {
                 Routed::Upstream(model) => upstream(model),
-                Routed::Provider(target) => target,
+                Routed::Provider(target) => *target,
             }),
         }
     }
@@ -123,10 +170,16 @@ impl EmbeddingsClient {
         purpose: Purpose,
     ) -> Result<Vec<Vec<f32>>, LlmError> {
         let target = self.target(model)?;
-        let (batch_size, max_tokens) = (self.config.batch_size, self.config.max_batch_tokens);
+        let batch_size = self.config.batch_size.min(target.max_inputs);
+        let max_tokens = self.config.max_batch_tokens;
         let owned_model = model.to_owned();
+        let max_chars = target.max_chars;
         // Tokenizing thousands of chunks is CPU work: keep it off the async workers.
         let batches = tokio::task::spawn_blocking(move || {
+            let inputs = match max_chars {
+                Some(limit) => inputs.into_iter().map(|text| cut(text, limit)).collect(),
+                None => inputs,
+            };
             batches(&owned_model, inputs, batch_size, max_tokens)
         })
         .await
@@ -191,7 +244,16 @@ impl EmbeddingsClient {
         body: &Value,
         deadline: Instant,
     ) -> Result<String, LlmError> {
-        let mut request = self.client.post(target.url.clone()).json(body);
+        let mut request = match &target.aws {
+            // Signed anew on every attempt: a signature is only valid for minutes.
+            Some(credentials) => {
+                let payload = serde_json::to_vec(body).map_err(|error| {
+                    LlmError::server_error(format!("cannot encode the request: {error}"))
+                })?;
+                signed_post(&self.client, &target.url, &payload, credentials)?
+            }
+            None => self.client.post(target.url.clone()).json(body),
+        };
         if let Some((name, value)) = &target.auth {
             request = request.header(name.clone(), value.clone());
         }
@@ -199,6 +261,14 @@ impl EmbeddingsClient {
         let response = send(request, &target.url, idle, deadline).await?;
         read_capped(response, MAX_ANSWER_BYTES, idle, deadline).await
     }
+}
+
+/// `text` cut to at most `limit` characters.
+fn cut(mut text: String, limit: usize) -> String {
+    if let Some((end, _)) = text.char_indices().nth(limit) {
+        text.truncate(end);
+    }
+    text
 }
 
 /// `inputs` (each cut to [`MAX_INPUT_TOKENS`]) grouped into requests of at most
@@ -283,59 +353,5 @@ pub fn parse_answer(text: &str, expected: usize) -> Result<Vec<Vec<f32>>, LlmErr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_respect_count_and_token_limits() {
-        let inputs: Vec<String> = (0..5).map(|i| format!("word{i} word word")).collect();
-        let by_count = batches("text-embedding-3-small", inputs.clone(), 2, 1000);
-        assert_eq!(by_count.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
-        let by_tokens = batches("text-embedding-3-small", inputs, 100, 8);
-        assert!(by_tokens.len() >= 3, "{by_tokens:?}");
-        assert_eq!(by_tokens.concat().len(), 5);
-        let long = "token ".repeat(MAX_INPUT_TOKENS + 500);
-        let cut = batches("text-embedding-3-small", vec![long], 10, 1);
-        let tokens = tokenizer_for("text-embedding-3-small").encode_with_special_tokens(&cut[0][0]);
-        assert!(tokens.len() <= MAX_INPUT_TOKENS);
-    }
-
-    #[test]
-    fn answers_come_back_in_input_order_unit_length() {
-        let text = r#"{"data":[{"index":1,"embedding":[0,2]},{"index":0,"embedding":[3,4]}]}"#;
-        let vectors = parse_answer(text, 2).unwrap();
-        assert_eq!(vectors[1], [0.0, 1.0]);
-        assert!((vectors[0][0] - 0.6).abs() < 1e-6);
-    }
-
-    #[test]
-    fn broken_answers_are_refused() {
-        for (text, expected) in [
-            ("<html>", 1),
-            (r#"{"data":[]}"#, 1),
-            (r#"{"data":[{"embedding":[0,0]}]}"#, 1),
-            (r#"{"data":[{"embedding":["x"]}]}"#, 1),
-            (
-                r#"{"data":[{"index":0,"embedding":[1]},{"index":0,"embedding":[1]}]}"#,
-                2,
-            ),
-            (
-                r#"{"data":[{"index":0,"embedding":[1]},{"index":1,"embedding":[1,1]}]}"#,
-                2,
-            ),
-            (r#"{"data":[{"index":5,"embedding":[1]}]}"#, 1),
-        ] {
-            assert!(parse_answer(text, expected).is_err(), "{text}");
-        }
-    }
-
-    #[test]
-    fn debug_output_never_shows_the_key() {
-        let mut config = EmbeddingsConfig::new("http://localhost:1/v1");
-        config.api_key = Some("sk-very-secret".to_owned());
-        let client = EmbeddingsClient::new(config.clone()).unwrap();
-        assert!(!format!("{client:?}").contains("sk-very-secret"));
-        assert!(!format!("{config:?}").contains("sk-very-secret"));
-        assert_eq!(client.url.as_str(), "http://localhost:1/v1/embeddings");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

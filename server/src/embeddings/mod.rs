@@ -6,13 +6,16 @@
 //! and search embeds the query with it, so one store never mixes vector spaces.
 //! Without it nothing here runs and retrieval is keyword-only, with no network. With a
 //! routing table ([`routing`]), a store's model may name another provider
-//! (`cohere/embed-english-v3.0`).
+//! (`cohere/embed-english-v3.0`, `amazon.titan-embed-text-v2:0`).
 
+pub mod access;
+pub mod bedrock;
 pub mod client;
 pub mod config;
 pub mod routing;
 pub mod vectors;
 
+pub use access::EmbedAccess;
 pub use client::EmbeddingsClient;
 pub use config::{EmbeddingsArgs, EmbeddingsConfig, DEFAULT_EMBEDDING_MODEL};
 pub use routing::Purpose;

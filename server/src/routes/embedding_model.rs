@@ -4,31 +4,49 @@
 //! queries are embedded with; on attaching files (one file or a batch) it must name the
 //! store's model, so a store never mixes vector spaces. Without an embeddings upstream
 //! the header is ignored (not even checked), as the offline server accepts any chat
-//! model name too.
+//! model name too. The same extractor carries the request's embedding credentials
+//! (`api-key`, `LLM-PARAM-aws-*`), which go to the store's provider when the store is
+//! checked, its files ingested and it is searched.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
 use crate::api_error::ApiError;
-use crate::embeddings::{EMBEDDING_MODEL_HEADER, MAX_MODEL_NAME_CHARS};
+use crate::embeddings::{
+    EmbedAccess, EmbeddingsClient, EMBEDDING_MODEL_HEADER, MAX_MODEL_NAME_CHARS,
+};
 use crate::state::AppState;
 use crate::store::Tenant;
 use crate::vector_stores::errors::bad_param;
 
 /// A request's `embedding-model` header as sent (checked only when it is used, so a
-/// server without embeddings never refuses a request for it).
+/// server without embeddings never refuses a request for it), with the request's
+/// embedding credentials.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EmbeddingModelHeader(pub Option<Vec<u8>>);
+pub struct EmbeddingModelHeader(pub Option<Vec<u8>>, pub EmbedAccess);
 
 impl EmbeddingModelHeader {
-    /// The header of `headers`.
+    /// The header and credentials of `headers`.
     pub fn of(headers: &HeaderMap) -> Self {
+        let credentials = crate::routes::runs::run_access(headers).credentials;
         Self(
             headers
                 .get(EMBEDDING_MODEL_HEADER)
                 .map(|value| value.as_bytes().to_vec()),
+            EmbedAccess::from_credentials(&credentials),
         )
+    }
+
+    /// The request's embedding credentials.
+    pub fn access(&self) -> &EmbedAccess {
+        &self.1
+    }
+
+    /// The server's embeddings client working with this request's credentials.
+    pub fn client(&self, state: &AppState) -> Option<EmbeddingsClient> {
+        let client = state.embeddings.as_deref()?;
+        Some(client.with_access(self.1.clone()))
     }
 }
 
@@ -68,7 +86,7 @@ pub fn model_for_new_store(
     state: &AppState,
     header: &EmbeddingModelHeader,
 ) -> Result<Option<String>, ApiError> {
-    let Some(embeddings) = &state.embeddings else {
+    let Some(embeddings) = header.client(state) else {
         return Ok(None);
     };
     let Some(requested) = requested_model(header)? else {

@@ -190,7 +190,9 @@ async fn create_store(
         .store
         .insert_vector_store_embedded(tenant, &store, &files, embedding_model.as_deref())
         .await?;
-    state.ingest.enqueue(tenant, files);
+    state
+        .ingest
+        .enqueue_with(tenant, files, requested_model.access());
     Ok(store.id)
 }
 
@@ -236,7 +238,9 @@ pub async fn store_searchable_attachments(
             .map(|id| new_attachment(&store_id, id, Chunking::default(), JsonMap::new(), now))
             .collect();
         state.store.attach_files(tenant, &files, None).await?;
-        state.ingest.enqueue(tenant, files);
+        state
+            .ingest
+            .enqueue_with(tenant, files, requested_model.access());
         return Ok(false);
     }
     let ids: Vec<Value> = file_ids.into_iter().map(Value::String).collect();

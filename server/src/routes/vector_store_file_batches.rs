@@ -159,7 +159,9 @@ pub async fn create_vector_store_file_batch(
     touch(&state, &tenant, store).await?;
     // The batch is answered as it was when created, as OpenAI answered it.
     let created = load_batch(&state, &tenant, &vector_store_id, &batch.id).await?;
-    state.ingest.enqueue(&tenant, files);
+    state
+        .ingest
+        .enqueue_with(&tenant, files, embedding_model.access());
     Ok(Pretty(created))
 }
 

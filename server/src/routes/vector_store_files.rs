@@ -189,7 +189,10 @@ pub async fn create_vector_store_file(
         .attach_files(&tenant, std::slice::from_ref(&file), None)
         .await?;
     touch(&state, &tenant, store).await?;
-    state.ingest.enqueue(&tenant, vec![file.clone()]);
+    let access = embedding_model.access();
+    state
+        .ingest
+        .enqueue_with(&tenant, vec![file.clone()], access);
     Ok(Pretty(file))
 }
 

@@ -185,7 +185,9 @@ pub async fn create_vector_store(
         .store
         .insert_vector_store_embedded(&tenant, &store, &files, embedding_model.as_deref())
         .await?;
-    state.ingest.enqueue(&tenant, files);
+    state
+        .ingest
+        .enqueue_with(&tenant, files, requested_model.access());
     Ok(Pretty(load_vector_store(&state, &tenant, &store.id).await?))
 }
 
@@ -333,12 +335,14 @@ pub async fn search_vector_store(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
+    access: EmbeddingModelHeader,
     JsonObject(body): JsonObject,
 ) -> Result<Pretty<SearchResultsPage>, ApiError> {
     let options = parse_search(&body)?;
     let store = load_live_vector_store(&state, &tenant, &id).await?;
     touch(&state, &tenant, store).await?;
-    let embeddings = state.embeddings.as_deref();
+    let embeddings = access.client(&state);
+    let embeddings = embeddings.as_ref();
     let data = search_with(state.store.as_ref(), embeddings, &tenant, &[id], &options).await?;
     Ok(Pretty(SearchResultsPage {
         object: "vector_store.search_results.page",

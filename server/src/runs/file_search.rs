@@ -111,10 +111,14 @@ impl RunEngine {
             score_threshold: ranking["score_threshold"].as_f64().unwrap_or(0.0),
             filter: None,
         };
-        let embeddings = self.embeddings.as_deref();
+        let access = self.access_of(&key.run_id);
+        let embeddings = self
+            .embeddings
+            .as_deref()
+            .map(|client| client.for_run(&access.credentials, &run.model));
         let results = search_with(
             self.store.as_ref(),
-            embeddings,
+            embeddings.as_ref(),
             &key.tenant,
             &store_ids,
             &options,

@@ -152,6 +152,9 @@ pub trait VectorStoreStore: Send + Sync {
         self.finish_ingestion_with_vectors(tenant, done, None).await
     }
     /// [`Self::finish_ingestion`] writing the chunks' vectors in the same transaction.
+    /// The first vectors written to a store record its dimension; vectors of another
+    /// dimension are refused with `Conflict` (nothing written), so a store never mixes
+    /// vector spaces.
     async fn finish_ingestion_with_vectors(
         &self,
         tenant: &Tenant,

@@ -14,7 +14,7 @@ use tracing::Instrument;
 use super::chunking::{chunk_text, usage_bytes, Chunking};
 use super::extract::extract_text;
 use super::model::{LastError, VectorStoreFile};
-use crate::embeddings::EmbeddingsClient;
+use crate::embeddings::{EmbedAccess, EmbeddingsClient};
 use crate::files::DataDir;
 use crate::ops::metrics::IngestMetrics;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile};
@@ -61,13 +61,24 @@ impl Ingestor {
         self
     }
 
-    /// Queues `files` (just attached, `in_progress`) of `tenant`; their tasks log in the
-    /// span of the request that attached them.
+    /// Queues `files` (just attached, `in_progress`) of `tenant`, embedded with the
+    /// operator's keys only; their tasks log in the span of the request that attached
+    /// them.
     pub fn enqueue(&self, tenant: &Tenant, files: Vec<VectorStoreFile>) {
+        self.enqueue_with(tenant, files, &EmbedAccess::default());
+    }
+
+    /// [`Self::enqueue`] with the attaching request's embedding credentials, held in
+    /// memory by the queued tasks only.
+    pub fn enqueue_with(&self, tenant: &Tenant, files: Vec<VectorStoreFile>, access: &EmbedAccess) {
         let Some(limit) = &self.limit else { return };
+        let embeddings = match (&self.embeddings, *access == EmbedAccess::default()) {
+            (Some(client), false) => Some(Arc::new(client.with_access(access.clone()))),
+            (client, _) => client.clone(),
+        };
         for file in files {
             let (store, data, limit) = (self.store.clone(), self.data.clone(), limit.clone());
-            let (tenant, embeddings) = (tenant.clone(), self.embeddings.clone());
+            let (tenant, embeddings) = (tenant.clone(), embeddings.clone());
             let waiting = self.metrics.waiting();
             let metrics = self.metrics.clone();
             let task = async move {
@@ -162,10 +173,30 @@ async fn ingest(
             done.file.last_error = Some(error);
         }
     }
-    store
+    match store
         .finish_ingestion_with_vectors(tenant, &done, vectors.as_ref())
-        .await?;
-    Ok(())
+        .await
+    {
+        // Vectors the store refuses (another dimension than its own): the file fails
+        // saying so, with nothing written.
+        Err(StoreError::Conflict(why)) if vectors.is_some() => {
+            tracing::error!(file = %done.file.id, "the store refused the file's vectors: {why}");
+            done.file.status = "failed".to_owned();
+            done.file.usage_bytes = 0;
+            done.file.last_error = Some(LastError {
+                code: "server_error".to_owned(),
+                message: format!(
+                    "Embedding the file's chunks failed: {why}. A vector store holds vectors \
+                     of one model and dimension; create a new vector store for these."
+                ),
+            });
+            done.text = None;
+            done.chunks = Vec::new();
+            store.finish_ingestion(tenant, &done).await?;
+            Ok(())
+        }
+        other => other.map(|_| ()),
+    }
 }
 
 /// The vectors of `chunks` when the file's store has an embedding model (`Ok(None)`

@@ -2,7 +2,7 @@
 //! module tree mirrors the URL tree, as crates.io's `src/tests/` does: `assistants`,
 //! `threads::{messages, runs::{steps, stream, submissions, ...}}`, `files`, `uploads`,
 //! `vector_stores::{files, file_batches, search, ...}`, plus groups that are not URLs
-//! (`auth`, `bad_input`, `connection`, `llm`, `operations`, `recordings`, `store`, `kit`) and the
+//! (`auth`, `bad_input`, `connection`, `llm`, `migrate`, `operations`, `recordings`, `store`, `kit`) and the
 //! `support` helpers.
 //!
 //! Every test runs on the backend `ASSISTANTS_TEST_BACKEND` names (`sqlite` by default);
@@ -15,6 +15,7 @@ mod connection;
 mod files;
 mod kit;
 mod llm;
+mod migrate;
 mod operations;
 mod recordings;
 mod store;

@@ -1,5 +1,5 @@
 //! AWS Signature Version 4 (<https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>)
-//! for the Bedrock adapter to come: the canonical request, the string to sign, the
+//! for the Bedrock adapters (chat and embeddings): the canonical request, the string to sign, the
 //! derived signing key and the `Authorization` header, checked against AWS's published
 //! SigV4 test suite. Written here (HMAC-SHA256 over the `sha2` crate the server already
 //! uses) rather than pulling in the AWS SDK's signing crates and their dependency tree.

@@ -365,7 +365,11 @@ pub fn built_in_help() -> String {
     text.push_str(
         "  openai_compatible/NAME/  from the providers file\n\
          Bare names: gpt-*, chatgpt-*, o<digit>* -> openai; claude-* -> anthropic; gemini-* -> gemini; \
-         command*, embed-* -> cohere; vendor.model (Bedrock ids) -> bedrock; others -> openai.",
+         command*, embed-* -> cohere; vendor.model (Bedrock ids) -> bedrock; others -> openai.\n\
+         Embedding models (`embedding-model` header) route the same way: cohere/ to its v2 /embed, \
+         gemini/ to batchEmbedContents, Bedrock amazon.titan-embed-* and cohere.embed-* to \
+         InvokeModel, other OpenAI-compatible providers to their /embeddings, OpenAI names to \
+         --embeddings-base-url.",
     );
     text
 }

@@ -71,9 +71,23 @@ pub(crate) async fn send(
         let text = read_capped(response, MAX_ERROR_BODY_BYTES, idle, deadline)
             .await
             .unwrap_or_default();
+        let retry_after = retry_after.or_else(|| retry_delay_in_body(&text));
         return Err(status_error(status, &text, retry_after));
     }
     Ok(response)
+}
+
+/// The wait a Google API error body asks for: `error.details[]` holding a
+/// `google.rpc.RetryInfo` with `retryDelay` such as `"36s"` (Gemini's 429s carry it
+/// instead of a `Retry-After` header).
+fn retry_delay_in_body(body: &str) -> Option<Duration> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let details = value.pointer("/error/details")?.as_array()?;
+    let delay = details
+        .iter()
+        .find_map(|detail| detail["retryDelay"].as_str())?;
+    let seconds: f64 = delay.trim().strip_suffix('s')?.parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// How long to wait for the next sign of life: the idle limit, or what is left of the

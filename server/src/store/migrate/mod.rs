@@ -2,9 +2,12 @@
 //! deployment into an empty PostgreSQL database (objects with their insertion order,
 //! chunks, vectors and keyword statistics) and verifies it by counting both sides.
 //! The copy goes table by table in insertion order, so cursors (which follow `seq`)
-//! page the same on both sides; file bytes are not in the database and are copied by
-//! the caller's blob storage.
+//! page the same on both sides. Chunks are re-derived from their text (PostgreSQL keeps
+//! terms where SQLite has FTS5) with their vectors. File bytes are not in the database:
+//! the command copies them between data directories.
 
+mod chunks;
+pub mod command;
 mod tables;
 
 use sqlx::postgres::PgPool;
@@ -13,7 +16,7 @@ use sqlx::sqlite::SqlitePool;
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult};
-use tables::{TableSpec, CORE_TABLES};
+use tables::{TableSpec, CORE_TABLES, VECTOR_TABLES};
 
 /// Rows read from SQLite per round trip.
 const BATCH: i64 = 500;
@@ -50,23 +53,41 @@ pub async fn sqlite_to_postgres(from: &SqliteStore, to: &PgStore) -> StoreResult
     let (source, target) = (from.pool(), to.pool());
     refuse_non_empty(target).await?;
     let mut tx = target.begin().await.map_err(pg)?;
-    for table in CORE_TABLES {
+    for table in CORE_TABLES.iter().chain(VECTOR_TABLES) {
         copy_table(source, &mut tx, table).await?;
     }
+    chunks::copy_chunks(source, &mut tx).await?;
     tx.commit().await.map_err(pg)?;
     let mut report = MigrationReport { tables: Vec::new() };
-    for table in CORE_TABLES {
-        let count = format!("SELECT COUNT(*) FROM {}", table.name);
-        let from_rows: i64 = sqlx::query_scalar(&count)
+    let mut counts: Vec<(String, String, String)> = CORE_TABLES
+        .iter()
+        .chain(VECTOR_TABLES)
+        .map(|table| {
+            let count = format!("SELECT COUNT(*) FROM {}", table.name);
+            (table.name.to_owned(), count.clone(), count)
+        })
+        .collect();
+    counts.push((
+        "vector_store_chunks".to_owned(),
+        "SELECT COUNT(*) FROM vector_store_chunk_owners".to_owned(),
+        "SELECT COUNT(*) FROM vector_store_chunks".to_owned(),
+    ));
+    counts.push((
+        "vector_store_embeddings".to_owned(),
+        "SELECT COUNT(*) FROM vector_store_embeddings".to_owned(),
+        "SELECT COUNT(*) FROM vector_store_embeddings".to_owned(),
+    ));
+    for (name, in_source, in_target) in counts {
+        let from_rows: i64 = sqlx::query_scalar(&in_source)
             .fetch_one(source)
             .await
             .map_err(sqlite)?;
-        let to_rows: i64 = sqlx::query_scalar(&count)
+        let to_rows: i64 = sqlx::query_scalar(&in_target)
             .fetch_one(target)
             .await
             .map_err(pg)?;
         report.tables.push((
-            table.name.to_owned(),
+            name,
             u64::try_from(from_rows).unwrap_or(0),
             u64::try_from(to_rows).unwrap_or(0),
         ));
@@ -76,7 +97,7 @@ pub async fn sqlite_to_postgres(from: &SqliteStore, to: &PgStore) -> StoreResult
 
 /// `Conflict` when the target already has objects: a migration never merges.
 async fn refuse_non_empty(target: &PgPool) -> StoreResult<()> {
-    for table in CORE_TABLES {
+    for table in CORE_TABLES.iter().chain(VECTOR_TABLES) {
         let any: bool =
             sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {})", table.name))
                 .fetch_one(target)

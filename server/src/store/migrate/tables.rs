@@ -22,6 +22,10 @@ pub(super) enum Column {
     Text(&'static str),
     /// A nullable text.
     OptText(&'static str),
+    /// A nullable integer PostgreSQL keeps as `INTEGER`.
+    OptInt32(&'static str),
+    /// A nullable SQLite text that PostgreSQL keeps as bytes (it may hold NUL).
+    TextAsBytes(&'static str),
 }
 
 impl Column {
@@ -32,7 +36,9 @@ impl Column {
             | Column::OptInt(n)
             | Column::Int32(n)
             | Column::Text(n)
-            | Column::OptText(n) => n,
+            | Column::OptText(n)
+            | Column::OptInt32(n)
+            | Column::TextAsBytes(n) => n,
         }
     }
 
@@ -55,6 +61,14 @@ impl Column {
             Column::OptText(n) => {
                 values.push_bind(row.try_get::<Option<String>, _>(n).map_err(read)?)
             }
+            Column::OptInt32(n) => {
+                let value: Option<i64> = row.try_get(n).map_err(read)?;
+                values.push_bind(value.map(|v| i32::try_from(v).unwrap_or(i32::MAX)))
+            }
+            Column::TextAsBytes(n) => {
+                let text = row.try_get::<Option<String>, _>(n).map_err(read)?;
+                values.push_bind(text.map(String::into_bytes))
+            }
         };
         Ok(())
     }
@@ -69,7 +83,7 @@ pub(super) struct TableSpec {
     pub(super) columns: &'static [Column],
 }
 
-use Column::{Int, Int32, OptInt, OptText, Text};
+use Column::{Int, Int32, OptInt, OptInt32, OptText, Text, TextAsBytes};
 
 /// The object tables, parents before children (foreign keys hold during the copy).
 pub(super) const CORE_TABLES: &[TableSpec] = &[
@@ -170,5 +184,44 @@ pub(super) const CORE_TABLES: &[TableSpec] = &[
     TableSpec {
         name: "blob_deletions",
         columns: &[Int("seq"), Text("tenant"), Text("kind"), Text("object_id")],
+    },
+];
+
+/// The vector store tables whose rows copy as they are (chunks are re-derived).
+pub(super) const VECTOR_TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "vector_stores",
+        columns: &[
+            Int("seq"),
+            Text("id"),
+            Text("tenant"),
+            OptText("embedding_model"),
+            OptInt32("embedding_dimensions"),
+            Text("data"),
+        ],
+    },
+    TableSpec {
+        name: "vector_store_file_batches",
+        columns: &[
+            Int("seq"),
+            Text("id"),
+            Text("tenant"),
+            Text("vector_store_id"),
+            Text("data"),
+        ],
+    },
+    TableSpec {
+        name: "vector_store_files",
+        columns: &[
+            Int("seq"),
+            Text("id"),
+            Text("tenant"),
+            Text("vector_store_id"),
+            OptText("batch_id"),
+            Text("status"),
+            Int("usage_bytes"),
+            Text("data"),
+            TextAsBytes("content"),
+        ],
     },
 ];

@@ -18,6 +18,7 @@ mod testing;
 mod threads;
 mod uploads;
 mod vector_stores;
+pub(crate) use vector_stores::import_chunks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -132,30 +132,45 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
+/// One message with string headers (type 7) and `payload`, framed as the spec says:
+/// the counterpart of [`FrameDecoder`], for fake Bedrock services in tests and benches.
+pub fn encode(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in headers {
+        block.push(name.len() as u8);
+        block.extend_from_slice(name.as_bytes());
+        block.push(7);
+        block.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        block.extend_from_slice(value.as_bytes());
+    }
+    let total = (16 + block.len() + payload.len()) as u32;
+    let mut message = total.to_be_bytes().to_vec();
+    message.extend_from_slice(&(block.len() as u32).to_be_bytes());
+    let prelude_crc = crc32(&message);
+    message.extend_from_slice(&prelude_crc.to_be_bytes());
+    message.extend_from_slice(&block);
+    message.extend_from_slice(payload);
+    let crc = crc32(&message);
+    message.extend_from_slice(&crc.to_be_bytes());
+    message
+}
+
+/// A Bedrock `event` message of type `kind` with a JSON payload.
+pub fn encode_event(kind: &str, payload: &serde_json::Value) -> Vec<u8> {
+    let headers = [
+        (":event-type", kind),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ];
+    encode(&headers, payload.to_string().as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A message with string headers, framed as the spec says.
     fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
-        let mut block = Vec::new();
-        for (name, value) in headers {
-            block.push(name.len() as u8);
-            block.extend_from_slice(name.as_bytes());
-            block.push(7);
-            block.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            block.extend_from_slice(value.as_bytes());
-        }
-        let total = (16 + block.len() + payload.len()) as u32;
-        let mut message = total.to_be_bytes().to_vec();
-        message.extend_from_slice(&(block.len() as u32).to_be_bytes());
-        let prelude_crc = crc32(&message);
-        message.extend_from_slice(&prelude_crc.to_be_bytes());
-        message.extend_from_slice(&block);
-        message.extend_from_slice(payload);
-        let crc = crc32(&message);
-        message.extend_from_slice(&crc.to_be_bytes());
-        message
+        encode(headers, payload)
     }
 
     #[test]

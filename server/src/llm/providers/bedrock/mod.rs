@@ -48,43 +48,112 @@ impl BedrockModel {
             .map_err(|error| {
                 LlmError::server_error(format!("cannot build the HTTP client: {error}"))
             })?;
-        let mut operator = BTreeMap::new();
-        for (param, variable) in [
-            ("aws_access_key_id", "AWS_ACCESS_KEY_ID"),
-            ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
-            ("aws_session_token", "AWS_SESSION_TOKEN"),
-            ("aws_region_name", "AWS_REGION"),
-            ("aws_region_name", "AWS_DEFAULT_REGION"),
-        ] {
-            if let Some(value) = env(variable).filter(|v| !v.is_empty()) {
-                operator.entry(param.to_owned()).or_insert(value);
-            }
-        }
         Ok(Self {
             client,
             config: Arc::new(config),
-            operator: credentials_from(&operator),
+            operator: operator_credentials(env),
         })
     }
+}
 
-    /// The request's credentials when it sent any, else the operator's.
-    fn credentials(&self, request: &ChatRequest) -> Result<AwsCredentials, LlmError> {
-        let params = &request.credentials.provider_params;
-        if params.keys().any(|name| name.starts_with("aws_")) {
-            return credentials_from(params).ok_or_else(|| {
-                LlmError::server_error(
-                    "incomplete AWS credentials: send LLM-PARAM-aws-access-key-id, \
-                     LLM-PARAM-aws-secret-access-key and LLM-PARAM-aws-region-name",
-                )
-            });
+/// The operator's AWS credentials from the standard variables, when complete; `env`
+/// looks a variable up.
+pub fn operator_credentials(env: impl Fn(&str) -> Option<String>) -> Option<AwsCredentials> {
+    let mut operator = BTreeMap::new();
+    for (param, variable) in [
+        ("aws_access_key_id", "AWS_ACCESS_KEY_ID"),
+        ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+        ("aws_session_token", "AWS_SESSION_TOKEN"),
+        ("aws_region_name", "AWS_REGION"),
+        ("aws_region_name", "AWS_DEFAULT_REGION"),
+    ] {
+        if let Some(value) = env(variable).filter(|v| !v.is_empty()) {
+            operator.entry(param.to_owned()).or_insert(value);
         }
-        self.operator.clone().ok_or_else(|| {
-            LlmError::server_error(
-                "no AWS credentials for Bedrock: send the LLM-PARAM-aws-* headers, or set \
-                 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION on the server",
-            )
-        })
     }
+    credentials_from(&operator)
+}
+
+/// The request's credentials (`aws_*` parameters of its `LLM-PARAM-aws-*` headers)
+/// when it sent any, else the operator's; an error saying what to send otherwise.
+pub fn choose_credentials(
+    params: &BTreeMap<String, String>,
+    operator: Option<&AwsCredentials>,
+) -> Result<AwsCredentials, LlmError> {
+    if params.keys().any(|name| name.starts_with("aws_")) {
+        return credentials_from(params).ok_or_else(|| {
+            LlmError::server_error(
+                "incomplete AWS credentials: send LLM-PARAM-aws-access-key-id, \
+                 LLM-PARAM-aws-secret-access-key and LLM-PARAM-aws-region-name",
+            )
+        });
+    }
+    operator.cloned().ok_or_else(|| {
+        LlmError::server_error(
+            "no AWS credentials for Bedrock: send the LLM-PARAM-aws-* headers, or set \
+             AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION on the server",
+        )
+    })
+}
+
+/// Bedrock's runtime endpoint: the operator's base URL (tests, VPC endpoints), else the
+/// region's public one.
+pub fn runtime_base(base_url: &str, credentials: &AwsCredentials) -> String {
+    if base_url.is_empty() {
+        format!(
+            "https://bedrock-runtime.{}.amazonaws.com",
+            credentials.region
+        )
+    } else {
+        base_url.trim_end_matches('/').to_owned()
+    }
+}
+
+/// `{base}/model/{modelId}/{action}`, the model id percent-encoded as SigV4 wants it.
+pub fn model_url(base: &str, model: &str, action: &str) -> Result<Url, LlmError> {
+    Url::parse(&format!("{base}/model/{}/{action}", encode_segment(model)))
+        .map_err(|error| LlmError::server_error(format!("invalid Bedrock URL: {error}")))
+}
+
+/// A JSON POST of `payload` to `url`, signed now with `credentials` (service
+/// `bedrock`); the signing headers are marked sensitive so they never show in logs.
+pub fn signed_post(
+    client: &reqwest::Client,
+    url: &Url,
+    payload: &[u8],
+    credentials: &AwsCredentials,
+) -> Result<reqwest::RequestBuilder, LlmError> {
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let to_sign = SignedRequest {
+        method: "POST",
+        path: url.path(),
+        query: url.query().unwrap_or_default(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("host".into(), host),
+        ],
+        payload,
+    };
+    let mut builder = client
+        .post(url.clone())
+        .header(CONTENT_TYPE, "application/json")
+        .body(payload.to_vec());
+    for (name, value) in sigv4::sign(&to_sign, credentials, "bedrock", &sigv4::amz_date(now)) {
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            LlmError::server_error("the AWS credentials contain characters a header cannot carry")
+        })?;
+        value.set_sensitive(true);
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| LlmError::server_error("invalid signing header"))?;
+        builder = builder.header(name, value);
+    }
+    Ok(builder)
 }
 
 /// Complete credentials from `aws_*` parameters (`aws_region` accepted for the region).
@@ -116,24 +185,10 @@ fn encode_segment(text: &str) -> String {
 #[async_trait::async_trait]
 impl ChatModel for BedrockModel {
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream, LlmError> {
-        let credentials = self.credentials(&request)?;
-        let base = if self.config.base_url.is_empty() {
-            format!(
-                "https://bedrock-runtime.{}.amazonaws.com",
-                credentials.region
-            )
-        } else {
-            self.config.base_url.trim_end_matches('/').to_owned()
-        };
-        let url = Url::parse(&format!(
-            "{base}/model/{}/converse",
-            encode_segment(&request.model)
-        ))
-        .map_err(|error| LlmError::server_error(format!("invalid Bedrock URL: {error}")))?;
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
+        let params = &request.credentials.provider_params;
+        let credentials = choose_credentials(params, self.operator.as_ref())?;
+        let base = runtime_base(&self.config.base_url, &credentials);
+        let url = model_url(&base, &request.model, "converse-stream")?;
         let payload = serde_json::to_vec(&body::request_body(&request)).map_err(|error| {
             LlmError::server_error(format!("cannot encode the request: {error}"))
         })?;
@@ -141,37 +196,7 @@ impl ChatModel for BedrockModel {
         let policy = &self.config.retry;
         let mut retries = 0;
         let response = loop {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs());
-            let to_sign = SignedRequest {
-                method: "POST",
-                path: url.path(),
-                query: url.query().unwrap_or_default(),
-                headers: vec![
-                    ("content-type".into(), "application/json".into()),
-                    ("host".into(), host.clone()),
-                ],
-                payload: &payload,
-            };
-            let mut builder = self
-                .client
-                .post(url.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .body(payload.clone());
-            for (name, value) in
-                sigv4::sign(&to_sign, &credentials, "bedrock", &sigv4::amz_date(now))
-            {
-                let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                    LlmError::server_error(
-                        "the AWS credentials contain characters a header cannot carry",
-                    )
-                })?;
-                value.set_sensitive(true);
-                let name = HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| LlmError::server_error("invalid signing header"))?;
-                builder = builder.header(name, value);
-            }
+            let builder = signed_post(&self.client, &url, &payload, &credentials)?;
             let error = match http::send(builder, &url, self.config.idle_timeout, deadline).await {
                 Ok(response) => break response,
                 Err(error) => error,

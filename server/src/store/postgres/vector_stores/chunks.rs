@@ -142,3 +142,23 @@ async fn insert_terms(
     .map_err(backend)?;
     Ok(())
 }
+
+/// Writes an already-ingested file's chunks and vectors as [`insert_chunks`] and
+/// `insert_vectors` do for an ingestion (the migrate command copying a SQLite
+/// deployment); `NotFound` when the file's store is absent.
+pub(crate) async fn import_chunks(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    file: &VectorStoreFile,
+    chunks: &[String],
+    vectors: Option<&crate::store::vector_stores::ChunkVectors>,
+) -> StoreResult<()> {
+    let store_key = guard_store(conn, tenant, &file.vector_store_id)
+        .await?
+        .ok_or(crate::store::StoreError::NotFound)?;
+    let ids = insert_chunks(conn, tenant, store_key, file, chunks).await?;
+    if let Some(vectors) = vectors {
+        super::embeddings::insert_vectors(conn, tenant, file, &ids, vectors).await?;
+    }
+    Ok(())
+}

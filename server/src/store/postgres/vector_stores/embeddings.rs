@@ -19,7 +19,9 @@ use crate::store::{StoreError, StoreResult, Tenant};
 use crate::vector_stores::model::{SimilarChunk, VectorStoreFile};
 
 /// Writes the vectors of the chunks `chunk_ids` (same order); a count that does not
-/// match is refused, so no file is completed with some chunks left without vectors.
+/// match is refused, so no file is completed with some chunks left without vectors, and
+/// so are vectors whose dimension differs from the store's (recorded by the first
+/// vectors written to it).
 pub(super) async fn insert_vectors(
     conn: &mut PgConnection,
     tenant: &Tenant,
@@ -34,6 +36,7 @@ pub(super) async fn insert_vectors(
             chunk_ids.len()
         )));
     }
+    record_dimensions(conn, tenant, &file.vector_store_id, &vectors.vectors).await?;
     let blobs: Vec<Vec<u8>> = vectors.vectors.iter().map(|v| to_blob(v)).collect();
     sqlx::query(
         "INSERT INTO vector_store_embeddings \
@@ -50,6 +53,48 @@ pub(super) async fn insert_vectors(
     .await
     .map_err(backend)?;
     Ok(())
+}
+
+/// Records the dimension of `vectors` as the store's when it has none yet; a
+/// `Conflict` naming both when the store's differs (or `vectors` mix dimensions).
+/// The UPDATE locks the store's row until the ingestion commits, so two ingestions of
+/// different dimensions into a new store cannot both record theirs: the second sees
+/// the first's once it commits.
+async fn record_dimensions(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    vectors: &[Vec<f32>],
+) -> StoreResult<()> {
+    let Some(dimensions) = vectors.first().map(Vec::len) else {
+        return Ok(());
+    };
+    if vectors.iter().any(|vector| vector.len() != dimensions) {
+        return Err(StoreError::Conflict(
+            "the vectors of one file have different dimensions".to_owned(),
+        ));
+    }
+    // A dimension past i32 cannot be recorded; no embedding model answers one.
+    let wanted = i32::try_from(dimensions).map_err(|_| {
+        StoreError::Conflict(format!("{dimensions}-dimension vectors are too long"))
+    })?;
+    let recorded: Option<Option<i32>> = sqlx::query_scalar(
+        "UPDATE vector_stores SET embedding_dimensions = COALESCE(embedding_dimensions, $1) \
+         WHERE tenant = $2 AND id = $3 RETURNING embedding_dimensions",
+    )
+    .bind(wanted)
+    .bind(tenant.as_str())
+    .bind(vector_store_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    match recorded.flatten() {
+        Some(recorded) if recorded != wanted => Err(StoreError::Conflict(format!(
+            "vector store '{vector_store_id}' holds {recorded}-dimension vectors and the \
+             embedding model answered {dimensions} dimensions"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The embedding model of each of the tenant's `ids` that exists.

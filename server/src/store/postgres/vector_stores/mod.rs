@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 mod chunks;
+pub(crate) use chunks::import_chunks;
 mod counts;
 mod embeddings;
 mod ingestion;

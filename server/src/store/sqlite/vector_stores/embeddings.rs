@@ -17,7 +17,9 @@ use crate::store::{StoreError, StoreResult, Tenant};
 use crate::vector_stores::model::{SimilarChunk, VectorStoreFile};
 
 /// Writes the vectors of the chunks `chunk_ids` (same order); a count that does not
-/// match is refused, so no file is completed with some chunks left without vectors.
+/// match is refused, so no file is completed with some chunks left without vectors, and
+/// so are vectors whose dimension differs from the store's (recorded by the first
+/// vectors written to it).
 pub(super) async fn insert_vectors(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
@@ -32,6 +34,7 @@ pub(super) async fn insert_vectors(
             chunk_ids.len()
         )));
     }
+    record_dimensions(conn, tenant, &file.vector_store_id, &vectors.vectors).await?;
     for (chunk_id, vector) in chunk_ids.iter().zip(&vectors.vectors) {
         sqlx::query(
             "INSERT INTO vector_store_embeddings \
@@ -48,6 +51,41 @@ pub(super) async fn insert_vectors(
         .map_err(backend)?;
     }
     Ok(())
+}
+
+/// Records the dimension of `vectors` as the store's when it has none yet; a
+/// `Conflict` naming both when the store's differs (or `vectors` mix dimensions).
+async fn record_dimensions(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    vector_store_id: &str,
+    vectors: &[Vec<f32>],
+) -> StoreResult<()> {
+    let Some(dimensions) = vectors.first().map(Vec::len) else {
+        return Ok(());
+    };
+    if vectors.iter().any(|vector| vector.len() != dimensions) {
+        return Err(StoreError::Conflict(
+            "the vectors of one file have different dimensions".to_owned(),
+        ));
+    }
+    let recorded: Option<Option<i64>> = sqlx::query_scalar(
+        "UPDATE vector_stores SET embedding_dimensions = coalesce(embedding_dimensions, ?) \
+         WHERE tenant = ? AND id = ? RETURNING embedding_dimensions",
+    )
+    .bind(dimensions as i64)
+    .bind(tenant.as_str())
+    .bind(vector_store_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    match recorded.flatten() {
+        Some(recorded) if recorded != dimensions as i64 => Err(StoreError::Conflict(format!(
+            "vector store '{vector_store_id}' holds {recorded}-dimension vectors and the \
+             embedding model answered {dimensions} dimensions"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The embedding model of each of the tenant's `ids` that exists.

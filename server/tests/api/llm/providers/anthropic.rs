@@ -6,30 +6,15 @@
 //! `rate_limit_error`, 529 `overloaded_error`, 400 `invalid_request_error`, an `error`
 //! event mid-stream), and the request shape "Messages" (<https://docs.anthropic.com/en/api/messages>).
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use futures::StreamExt;
 use serde_json::{json, Value};
-use server::llm::providers::{Dialect, NativeModel, RoutedModel, RoutingTable};
+use server::llm::providers::{Dialect, NativeModel};
 use server::llm::{collect, ChatModel, FinishReason, FunctionTool, LlmErrorKind, UpstreamConfig};
 
-use crate::llm::providers::routing::post_with;
+use super::support::{
+    deltas, provider_app, streamed_run, submit_all, typed_sse as sse, weather_run,
+};
 use crate::support::llm::{hello_request, FakeUpstream, Reply};
-use testkit::TestApp;
-
-/// Server-sent events as Anthropic frames them: `event: TYPE` then `data: JSON`.
-fn sse(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|event| {
-            format!(
-                "event: {}\ndata: {event}\n\n",
-                event["type"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
 
 fn message_start(input_tokens: u32) -> Value {
     json!({"type": "message_start", "message": {"id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY",
@@ -96,7 +81,7 @@ fn anthropic(fake: &FakeUpstream) -> NativeModel {
     .unwrap()
 }
 
-fn weather_tool() -> FunctionTool {
+fn weather_function() -> FunctionTool {
     FunctionTool {
         name: "get_weather".into(),
         description: Some("Current weather of a city".into()),
@@ -155,7 +140,7 @@ async fn a_text_stream_becomes_deltas_finish_and_usage() {
 async fn parallel_tool_use_blocks_become_numbered_tool_calls() {
     let fake = FakeUpstream::start(vec![Reply::Sse(tool_events())]).await;
     let mut request = hello_request();
-    request.tools = vec![weather_tool()];
+    request.tools = vec![weather_function()];
     let completion = collect(anthropic(&fake).stream(request).await.unwrap())
         .await
         .unwrap();
@@ -279,77 +264,25 @@ async fn rate_limits_and_overload_are_retried_then_errors_mapped() {
     );
 }
 
-/// An app routing `anthropic/` to `fake`, with the operator's key.
-async fn anthropic_app(fake: &FakeUpstream) -> TestApp {
-    let mut table = RoutingTable::built_in();
-    table
-        .apply_file(&format!(
-            "[providers.anthropic]\nbase_url = \"{}\"\n",
-            fake.base_url
-        ))
-        .unwrap();
-    table.read_keys(|name| (name == "ANTHROPIC_API_KEY").then(|| "sk-ant-operator".to_owned()));
-    let unused = FakeUpstream::start(vec![Reply::Status(500, vec![], "{}".into())]).await;
-    let model = RoutedModel::new(unused.config(), table).unwrap();
-    TestApp::with_model(Arc::new(model), |_| {}).await
-}
-
-async fn settle(app: &TestApp, thread_id: &str, run_id: &str) -> Value {
-    for _ in 0..500 {
-        let run = app
-            .get(&format!("/v1/threads/{thread_id}/runs/{run_id}"))
-            .await
-            .json();
-        if !["queued", "in_progress"].contains(&run["status"].as_str().unwrap()) {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the run did not settle");
+fn operator_key(name: &str) -> Option<String> {
+    (name == "ANTHROPIC_API_KEY").then(|| "sk-ant-operator".to_owned())
 }
 
 #[tokio::test]
 async fn a_run_with_a_function_tool_goes_through_anthropic() {
     let fake =
         FakeUpstream::start(vec![Reply::Sse(tool_events()), Reply::Sse(hello_events())]).await;
-    let app = anthropic_app(&fake).await;
-    let tool = json!({"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}});
-    let assistant = app
-        .create(
-            "/v1/assistants",
-            json!({"model": "anthropic/claude-3-5-sonnet-20241022", "tools": [tool]}),
-        )
-        .await;
-    let run = app.create("/v1/threads/runs", json!({"assistant_id": assistant["id"],
-        "thread": {"messages": [{"role": "user", "content": "Weather in San Francisco and Oslo?"}]}})).await;
-    let (thread_id, run_id) = (
-        run["thread_id"].as_str().unwrap(),
-        run["id"].as_str().unwrap(),
-    );
-    let run = settle(&app, thread_id, run_id).await;
-    assert_eq!(run["status"], "requires_action", "{run}");
-    assert_eq!(run["model"], "anthropic/claude-3-5-sonnet-20241022");
-    let calls = run["required_action"]["submit_tool_outputs"]["tool_calls"]
-        .as_array()
-        .unwrap();
+    let app = provider_app("anthropic", &fake, operator_key).await;
+    let model = "anthropic/claude-3-5-sonnet-20241022";
+    let question = "Weather in San Francisco and Oslo?";
+    let (run, calls) = weather_run(&app, model, question, &[]).await;
     assert_eq!(calls.len(), 2);
     assert_eq!(
         calls[1]["function"]["arguments"],
         "{\"location\": \"Oslo\"}"
     );
     assert_eq!(fake.body(0)["model"], "claude-3-5-sonnet-20241022");
-    let outputs: Vec<Value> = calls
-        .iter()
-        .map(|c| json!({"tool_call_id": c["id"], "output": "12C"}))
-        .collect();
-    let submitted = app
-        .post(
-            &format!("/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"),
-            json!({"tool_outputs": outputs}),
-        )
-        .await;
-    assert_eq!(submitted.status, 200, "{}", submitted.text);
-    let run = settle(&app, thread_id, run_id).await;
+    let run = submit_all(&app, &run, "12C", &[]).await;
     assert_eq!(run["status"], "completed", "{run}");
     let second = fake.body(1);
     let turns = second["messages"].as_array().unwrap();
@@ -363,43 +296,11 @@ async fn a_run_with_a_function_tool_goes_through_anthropic() {
 #[tokio::test]
 async fn a_streamed_run_goes_through_anthropic() {
     let fake = FakeUpstream::start(vec![Reply::Sse(hello_events())]).await;
-    let app = anthropic_app(&fake).await;
-    let assistant = app
-        .create(
-            "/v1/assistants",
-            json!({"model": "claude-3-5-sonnet-20241022"}),
-        )
-        .await;
-    let response = post_with(
-        &app,
-        "/v1/threads/runs",
-        json!({"assistant_id": assistant["id"], "stream": true,
-        "thread": {"messages": [{"role": "user", "content": "Hi"}]}}),
-        &[("api-key", "sk-ant-request")],
-    )
-    .await;
-    assert_eq!(response.status, 200);
-    let deltas: Vec<&str> = response
-        .text
-        .lines()
-        .filter(|l| l.starts_with("event: thread.message.delta"))
-        .collect();
-    assert_eq!(deltas.len(), 2, "{}", response.text);
-    assert!(
-        response.text.contains("\"value\":\"Hello\""),
-        "{}",
-        response.text
-    );
-    assert!(
-        response.text.contains("event: thread.run.completed"),
-        "{}",
-        response.text
-    );
-    assert!(
-        response.text.ends_with("event: done\ndata: [DONE]\n\n"),
-        "{}",
-        response.text
-    );
+    let app = provider_app("anthropic", &fake, operator_key).await;
+    let key = [("api-key", "sk-ant-request")];
+    let stream = streamed_run(&app, "claude-3-5-sonnet-20241022", &key).await;
+    assert_eq!(deltas(&stream), 2, "{stream}");
+    assert!(stream.contains("\"value\":\"Hello\""), "{stream}");
     assert_eq!(
         fake.header(0, "x-api-key").as_deref(),
         Some("sk-ant-request")

@@ -9,59 +9,21 @@
 //! `LLM-PARAM-aws-secret-access-key` and `LLM-PARAM-aws-region-name`; the test
 //! recomputes the signature from what the fake received.
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use server::llm::providers::bedrock::eventstream::crc32;
+use server::llm::providers::bedrock::eventstream;
 use server::llm::providers::sigv4::{self, AwsCredentials, SignedRequest};
-use server::llm::providers::{RoutedModel, RoutingTable};
 
-use crate::llm::providers::routing::post_with;
+use super::support::{deltas, no_keys, post_with, provider_app, run_on, settle, streamed_run, AWS};
 use crate::support::llm::{FakeUpstream, Reply};
 use testkit::TestApp;
 
-const AWS: [(&str, &str); 3] = [
-    ("llm-param-aws-access-key-id", "AKIDEXAMPLE"),
-    (
-        "llm-param-aws-secret-access-key",
-        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    ),
-    ("llm-param-aws-region-name", "us-west-2"),
-];
-
-/// One event-stream message with `:event-type`, `:content-type` and `:message-type`
-/// string headers, framed as AWS's event-stream encoding specifies.
+/// One event-stream message with string headers and a JSON payload.
 pub(crate) fn frame(headers: &[(&str, &str)], payload: &Value) -> Vec<u8> {
-    let payload = payload.to_string().into_bytes();
-    let mut block = Vec::new();
-    for (name, value) in headers {
-        block.push(name.len() as u8);
-        block.extend_from_slice(name.as_bytes());
-        block.push(7);
-        block.extend_from_slice(&(value.len() as u16).to_be_bytes());
-        block.extend_from_slice(value.as_bytes());
-    }
-    let total = (16 + block.len() + payload.len()) as u32;
-    let mut message = total.to_be_bytes().to_vec();
-    message.extend_from_slice(&(block.len() as u32).to_be_bytes());
-    let prelude = crc32(&message);
-    message.extend_from_slice(&prelude.to_be_bytes());
-    message.extend_from_slice(&block);
-    message.extend_from_slice(&payload);
-    let crc = crc32(&message);
-    message.extend_from_slice(&crc.to_be_bytes());
-    message
+    eventstream::encode(headers, payload.to_string().as_bytes())
 }
 
 fn event(kind: &str, payload: Value) -> Vec<u8> {
-    frame(
-        &[
-            (":event-type", kind),
-            (":content-type", "application/json"),
-            (":message-type", "event"),
-        ],
-        &payload,
-    )
+    eventstream::encode_event(kind, &payload)
 }
 
 /// A ConverseStream answer: text pieces or one tool use, then stop and usage; each
@@ -103,30 +65,6 @@ pub(crate) fn converse_stream(
     Reply::Bytes("application/vnd.amazon.eventstream", chunks)
 }
 
-async fn bedrock_app(fake: &FakeUpstream) -> TestApp {
-    let mut table = RoutingTable::built_in();
-    table
-        .apply_file(&format!(
-            "[providers.bedrock]\nbase_url = \"{}\"\n",
-            fake.base_url
-        ))
-        .unwrap();
-    let unused = FakeUpstream::start(vec![Reply::Status(500, vec![], "{}".into())]).await;
-    let model = RoutedModel::new(unused.config(), table).unwrap();
-    TestApp::with_model(Arc::new(model), |_| {}).await
-}
-
-async fn settle(app: &TestApp, path: &str) -> Value {
-    for _ in 0..500 {
-        let run = app.get(path).await.json();
-        if !["queued", "in_progress"].contains(&run["status"].as_str().unwrap()) {
-            return run;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the run did not settle");
-}
-
 /// Starts a run on `model` with `headers` and waits for it.
 async fn run(
     app: &TestApp,
@@ -134,28 +72,15 @@ async fn run(
     tools: Value,
     headers: &[(&str, &str)],
 ) -> (Value, String) {
-    let assistant = post_with(
-        app,
-        "/v1/assistants",
-        json!({"model": model, "tools": tools}),
-        &[],
-    )
-    .await;
-    assert_eq!(assistant.status, 200, "{}", assistant.text);
-    let body = json!({"assistant_id": assistant.json()["id"], "thread": {"messages": [{"role": "user", "content": "Weather in Seattle?"}]}});
-    let run = post_with(app, "/v1/threads/runs", body, headers)
-        .await
-        .json();
-    let path = format!(
-        "/v1/threads/{}/runs/{}",
-        run["thread_id"].as_str().unwrap(),
-        run["id"].as_str().unwrap()
-    );
-    (settle(app, &path).await, path)
+    run_on(app, model, tools, "Weather in Seattle?", headers).await
+}
+
+async fn bedrock_app(fake: &FakeUpstream) -> TestApp {
+    provider_app("bedrock", fake, no_keys).await
 }
 
 /// The Authorization header the fake should have received for request `n`.
-fn expected_signature(fake: &FakeUpstream, n: usize) -> String {
+pub(crate) fn expected_signature(fake: &FakeUpstream, n: usize) -> String {
     let credentials = AwsCredentials {
         access_key_id: AWS[0].1.into(),
         secret_access_key: AWS[1].1.into(),
@@ -200,7 +125,7 @@ async fn a_run_with_a_function_tool_goes_through_bedrock_converse_signed() {
     assert_eq!(run["model"], "meta.llama2-13b-chat-v1");
     assert_eq!(
         fake.paths.lock().unwrap()[0],
-        "/v1/model/meta.llama2-13b-chat-v1/converse"
+        "/v1/model/meta.llama2-13b-chat-v1/converse-stream"
     );
     let authorization = fake.header(0, "authorization").unwrap();
     assert!(
@@ -255,30 +180,13 @@ async fn a_streamed_bedrock_run_and_its_failures() {
     ])
     .await;
     let app = bedrock_app(&fake).await;
-    let assistant = post_with(
-        &app,
-        "/v1/assistants",
-        json!({"model": "bedrock/us.meta.llama3-2-1b-instruct-v1:0"}),
-        &[],
-    )
-    .await
-    .json();
-    let body = json!({"assistant_id": assistant["id"], "stream": true, "thread": {"messages": [{"role": "user", "content": "Hi"}]}});
-    let response = post_with(&app, "/v1/threads/runs", body, &AWS).await;
-    assert!(
-        response.text.contains("\"value\":\"Hello from Llama.\""),
-        "{}",
-        response.text
-    );
-    assert!(
-        response.text.contains("event: thread.run.completed"),
-        "{}",
-        response.text
-    );
+    let stream = streamed_run(&app, "bedrock/us.meta.llama3-2-1b-instruct-v1:0", &AWS).await;
+    assert_eq!(deltas(&stream), 2, "{stream}");
+    assert!(stream.contains("\"value\":\"from Llama.\""), "{stream}");
     assert_eq!(fake.hits(), 2, "the throttled call was retried");
     assert_eq!(
         fake.paths.lock().unwrap()[1],
-        "/v1/model/us.meta.llama3-2-1b-instruct-v1%3A0/converse"
+        "/v1/model/us.meta.llama3-2-1b-instruct-v1%3A0/converse-stream"
     );
     assert_eq!(
         fake.header(1, "authorization").unwrap(),

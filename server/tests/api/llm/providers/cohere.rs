@@ -10,28 +10,15 @@
 //! The run tests send the seed service's README request: `model="cohere/command-r-plus"`
 //! with the Cohere key in an `api-key` header.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::{json, Value};
-use server::llm::providers::{Dialect, NativeModel, RoutedModel, RoutingTable};
+use server::llm::providers::{Dialect, NativeModel};
 use server::llm::{collect, ChatModel, FinishReason, LlmErrorKind, UpstreamConfig};
 
-use crate::llm::providers::routing::post_with;
+use super::support::{
+    assert_tool_result, deltas, no_keys, provider_app, streamed_run, submit_all, tool_turns,
+    typed_sse as sse, weather_run,
+};
 use crate::support::llm::{hello_request, FakeUpstream, Reply};
-use testkit::TestApp;
-
-fn sse(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|event| {
-            format!(
-                "event: {}\ndata: {event}\n\n",
-                event["type"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
 
 fn message_end(reason: &str, input: u32, output: u32) -> Value {
     json!({"type": "message-end", "delta": {"finish_reason": reason, "usage": {
@@ -200,82 +187,26 @@ async fn rate_limits_are_retried_and_errors_mapped() {
     assert_eq!(error.message, "Cohere failed: internal error");
 }
 
-async fn cohere_app(fake: &FakeUpstream) -> TestApp {
-    let mut table = RoutingTable::built_in();
-    table
-        .apply_file(&format!(
-            "[providers.cohere]\nbase_url = \"{}\"\n",
-            fake.base_url
-        ))
-        .unwrap();
-    let unused = FakeUpstream::start(vec![Reply::Status(500, vec![], "{}".into())]).await;
-    let model = RoutedModel::new(unused.config(), table).unwrap();
-    TestApp::with_model(Arc::new(model), |_| {}).await
-}
-
-async fn settle(app: &TestApp, thread_id: &str, run_id: &str) -> Value {
-    for _ in 0..500 {
-        let run = app
-            .get(&format!("/v1/threads/{thread_id}/runs/{run_id}"))
-            .await
-            .json();
-        if !["queued", "in_progress"].contains(&run["status"].as_str().unwrap()) {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the run did not settle");
-}
-
 #[tokio::test]
 async fn a_run_with_a_function_tool_goes_through_cohere_with_the_api_key_header() {
     let fake =
         FakeUpstream::start(vec![Reply::Sse(tool_events()), Reply::Sse(hello_events())]).await;
-    let app = cohere_app(&fake).await;
+    let app = provider_app("cohere", &fake, no_keys).await;
     let key = [("api-key", "co-from-header")];
-    let tool = json!({"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}});
-    let assistant = post_with(
-        &app,
-        "/v1/assistants",
-        json!({"model": "cohere/command-r-plus", "tools": [tool]}),
-        &key,
-    )
-    .await
-    .json();
-    let body = json!({"assistant_id": assistant["id"], "thread": {"messages": [{"role": "user", "content": "Weather in Toronto and Oslo?"}]}});
-    let run = post_with(&app, "/v1/threads/runs", body, &key).await.json();
-    let (thread_id, run_id) = (
-        run["thread_id"].as_str().unwrap(),
-        run["id"].as_str().unwrap(),
-    );
-    let run = settle(&app, thread_id, run_id).await;
-    assert_eq!(run["status"], "requires_action", "{run}");
-    assert_eq!(run["model"], "cohere/command-r-plus");
-    let calls = run["required_action"]["submit_tool_outputs"]["tool_calls"]
-        .as_array()
-        .unwrap();
+    let question = "Weather in Toronto and Oslo?";
+    let model = "cohere/command-r-plus";
+    let (run, calls) = weather_run(&app, model, question, &key).await;
     assert_eq!(calls.len(), 2);
     assert_eq!(fake.body(0)["model"], "command-r-plus");
     assert_eq!(
         fake.header(0, "authorization").as_deref(),
         Some("Bearer co-from-header")
     );
-    let outputs: Vec<Value> = calls
-        .iter()
-        .map(|c| json!({"tool_call_id": c["id"], "output": "5C"}))
-        .collect();
-    let path = format!("/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs");
-    let submitted = post_with(&app, &path, json!({"tool_outputs": outputs}), &key).await;
-    assert_eq!(submitted.status, 200, "{}", submitted.text);
-    let run = settle(&app, thread_id, run_id).await;
+    let run = submit_all(&app, &run, "5C", &key).await;
     assert_eq!(run["status"], "completed", "{run}");
-    let messages = fake.body(1)["messages"].as_array().unwrap().clone();
-    let n = messages.len();
-    assert_eq!(messages[n - 3]["tool_calls"][1]["id"], calls[1]["id"]);
-    assert_eq!(
-        messages[n - 1],
-        json!({"role": "tool", "tool_call_id": calls[1]["id"], "content": "5C"})
-    );
+    let (assistant, last) = tool_turns(&fake.body(1), 2);
+    assert_eq!(assistant["tool_calls"][1]["id"], calls[1]["id"]);
+    assert_tool_result(&last, calls[1]["id"].as_str().unwrap(), "5C");
     assert_eq!(
         fake.header(1, "authorization").as_deref(),
         Some("Bearer co-from-header")
@@ -285,28 +216,9 @@ async fn a_run_with_a_function_tool_goes_through_cohere_with_the_api_key_header(
 #[tokio::test]
 async fn a_streamed_run_with_a_bare_command_name_goes_through_cohere() {
     let fake = FakeUpstream::start(vec![Reply::Sse(hello_events())]).await;
-    let app = cohere_app(&fake).await;
-    let key = [("api-key", "co-from-header")];
-    let assistant = post_with(&app, "/v1/assistants", json!({"model": "command-r"}), &key)
-        .await
-        .json();
-    let body = json!({"assistant_id": assistant["id"], "stream": true, "thread": {"messages": [{"role": "user", "content": "What is an LLM?"}]}});
-    let response = post_with(&app, "/v1/threads/runs", body, &key).await;
-    let deltas = response
-        .text
-        .lines()
-        .filter(|l| l.starts_with("event: thread.message.delta"))
-        .count();
-    assert_eq!(deltas, 2, "{}", response.text);
-    assert!(
-        response.text.contains("\"value\":\" language model\""),
-        "{}",
-        response.text
-    );
-    assert!(
-        response.text.contains("event: thread.run.completed"),
-        "{}",
-        response.text
-    );
+    let app = provider_app("cohere", &fake, no_keys).await;
+    let stream = streamed_run(&app, "command-r", &[("api-key", "co-from-header")]).await;
+    assert_eq!(deltas(&stream), 2, "{stream}");
+    assert!(stream.contains("\"value\":\" language model\""), "{stream}");
     assert_eq!(fake.body(0)["model"], "command-r");
 }

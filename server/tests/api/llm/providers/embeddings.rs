@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use server::embeddings::{EmbeddingsClient, EmbeddingsConfig, Purpose};
 use server::llm::providers::RoutingTable;
 
-use crate::llm::providers::routing::post_with;
+use super::support::post_with;
 use crate::support::llm::{FakeUpstream, Reply};
 use crate::support::vector_stores::VsApp;
 
@@ -98,8 +98,12 @@ async fn unusable_embedding_models_are_refused() {
     assert!(error("anthropic/claude-3-5-haiku-latest")
         .contains("whose embeddings this server cannot call"));
     assert!(
-        error("amazon.titan-embed-text-v1").contains("whose embeddings this server cannot call")
+        error("amazon.titan-embed-text-v1").starts_with("no AWS credentials for Bedrock"),
+        "{}",
+        error("amazon.titan-embed-text-v1")
     );
+    assert!(error("bedrock/meta.llama2-13b-chat-v1")
+        .contains("is not an embedding model this server can call"));
     assert!(client.check_model("text-embedding-3-large").is_ok());
     assert_eq!(upstream.hits(), 0);
 }

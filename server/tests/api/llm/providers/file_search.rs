@@ -1,28 +1,17 @@
-//! A file_search run through each native provider family: the model (a fake speaking
-//! Anthropic's, Cohere's or Gemini's documented stream format or Bedrock's Converse
-//! answer, see the sibling `anthropic`, `cohere`, `gemini` and `bedrock`
-//! modules for the sources) calls the server's `file_search` function,
+//! A file_search run through each provider family: the model (a fake speaking
+//! Anthropic's, Cohere's or Gemini's documented stream format, Bedrock's ConverseStream
+//! events, see the sibling `anthropic`, `cohere`, `gemini` and `bedrock`
+//! modules for the sources, or Chat Completions chunks for the OpenAI-compatible
+//! providers) calls the server's `file_search` function,
 //! the server searches the assistant's vector store and hands the results back in the
 //! provider's own tool-result shape, and the run completes with a file_search step.
 
 use serde_json::{json, Value};
 use server::llm::LlmMode;
 
-use crate::llm::providers::routing::post_with;
-use crate::support::llm::{FakeUpstream, Reply};
+use super::support::{assert_tool_result, post_with, tool_turns, typed_sse as sse, AWS};
+use crate::support::llm::{finish_chunk, text_chunk, FakeUpstream, Reply};
 use crate::support::vector_stores::VsApp;
-
-fn sse(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|event| {
-            format!(
-                "event: {}\ndata: {event}\n\n",
-                event["type"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
 
 const ARGUMENTS: &str = r#"{"queries": ["favorite food"]}"#;
 
@@ -90,21 +79,32 @@ fn gemini_script() -> Vec<Reply> {
 fn bedrock_script() -> Vec<Reply> {
     let call = ("tooluse_fs1", "file_search", &[ARGUMENTS][..]);
     vec![
-        crate::llm::providers::bedrock::converse_stream(&[], Some(call), "tool_use"),
-        crate::llm::providers::bedrock::converse_stream(&["Pizza."], None, "end_turn"),
+        super::bedrock::converse_stream(&[], Some(call), "tool_use"),
+        super::bedrock::converse_stream(&["Pizza."], None, "end_turn"),
     ]
 }
 
-/// The provider-key headers of the runs (Bedrock's are AWS credentials).
+/// OpenAI-compatible providers (`groq/`, `mistral/`, ...): one streamed `tool_calls`
+/// chunk calling `file_search`, then a text answer, in Chat Completions' chunk format.
+fn compatible_script() -> Vec<Reply> {
+    let call = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [{"index": 0,
+        "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_fs1", "type": "function",
+        "function": {"name": "file_search", "arguments": ARGUMENTS}}]}, "finish_reason": null}]});
+    let call = vec![
+        format!("data: {call}\n\n"),
+        finish_chunk("tool_calls"),
+        "data: [DONE]\n\n".to_owned(),
+    ];
+    let answer = vec![
+        text_chunk("Pizza."),
+        finish_chunk("stop"),
+        "data: [DONE]\n\n".to_owned(),
+    ];
+    vec![Reply::Sse(call), Reply::Sse(answer)]
+}
+
+/// The provider-key header of the runs (Bedrock's are the AWS credentials).
 const KEY: [(&str, &str); 1] = [("api-key", "provider-key")];
-const AWS: [(&str, &str); 3] = [
-    ("llm-param-aws-access-key-id", "AKIDEXAMPLE"),
-    (
-        "llm-param-aws-secret-access-key",
-        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    ),
-    ("llm-param-aws-region-name", "us-east-1"),
-];
 
 async fn file_search_run(provider: &str, model: &str, script: Vec<Reply>) -> (Value, FakeUpstream) {
     file_search_run_with(provider, model, script, &KEY).await
@@ -207,23 +207,8 @@ async fn a_file_search_run_goes_through_anthropic() {
 #[tokio::test]
 async fn a_file_search_run_goes_through_cohere() {
     let (second, fake) = file_search_run("cohere", "command-r-plus", cohere_script()).await;
-    let last = second["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(
-        (last["role"].as_str(), last["tool_call_id"].as_str()),
-        (Some("tool"), Some("file_search_1"))
-    );
-    assert!(
-        last["content"]
-            .as_str()
-            .unwrap()
-            .contains("pizza with olives"),
-        "{last}"
-    );
+    let (_, last) = tool_turns(&second, 1);
+    assert_tool_result(&last, "file_search_1", "pizza with olives");
     assert_eq!(
         fake.header(0, "authorization").as_deref(),
         Some("Bearer provider-key")
@@ -273,4 +258,17 @@ async fn a_file_search_run_goes_through_bedrock() {
         .header(1, "authorization")
         .unwrap()
         .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
+}
+
+#[tokio::test]
+async fn a_file_search_run_goes_through_an_openai_compatible_provider() {
+    let model = "groq/llama-3.3-70b-versatile";
+    let (second, fake) = file_search_run("groq", model, compatible_script()).await;
+    assert_eq!(fake.body(0)["model"], "llama-3.3-70b-versatile");
+    let (_, last) = tool_turns(&second, 1);
+    assert_tool_result(&last, "call_fs1", "pizza with olives");
+    assert_eq!(
+        fake.header(1, "authorization").as_deref(),
+        Some("Bearer provider-key")
+    );
 }

@@ -8,15 +8,12 @@
 //! body of "Troubleshooting" (<https://ai.google.dev/gemini-api/docs/troubleshooting>:
 //! 429 `RESOURCE_EXHAUSTED`, 400 `INVALID_ARGUMENT`).
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use server::llm::providers::{Dialect, NativeModel, RoutedModel, RoutingTable};
+use server::llm::providers::{Dialect, NativeModel};
 use server::llm::{collect, ChatModel, FinishReason, LlmErrorKind, UpstreamConfig};
 
-use crate::llm::providers::routing::post_with;
+use super::support::{deltas, no_keys, provider_app, streamed_run, submit_all, weather_run};
 use crate::support::llm::{hello_request, FakeUpstream, Reply};
-use testkit::TestApp;
 
 /// Gemini frames each chunk as `data: JSON` followed by a CRLF blank line.
 fn sse(chunks: &[Value]) -> Vec<String> {
@@ -161,72 +158,19 @@ async fn quota_errors_are_retried_then_mapped() {
     );
 }
 
-async fn gemini_app(fake: &FakeUpstream) -> TestApp {
-    let mut table = RoutingTable::built_in();
-    table
-        .apply_file(&format!(
-            "[providers.gemini]\nbase_url = \"{}\"\n",
-            fake.base_url
-        ))
-        .unwrap();
-    let unused = FakeUpstream::start(vec![Reply::Status(500, vec![], "{}".into())]).await;
-    let model = RoutedModel::new(unused.config(), table).unwrap();
-    TestApp::with_model(Arc::new(model), |_| {}).await
-}
-
-async fn settle(app: &TestApp, path: &str) -> Value {
-    for _ in 0..500 {
-        let run = app.get(path).await.json();
-        if !["queued", "in_progress"].contains(&run["status"].as_str().unwrap()) {
-            return run;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the run did not settle");
-}
-
 #[tokio::test]
 async fn a_run_with_a_function_tool_goes_through_gemini() {
     let fake =
         FakeUpstream::start(vec![Reply::Sse(call_chunks()), Reply::Sse(hello_chunks())]).await;
-    let app = gemini_app(&fake).await;
+    let app = provider_app("gemini", &fake, no_keys).await;
     let key = [("api-key", "AIza-request")];
-    let tool = json!({"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}});
-    let assistant = post_with(
-        &app,
-        "/v1/assistants",
-        json!({"model": "gemini/gemini-2.0-flash", "tools": [tool]}),
-        &key,
-    )
-    .await
-    .json();
-    let body = json!({"assistant_id": assistant["id"], "thread": {"messages": [{"role": "user", "content": "Weather in Paris and Oslo?"}]}});
-    let run = post_with(&app, "/v1/threads/runs", body, &key).await.json();
-    let path = format!(
-        "/v1/threads/{}/runs/{}",
-        run["thread_id"].as_str().unwrap(),
-        run["id"].as_str().unwrap()
+    let model = "gemini/gemini-2.0-flash";
+    let question = "Weather in Paris and Oslo?";
+    let (run, _) = weather_run(&app, model, question, &key).await;
+    assert_eq!(
+        submit_all(&app, &run, "5C", &key).await["status"],
+        "completed"
     );
-    let run = settle(&app, &path).await;
-    assert_eq!(run["status"], "requires_action", "{run}");
-    assert_eq!(run["model"], "gemini/gemini-2.0-flash");
-    let calls = run["required_action"]["submit_tool_outputs"]["tool_calls"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let outputs: Vec<Value> = calls
-        .iter()
-        .map(|c| json!({"tool_call_id": c["id"], "output": "5C"}))
-        .collect();
-    let submitted = post_with(
-        &app,
-        &format!("{path}/submit_tool_outputs"),
-        json!({"tool_outputs": outputs}),
-        &key,
-    )
-    .await;
-    assert_eq!(submitted.status, 200, "{}", submitted.text);
-    assert_eq!(settle(&app, &path).await["status"], "completed");
     let contents = fake.body(1)["contents"].as_array().unwrap().clone();
     let last = contents.last().unwrap();
     assert_eq!(
@@ -246,29 +190,9 @@ async fn a_run_with_a_function_tool_goes_through_gemini() {
 #[tokio::test]
 async fn a_streamed_run_with_a_bare_gemini_name_goes_through_gemini() {
     let fake = FakeUpstream::start(vec![Reply::Sse(hello_chunks())]).await;
-    let app = gemini_app(&fake).await;
-    let key = [("api-key", "AIza-request")];
-    let assistant = post_with(
-        &app,
-        "/v1/assistants",
-        json!({"model": "gemini-1.5-flash"}),
-        &key,
-    )
-    .await
-    .json();
-    let body = json!({"assistant_id": assistant["id"], "stream": true, "thread": {"messages": [{"role": "user", "content": "Hi"}]}});
-    let response = post_with(&app, "/v1/threads/runs", body, &key).await;
-    let deltas = response
-        .text
-        .lines()
-        .filter(|l| l.starts_with("event: thread.message.delta"))
-        .count();
-    assert_eq!(deltas, 2, "{}", response.text);
-    assert!(
-        response.text.contains("event: thread.run.completed"),
-        "{}",
-        response.text
-    );
+    let app = provider_app("gemini", &fake, no_keys).await;
+    let stream = streamed_run(&app, "gemini-1.5-flash", &[("api-key", "AIza-request")]).await;
+    assert_eq!(deltas(&stream), 2, "{stream}");
     assert_eq!(
         fake.paths.lock().unwrap()[0],
         "/v1/models/gemini-1.5-flash:streamGenerateContent?alt=sse"

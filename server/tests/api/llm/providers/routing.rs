@@ -4,20 +4,18 @@
 //! sent; `LLM-PARAM-aws-*` never reaches a body; `astra-api-token` is a tenant key.
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Method, Request};
+use axum::http::Method;
 use serde_json::{json, Value};
-use server::llm::providers::{RoutedModel, RoutingTable};
 use server::llm::UpstreamConfig;
 
+use super::support::{app_with, pointing, post_with, run_on as support_run_on, table};
 use crate::support::llm::{hello_stream, FakeUpstream, Reply};
-use testkit::{TestApp, TestResponse, KEY};
+use testkit::{TestApp, KEY};
 
-/// The server's own upstream and a `groq/` provider, both fakes.
-pub(crate) struct Routed {
+/// The server's own upstream, a `groq/` provider and an operator's
+/// `openai_compatible/local/`, all fakes.
+struct Routed {
     app: TestApp,
     upstream: FakeUpstream,
     groq: FakeUpstream,
@@ -28,15 +26,12 @@ async fn routed_app(groq_operator_key: Option<&str>, api_keys: Option<&[&str]>) 
     let upstream = FakeUpstream::start(vec![Reply::Sse(hello_stream())]).await;
     let groq = FakeUpstream::start(vec![Reply::Sse(hello_stream())]).await;
     let local = FakeUpstream::start(vec![Reply::Sse(hello_stream())]).await;
-    let mut table = RoutingTable::built_in();
-    table
-        .apply_file(&format!(
-            "[providers.groq]\nbase_url = \"{}\"\n\n[openai_compatible.local]\nbase_url = \"{}\"\n\n\
-             [aliases]\nfast = \"groq/llama-3.1-8b-instant\"\n",
-            groq.base_url, local.base_url
-        ))
-        .unwrap();
-    table.read_keys(|name| match (name, groq_operator_key) {
+    let file = format!(
+        "{}\n[openai_compatible.local]\nbase_url = \"{}\"\n\n[aliases]\nfast = \"groq/llama-3.1-8b-instant\"\n",
+        pointing("groq", &groq),
+        local.base_url
+    );
+    let table = table(&file, |name| match (name, groq_operator_key) {
         ("GROQ_API_KEY", Some(key)) => Some(key.to_owned()),
         _ => None,
     });
@@ -44,8 +39,7 @@ async fn routed_app(groq_operator_key: Option<&str>, api_keys: Option<&[&str]>) 
         api_key: None,
         ..upstream.config()
     };
-    let model = RoutedModel::new(config, table).unwrap();
-    let app = TestApp::with_model(Arc::new(model), |settings| {
+    let app = app_with(table, config, |settings| {
         settings.api_keys =
             api_keys.map(|keys| keys.iter().map(|k| (*k).to_owned()).collect::<HashSet<_>>());
     })
@@ -58,61 +52,11 @@ async fn routed_app(groq_operator_key: Option<&str>, api_keys: Option<&[&str]>) 
     }
 }
 
-/// POST with the SDK headers plus `extra`.
-pub(crate) async fn post_with(
-    app: &TestApp,
-    path: &str,
-    body: Value,
-    extra: &[(&str, &str)],
-) -> TestResponse {
-    let mut builder = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("openai-beta", "assistants=v2")
-        .header("content-type", "application/json");
-    if !extra.iter().any(|(name, _)| *name == "authorization") {
-        builder = builder.header("authorization", format!("Bearer {KEY}"));
-    }
-    for (name, value) in extra {
-        builder = builder.header(*name, *value);
-    }
-    app.send(builder.body(Body::from(body.to_string())).unwrap())
+/// A run on `model` asking "Hello", with `headers`, awaited.
+async fn run_on(routed: &Routed, model: &str, headers: &[(&str, &str)]) -> Value {
+    support_run_on(&routed.app, model, json!([]), "Hello", headers)
         .await
-}
-
-/// Creates an assistant on `model`, a thread and a run (with `headers` on the run) and
-/// waits until the run settles.
-pub(crate) async fn run_on(routed: &Routed, model: &str, headers: &[(&str, &str)]) -> Value {
-    let app = &routed.app;
-    let assistant = post_with(app, "/v1/assistants", json!({"model": model}), &[]).await;
-    assert_eq!(assistant.status, 200, "{}", assistant.text);
-    assert_eq!(
-        assistant.json()["model"],
-        model,
-        "the model is echoed as sent"
-    );
-    let body = json!({
-        "assistant_id": assistant.json()["id"],
-        "thread": {"messages": [{"role": "user", "content": "Hello"}]},
-    });
-    let run = post_with(app, "/v1/threads/runs", body, headers).await;
-    assert_eq!(run.status, 200, "{}", run.text);
-    let run = run.json();
-    let path = format!(
-        "/v1/threads/{}/runs/{}",
-        run["thread_id"].as_str().unwrap(),
-        run["id"].as_str().unwrap()
-    );
-    for _ in 0..500 {
-        let now = app.get(&path).await.json();
-        if ["completed", "failed", "incomplete", "expired", "cancelled"]
-            .contains(&now["status"].as_str().unwrap_or_default())
-        {
-            return now;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the run did not settle");
+        .0
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! PostgreSQL answers) give the same answers, scores to the bit; and on PostgreSQL alone,
 //! the invariants SQLite's single writer held survive concurrent writers.
 
+mod dimensions;
 mod races;
 mod search;
 mod stats;

@@ -1,0 +1,18 @@
+-- The dimension of a store's vectors, as SQLite's migration 0018 records it: set with
+-- the first vectors written to the store (NULL until then, and for keyword-only
+-- stores); later vectors of another dimension are refused in the same transaction, so
+-- one store never mixes vector spaces even when its model name starts answering
+-- differently (an operator re-pointing the name). Stores embedded before this
+-- migration take the dimension of their existing vectors (4 bytes per f32).
+--
+-- Numbered 0004: 0003 is reserved for another branch's migration.
+
+ALTER TABLE vector_stores ADD COLUMN embedding_dimensions INTEGER;
+
+UPDATE vector_stores
+SET embedding_dimensions = (
+    SELECT octet_length(e.vector) / 4 FROM vector_store_embeddings e
+    WHERE e.tenant = vector_stores.tenant AND e.vector_store_id = vector_stores.id
+    LIMIT 1
+)
+WHERE embedding_model IS NOT NULL;
