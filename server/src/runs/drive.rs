@@ -60,8 +60,10 @@ impl RunEngine {
         }
     }
 
-    /// Ends a local stream of a run this process stopped working on without ending it.
+    /// Ends a local stream of a run this process stopped working on without ending it,
+    /// and forgets the run's per-request access (the run is another instance's now).
     pub(super) fn stopped(&self, key: &RunKey) {
+        self.forget_access(&key.run_id);
         self.hub.emit(
             &key.run_id,
             RunEvent::new("error", &server_error(STOPPED_MESSAGE)),
@@ -231,6 +233,10 @@ impl RunEngine {
         key: &RunKey,
         calls: Vec<Value>,
     ) -> StoreResult<()> {
+        // The turn comes to rest: the next one (after the outputs) counts afresh. Cleared
+        // before the run rests, so neither a client that sees the run waiting nor the
+        // next turn (started at once by outputs sent to any instance) finds the old count.
+        self.store.clear_attempts(&key.tenant, &key.run_id).await?;
         let mut cancelled_meanwhile = false;
         let run = self
             .mutate_worked(key, |run| {
@@ -248,8 +254,6 @@ impl RunEngine {
             let mut open = self.open_steps(key).await?;
             return self.finish_cancelled(key, &mut open).await;
         }
-        // The turn has come to rest: the next one (after the outputs) counts afresh.
-        self.store.clear_attempts(&key.tenant, &key.run_id).await?;
         self.emit(&key.run_id, "thread.run.requires_action", &run.for_stream());
         if let Some(expires_at) = run.expires_at {
             self.schedule_expiry(key.clone(), expires_at);
