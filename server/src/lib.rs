@@ -40,7 +40,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then drains open requests.
+/// Serves the API on `listener` until `shutdown` resolves, then drains open requests and
+/// hands the runs it still works on back to the other instances.
 pub async fn run(
     listener: tokio::net::TcpListener,
     settings: Settings,
@@ -69,15 +70,22 @@ impl Listeners {
 }
 
 /// Serves the API (and the operator listener, when there is one) until `shutdown`
-/// resolves. Then `/readyz` fails while open API requests drain, so load balancers
-/// stop sending traffic; the operator listener closes last.
+/// resolves. Then `/readyz` fails while open API requests drain (streams finish their
+/// runs), so load balancers stop sending traffic, and the instance claims no more runs;
+/// then the runs it still works on are handed back to the other instances, and the
+/// operator listener closes last.
 pub async fn run_listeners(
     listeners: Listeners,
-    settings: Settings,
+    mut settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    if settings.instance_id.is_none() {
+        let port = listeners.api.local_addr()?.port();
+        settings.instance_id = Some(runs::instance::default_instance_id(port));
+    }
     let state = AppState::from_settings(&settings).await?;
-    state.runs.recover_unfinished().await?;
+    let keeper = state.runs.join_instances().await?;
+    tracing::info!(instance = %state.runs.instance().holder.instance, "joined the instances on the database");
     state.ingest.resume().await?;
     let housekeeping = files::housekeeping::spawn(
         state.store.clone(),
@@ -103,9 +111,14 @@ pub async fn run_listeners(
     };
     let store = state.store.clone();
     let ops = state.ops.clone();
-    let draining = async move {
-        shutdown.await;
-        ops.start_draining();
+    let engine = state.runs.clone();
+    let draining = {
+        let engine = engine.clone();
+        async move {
+            shutdown.await;
+            ops.start_draining();
+            engine.stop_claiming();
+        }
     };
     serve::serve(
         listeners.api,
@@ -114,6 +127,12 @@ pub async fn run_listeners(
         draining,
     )
     .await;
+    // Open streams have finished their runs; the runs still worked on here go to the
+    // other instances now rather than when their leases run out.
+    if let Err(error) = engine.hand_back().await {
+        tracing::error!(%error, "handing runs back failed; they are taken over when their leases run out");
+    }
+    keeper.abort();
     if let Some((stop, serving)) = operator {
         let _ = stop.send(());
         let _ = serving.await;

@@ -83,6 +83,15 @@ struct Flags {
     /// Runs worked on at once; more wait in `queued`.
     #[arg(long, env = "ASSISTANTS_MAX_CONCURRENT_RUNS", default_value_t = 64)]
     max_concurrent_runs: usize,
+    /// This instance's id among the instances sharing the database: unique among the
+    /// running ones, and kept across restarts (a restarted instance takes its earlier
+    /// runs over at once) [default: host name:listening port].
+    #[arg(long, env = "ASSISTANTS_INSTANCE_ID")]
+    instance_id: Option<String>,
+    /// Seconds a run's lease lasts unless its instance renews it (every third of it):
+    /// how long the runs of an instance that died wait before another takes them over.
+    #[arg(long, env = "ASSISTANTS_RUN_LEASE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    run_lease_secs: u64,
     /// Vector store files ingested at once; 0 pauses ingestion.
     #[arg(long, env = "ASSISTANTS_INGEST_WORKERS", default_value_t = server::settings::DEFAULT_INGEST_WORKERS)]
     ingest_workers: usize,
@@ -167,6 +176,8 @@ async fn main() -> ExitCode {
     settings.llm = flags.llm;
     settings.run_expiry = std::time::Duration::from_secs(flags.run_expiry_secs);
     settings.max_concurrent_runs = flags.max_concurrent_runs;
+    settings.instance_id = flags.instance_id.filter(|id| !id.trim().is_empty());
+    settings.run_lease = std::time::Duration::from_secs(flags.run_lease_secs);
     settings.ingest_workers = flags.ingest_workers;
     settings.embeddings = flags.embeddings.config();
     settings.connections = flags.connections.limits();

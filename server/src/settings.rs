@@ -61,6 +61,12 @@ pub struct Settings {
     pub storage_quota: Option<u64>,
     /// How long clients may take to send requests and how many may connect at once.
     pub connections: ConnectionLimits,
+    /// This instance's id among the instances sharing the database; `None`: the host
+    /// name and listening port when serving ([`crate::run`]), a random id otherwise.
+    pub instance_id: Option<String>,
+    /// How long a run's lease lasts unless renewed: how long the runs of an instance
+    /// that died wait before another instance takes them over.
+    pub run_lease: Duration,
     /// Opens `/metrics` on the main address to requests bearing it; `None` (the
     /// default): metrics only on the operator listener.
     pub metrics_token: Option<MetricsToken>,
@@ -86,6 +92,8 @@ impl Settings {
             housekeeping_interval: crate::files::housekeeping::DEFAULT_INTERVAL,
             storage_quota: None,
             connections: ConnectionLimits::default(),
+            instance_id: None,
+            run_lease: crate::runs::instance::DEFAULT_RUN_LEASE,
             metrics_token: None,
         }
     }

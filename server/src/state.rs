@@ -8,7 +8,7 @@ use crate::files::{BlobStore, DataDir};
 use crate::llm::ChatModel;
 use crate::ops::metrics::MeteredModel;
 use crate::ops::OpsState;
-use crate::runs::RunEngine;
+use crate::runs::{InstanceConfig, RunEngine};
 use crate::settings::Settings;
 use crate::store::{self, Store, StoreError, StoreResult};
 
@@ -86,6 +86,7 @@ impl AppState {
                 settings.run_expiry,
                 settings.max_concurrent_runs,
             )
+            .with_instance(instance_config(settings))
             .with_embeddings(embeddings.clone())
             .with_metrics(metrics.runs.clone()),
         );
@@ -128,4 +129,14 @@ fn with_embedding_routes(client: EmbeddingsClient, settings: &Settings) -> Embed
             client
         }
     }
+}
+
+/// The instance id and lease length `settings` give (a random id when none is set).
+fn instance_config(settings: &Settings) -> InstanceConfig {
+    let mut config = InstanceConfig::default();
+    if let Some(id) = &settings.instance_id {
+        config = InstanceConfig::new(id.clone(), settings.run_lease);
+    }
+    config.lease = settings.run_lease;
+    config
 }

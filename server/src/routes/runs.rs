@@ -119,7 +119,7 @@ pub async fn record_run(
             return Err(ApiError::invalid_thread());
         }
     }
-    match state.store.insert_run(tenant, &run, &messages).await {
+    match state.runs.insert_run(tenant, &run, &messages).await {
         Ok(()) => Ok(run),
         Err(StoreError::ActiveRun(active)) => {
             Err(ApiError::thread_has_active_run(thread_id, &active))
@@ -270,13 +270,13 @@ pub async fn modify_run(
     let run = state
         .runs
         .mutate_run(&key, |run| {
-            if matches!(run.status.as_str(), "queued" | "in_progress" | "cancelling") {
-                refused = true;
+            refused = matches!(run.status.as_str(), "queued" | "in_progress" | "cancelling");
+            if refused {
                 return false;
             }
-            match metadata {
+            match &metadata {
                 Some(metadata) => {
-                    run.metadata = metadata.unwrap_or_default();
+                    run.metadata = metadata.clone().unwrap_or_default();
                     true
                 }
                 None => false,
@@ -291,7 +291,8 @@ pub async fn modify_run(
 }
 
 /// POST /v1/threads/{thread_id}/runs/{run_id}/cancel: answers `cancelling`; the
-/// executor drops the model call and ends the run `cancelled`.
+/// instance working on the run (this one or another) drops the model call and ends the
+/// run `cancelled`.
 pub async fn cancel_run(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -303,23 +304,19 @@ pub async fn cancel_run(
         thread_id,
         run_id,
     };
-    // No task works on a run waiting for tool outputs, nor (yet) on a queued one, which may
-    // wait for a free run slot: those end here rather than when a task next looks at them.
-    let mut idle = false;
     let mut was_waiting = false;
     let mut accepted = false;
     let run = state
         .runs
         .mutate_run(&key, |run| {
-            if !matches!(
+            accepted = matches!(
                 run.status.as_str(),
                 "queued" | "in_progress" | "requires_action"
-            ) {
+            );
+            was_waiting = run.status == "requires_action";
+            if !accepted {
                 return false;
             }
-            was_waiting = run.status == "requires_action";
-            idle = was_waiting || run.status == "queued";
-            accepted = true;
             run.status = "cancelling".into();
             true
         })
@@ -329,31 +326,29 @@ pub async fn cancel_run(
         return Err(ApiError::run_not_cancellable(&run.status));
     }
     if !was_waiting {
-        // A client streaming this run sees it (a waiting run's stream has ended).
-        state
-            .runs
-            .emit(&key.run_id, "thread.run.cancelling", &run.for_stream());
+        // A client streaming this run sees it, when this instance works on the run.
+        state.runs.notice_cancel(&run);
+        return Ok(Pretty(run));
     }
-    state.runs.signal_cancel(&key.run_id);
-    if idle {
-        let engine = state.runs.clone();
-        let end = async move {
-            let outcome = async {
-                let mut open: Vec<_> = engine
-                    .steps_of(&key)
-                    .await?
-                    .into_iter()
-                    .filter(|s| s.status == "in_progress")
-                    .collect();
-                engine.finish_cancelled(&key, &mut open).await
-            };
-            match outcome.await {
-                // The thread was deleted meanwhile: nothing is left to cancel.
-                Ok(()) | Err(crate::store::StoreError::NotFound) => {}
-                Err(error) => tracing::error!(%error, "cancelling a waiting run failed"),
-            }
+    // No instance works on a run waiting for tool outputs (its stream has ended): it
+    // ends here.
+    let engine = state.runs.clone();
+    let end = async move {
+        let outcome = async {
+            let mut open: Vec<_> = engine
+                .steps_of(&key)
+                .await?
+                .into_iter()
+                .filter(|s| s.status == "in_progress")
+                .collect();
+            engine.finish_cancelled(&key, &mut open).await
         };
-        tokio::spawn(tracing::Instrument::in_current_span(end));
-    }
+        match outcome.await {
+            // The thread was deleted meanwhile: nothing is left to cancel.
+            Ok(()) | Err(crate::store::StoreError::NotFound) => {}
+            Err(error) => tracing::error!(%error, "cancelling a waiting run failed"),
+        }
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(end));
     Ok(Pretty(run))
 }

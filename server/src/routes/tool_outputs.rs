@@ -15,6 +15,7 @@ use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::routes::runs::{load_run, run_access};
 use crate::runs::events::sse_response;
+use crate::runs::writes::Writer;
 use crate::runs::RunKey;
 use crate::state::AppState;
 use crate::store::Tenant;
@@ -101,11 +102,12 @@ pub async fn submit_tool_ouputs_to_run(
         run_id,
     };
     let receiver = stream.then(|| state.runs.hub.subscribe(&key.run_id));
-    // One compare-and-set: of concurrent submissions, only the one whose UPDATE moved
-    // the run out of requires_action completes the step and starts the next turn.
+    // One compare-and-set: of concurrent submissions (on any instance), only the one
+    // whose write moved the run out of requires_action completes the step and starts the
+    // next turn, here: the same write takes the run's lease, so its stream is local.
     let run = state
         .runs
-        .transition(&key, "requires_action", |run| {
+        .transition(&key, "requires_action", Writer::Request, true, |run| {
             run.status = "queued".into();
             run.required_action = None;
         })

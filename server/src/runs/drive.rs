@@ -1,63 +1,83 @@
 //! A run's background task: takes a queued run into `in_progress`, runs one model
 //! turn ([`super::turn`]) and ends the run, or leaves it waiting in `requires_action`.
-//! Also the shared endings: cancelled, failed and expired.
+//! Also the shared endings and rests: cancelled, failed, expired, incomplete, and
+//! waiting for tool outputs.
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use super::events::{server_error, RunEvent};
+use super::signals::{signalled, Hold, Signal};
+use super::writes::Writer;
 use super::{RunEngine, RunKey};
 use crate::ids::unix_now;
-use crate::models::RunStep;
+use crate::models::{RunStep, RunUsage};
 use crate::store::StoreResult;
 
-/// Resolves once a cancel was signalled (never, if the signal can no longer come).
-pub async fn cancelled(receiver: &mut watch::Receiver<bool>) {
-    while !*receiver.borrow() {
-        if receiver.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
+/// The `error` event ending a stream whose run this instance stopped working on.
+pub const STOPPED_MESSAGE: &str = "This server instance stopped working on the run (it is \
+    shutting down, or another instance took the run over); the run goes on: retrieve it to \
+    follow it.";
 
 impl RunEngine {
     /// Works on a run until it ends or waits for tool outputs.
-    pub(super) async fn drive(self: Arc<Self>, key: RunKey) {
+    pub(super) async fn drive(self: Arc<Self>, hold: Hold) {
+        let key = hold.key.clone();
+        let mut signals = hold.signals.clone();
         let waiting = self.metrics.waiting();
-        let Ok(_permit) = self.limit.acquire().await else {
-            return;
+        let permit = tokio::select! {
+            permit = self.limit.acquire() => permit.ok(),
+            signal = signalled(&mut signals) => match signal {
+                // Cancelled while waiting for a run slot: it ends without one.
+                Signal::Cancel | Signal::Work => None,
+                Signal::Stop => return self.stopped(&key),
+            },
         };
         drop(waiting);
-        let _active = self.metrics.active();
-        let cancel = self.register_cancel(&key.run_id);
-        let outcome = self.drive_once(&key, cancel).await;
-        self.unregister_cancel(&key.run_id);
-        if let Err(error) = outcome {
-            tracing::error!(run = %key.run_id, %error, "run failed on a store error");
-            let message = "The server had an error while processing the run.";
-            if self
-                .fail(&key, &mut [], "server_error", message)
-                .await
-                .is_err()
-            {
-                self.hub.emit(
-                    &key.run_id,
-                    super::events::RunEvent::new("error", &super::events::server_error(message)),
-                );
-            }
+        let active = self.metrics.active();
+        let outcome = self.drive_once(&key, hold.signals.clone()).await;
+        drop(active);
+        drop(permit);
+        let Err(error) = outcome else {
+            return;
+        };
+        if *hold.signals.borrow() == Signal::Stop {
+            tracing::info!(run = %key.run_id, %error, "stopped working on the run");
+            return self.stopped(&key);
         }
+        tracing::error!(run = %key.run_id, %error, "run failed on a store error");
+        let message = "The server had an error while processing the run.";
+        if self
+            .fail(&key, &mut [], "server_error", message)
+            .await
+            .is_err()
+        {
+            self.hub
+                .emit(&key.run_id, RunEvent::new("error", &server_error(message)));
+        }
+    }
+
+    /// Ends a local stream of a run this process stopped working on without ending it,
+    /// and forgets the run's per-request access (the run is another instance's now).
+    pub(super) fn stopped(&self, key: &RunKey) {
+        self.forget_access(&key.run_id);
+        self.hub.emit(
+            &key.run_id,
+            RunEvent::new("error", &server_error(STOPPED_MESSAGE)),
+        );
     }
 
     async fn drive_once(
         self: &Arc<Self>,
         key: &RunKey,
-        cancel: watch::Receiver<bool>,
+        signals: watch::Receiver<Signal>,
     ) -> StoreResult<()> {
         let now = unix_now();
         let started = self
-            .transition(key, "queued", |run| {
+            .transition(key, "queued", Writer::Holder, false, |run| {
                 run.status = "in_progress".into();
                 run.started_at = Some(now);
             })
@@ -67,7 +87,8 @@ impl RunEngine {
             // Cancelled while queued; any other status is another task's run (only the
             // task that moved it out of `queued` works on it).
             Err(run) if run.status == "cancelling" => {
-                return self.finish_cancelled(key, &mut []).await
+                let mut open = self.open_steps(key).await?;
+                return self.finish_cancelled(key, &mut open).await;
             }
             Err(_) => return Ok(()),
         };
@@ -75,13 +96,23 @@ impl RunEngine {
         // down is seen by the next restart's recovery (see `MAX_RUN_ATTEMPTS`).
         self.store.start_attempt(&key.tenant, &key.run_id).await?;
         self.emit(&key.run_id, "thread.run.in_progress", &run.for_stream());
-        self.turn(key, run, cancel).await
+        self.turn(key, run, signals).await
+    }
+
+    /// The run's steps still `in_progress` (a turn's half-written ones).
+    pub(super) async fn open_steps(&self, key: &RunKey) -> StoreResult<Vec<RunStep>> {
+        let steps = self.store.steps_of_run(&key.tenant, &key.run_id).await?;
+        Ok(steps
+            .into_iter()
+            .filter(|step| step.status == "in_progress")
+            .collect())
     }
 
     /// Ends a run as `cancelled`, cancelling its unfinished steps.
     ///
-    /// Only a `cancelling` run ends: the cancel handler (for a run no task works on) and
-    /// the run's own task may both get here, and the run must end, and say so, once.
+    /// Only a `cancelling` run ends: the cancel handler (for a run waiting for outputs),
+    /// the run's own task and an instance taking the run over may all get here, and the
+    /// run must end, and say so, once.
     pub async fn finish_cancelled(&self, key: &RunKey, open: &mut [RunStep]) -> StoreResult<()> {
         let now = unix_now();
         for step in open.iter_mut() {
@@ -92,15 +123,15 @@ impl RunEngine {
         }
         let mut ended = false;
         let run = self
-            .mutate_run(key, |run| {
-                if run.status != "cancelling" {
+            .mutate_worked(key, |run| {
+                ended = run.status == "cancelling";
+                if !ended {
                     return false;
                 }
                 run.status = "cancelled".into();
                 run.cancelled_at = Some(now);
                 run.expires_at = None;
                 run.required_action = None;
-                ended = true;
                 true
             })
             .await?;
@@ -130,15 +161,15 @@ impl RunEngine {
         }
         let mut cancelled = false;
         let run = self
-            .mutate_run(key, |run| {
-                if run.status == "cancelling" {
-                    cancelled = true;
+            .mutate_worked(key, |run| {
+                cancelled = run.status == "cancelling";
+                if cancelled {
                     return false;
                 }
                 run.status = "failed".into();
                 run.failed_at = Some(now);
                 run.expires_at = None;
-                run.last_error = Some(error);
+                run.last_error = Some(error.clone());
                 true
             })
             .await?;
@@ -153,10 +184,13 @@ impl RunEngine {
     /// Ends a `requires_action` run that got no outputs in time as `expired`.
     pub async fn expire_if_waiting(&self, key: &RunKey) -> StoreResult<()> {
         let now = unix_now();
+        // The instance that rested the run and one that claimed it may both get here.
+        let mut expired = false;
         let run = self
-            .mutate_run(key, |run| {
+            .mutate_worked(key, |run| {
                 let due = run.expires_at.is_some_and(|at| at <= now);
-                if run.status != "requires_action" || !due {
+                expired = run.status == "requires_action" && due;
+                if !expired {
                     return false;
                 }
                 run.status = "expired".into();
@@ -165,7 +199,7 @@ impl RunEngine {
                 true
             })
             .await?;
-        if run.status != "expired" {
+        if !expired {
             return Ok(());
         }
         for mut step in self.store.steps_of_run(&key.tenant, &key.run_id).await? {
@@ -191,5 +225,62 @@ impl RunEngine {
             }
         };
         tokio::spawn(expire.in_current_span());
+    }
+
+    /// Puts the run into `requires_action` for `calls` and arms its expiry.
+    pub(super) async fn await_outputs(
+        self: &Arc<Self>,
+        key: &RunKey,
+        calls: Vec<Value>,
+    ) -> StoreResult<()> {
+        // The turn comes to rest: the next one (after the outputs) counts afresh. Cleared
+        // before the run rests, so neither a client that sees the run waiting nor the
+        // next turn (started at once by outputs sent to any instance) finds the old count.
+        self.store.clear_attempts(&key.tenant, &key.run_id).await?;
+        let mut cancelled_meanwhile = false;
+        let run = self
+            .mutate_worked(key, |run| {
+                cancelled_meanwhile = run.status == "cancelling";
+                if cancelled_meanwhile {
+                    return false;
+                }
+                run.status = "requires_action".into();
+                run.required_action = Some(json!({"type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": calls.clone()}}));
+                true
+            })
+            .await?;
+        if cancelled_meanwhile {
+            let mut open = self.open_steps(key).await?;
+            return self.finish_cancelled(key, &mut open).await;
+        }
+        self.emit(&key.run_id, "thread.run.requires_action", &run.for_stream());
+        if let Some(expires_at) = run.expires_at {
+            self.schedule_expiry(key.clone(), expires_at);
+        }
+        Ok(())
+    }
+
+    /// Ends the run as `incomplete` with `incomplete_details.reason`.
+    pub(super) async fn end_incomplete(
+        &self,
+        key: &RunKey,
+        reason: &str,
+        usage: Option<RunUsage>,
+    ) -> StoreResult<()> {
+        let now = unix_now();
+        let run = self
+            .mutate_worked(key, |run| {
+                run.status = "incomplete".into();
+                run.completed_at = Some(now);
+                run.expires_at = None;
+                run.incomplete_details = Some(json!({"reason": reason}));
+                run.usage = usage.or(Some(RunUsage::default()));
+                true
+            })
+            .await?;
+        self.forget_access(&key.run_id);
+        self.emit(&key.run_id, "thread.run.incomplete", &run.for_stream());
+        Ok(())
     }
 }

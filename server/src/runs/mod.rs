@@ -2,32 +2,45 @@
 //! worked on by tasks spawned in the server process, independent of the request that
 //! started them. Every transition is persisted and broadcast on the run's event
 //! channel ([`events::EventHub`]), so polling and streaming clients see the same run.
-//! Cancelling drops the model stream; a restart resumes or ends every unfinished run
-//! ([`recovery`]); a `requires_action` run with no outputs by `expires_at` expires.
+//! Cancelling drops the model stream; a `requires_action` run with no outputs by
+//! `expires_at` expires.
+//!
+//! Several instances may share one database ([`instance`]): each run is worked on by
+//! the one process holding its lease, which is the instance that accepted the request
+//! starting or continuing it (so its event stream is local), until the run rests or
+//! ends. The runs of an instance that died are taken over by another once their leases
+//! run out ([`recovery`]; a restart is the same takeover), and every run write is a
+//! compare-and-set ([`writes`]), so instances never overwrite each other.
 
 pub mod citations;
 mod deltas;
 pub mod drive;
 pub mod events;
 pub mod file_search;
+pub mod instance;
 pub mod progress;
 pub mod prompt;
 pub mod recovery;
+pub mod signals;
 pub mod turn;
+pub mod writes;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Map;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::llm::{ChatModel, UpstreamCredentials};
-use crate::models::{Run, RunStep};
+use crate::models::{Message, Run, RunStep};
 use crate::ops::metrics::RunMetrics;
-use crate::store::{Store, StoreError, StoreResult, Tenant};
+use crate::store::{Store, StoreResult, Tenant};
 use events::{EventHub, RunEvent};
+pub use instance::InstanceConfig;
+use signals::Worklist;
 
 /// How long an active run may take (OpenAI: 10 minutes), unless configured otherwise.
 pub const DEFAULT_RUN_EXPIRY: Duration = Duration::from_secs(600);
@@ -50,7 +63,8 @@ pub struct RunKey {
 }
 
 /// Per-request upstream access of a run, kept in memory only (keys never reach the
-/// database); a run resumed after a restart uses the server's configuration.
+/// database) by the instance that accepted the request; a run taken over by another
+/// instance (or resumed after a restart) uses the server's configured credentials.
 #[derive(Debug, Clone, Default)]
 pub struct RunAccess {
     /// `api-key` header, caller's bearer key and chosen base URL.
@@ -70,11 +84,13 @@ pub struct RunEngine {
     pub hub: EventHub,
     /// Bounds the number of runs being worked on at once.
     limit: Semaphore,
-    /// Serialises read-modify-write of run documents between handlers and tasks.
-    write_lock: tokio::sync::Mutex<()>,
-    /// Cancel signals of runs whose model turn is in flight.
-    cancels: Mutex<HashMap<String, watch::Sender<bool>>>,
-    /// Upstream access of runs started by this process.
+    /// The runs this process works on, and their signals (cancel, stop).
+    worked: Worklist,
+    /// The tasks working on runs, awaited when the instance hands its runs back.
+    tasks: TaskTracker,
+    /// Who this process is among the instances, and how long its leases last.
+    instance: InstanceConfig,
+    /// Upstream access of runs started by requests to this process.
     access: Mutex<HashMap<String, RunAccess>>,
     /// `expires_at - created_at` of new runs.
     expiry: Duration,
@@ -97,13 +113,25 @@ impl RunEngine {
             model,
             hub: EventHub::default(),
             limit: Semaphore::new(max_concurrent_runs.max(1)),
-            write_lock: tokio::sync::Mutex::new(()),
-            cancels: Mutex::new(HashMap::new()),
+            worked: Worklist::default(),
+            tasks: TaskTracker::new(),
+            instance: InstanceConfig::default(),
             access: Mutex::new(HashMap::new()),
             expiry,
             embeddings: None,
             metrics: RunMetrics::default(),
         }
+    }
+
+    /// The same executor taking part among the instances as `instance` says.
+    pub fn with_instance(mut self, instance: InstanceConfig) -> Self {
+        self.instance = instance;
+        self
+    }
+
+    /// Who this process is among the instances on its database.
+    pub fn instance(&self) -> &InstanceConfig {
+        &self.instance
     }
 
     /// The same executor counting its runs into `metrics`.
@@ -139,95 +167,51 @@ impl RunEngine {
         self.hub.emit(run_id, RunEvent::new(name, value));
     }
 
-    /// Loads a run, lets `change` modify it and persists it when `change` says so,
-    /// all under the write lock so a handler and a task never overwrite each other.
-    /// The write is also conditional on the status read (see [`Self::transition`]), so
-    /// another process on the same database cannot be overwritten either: that lost
-    /// race is a `Conflict`.
-    pub async fn mutate_run(
-        &self,
-        key: &RunKey,
-        change: impl FnOnce(&mut Run) -> bool,
-    ) -> StoreResult<Run> {
-        let _guard = self.write_lock.lock().await;
-        let mut run = self
-            .store
-            .get_run(&key.tenant, &key.thread_id, &key.run_id)
-            .await?;
-        let before = run.status.clone();
-        if change(&mut run) && !self.store.update_run_if(&key.tenant, &run, &before).await? {
-            return Err(StoreError::Conflict(format!(
-                "run {} left status {before} meanwhile",
-                run.id
-            )));
-        }
-        Ok(run)
-    }
-
-    /// Moves a run out of status `from` with `change`, as one compare-and-set: the
-    /// caller whose conditional UPDATE (`... WHERE status = from`) changed the row gets
-    /// the changed run; every other caller (the run was not, or is no longer, in
-    /// `from`) gets `Err(run)` with the run as it now is. Concurrent callers racing for
-    /// one transition (tool-output submissions, workers starting a queued run) thus
-    /// have exactly one winner.
-    pub async fn transition(
-        &self,
-        key: &RunKey,
-        from: &str,
-        change: impl FnOnce(&mut Run),
-    ) -> StoreResult<Result<Run, Run>> {
-        let _guard = self.write_lock.lock().await;
-        let mut run = self
-            .store
-            .get_run(&key.tenant, &key.thread_id, &key.run_id)
-            .await?;
-        if run.status != from {
-            return Ok(Err(run));
-        }
-        change(&mut run);
-        if self.store.update_run_if(&key.tenant, &run, from).await? {
-            return Ok(Ok(run));
-        }
-        let now = self
-            .store
-            .get_run(&key.tenant, &key.thread_id, &key.run_id)
-            .await?;
-        Ok(Err(now))
-    }
-
     /// All steps of a run, oldest first.
     pub async fn steps_of(&self, key: &RunKey) -> StoreResult<Vec<RunStep>> {
         self.store.steps_of_run(&key.tenant, &key.run_id).await
     }
 
-    /// Starts working on a queued run in the background, in the log span of the request
-    /// that started it (its lines carry that request's id).
+    /// Records a new run (and the messages it appends first) with this process's
+    /// lease on it, taken in the same write: the instance that accepted the request
+    /// drives the run, so a stream of it is served where its events happen.
+    pub async fn insert_run(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        messages: &[Message],
+    ) -> StoreResult<()> {
+        self.store
+            .insert_leased_run(
+                tenant,
+                run,
+                messages,
+                &self.instance.holder,
+                self.instance.lease_ms(),
+            )
+            .await
+    }
+
+    /// Starts working on a queued run whose lease this process holds, in the background,
+    /// in the log span of the request that started it (its lines carry that request's id).
     pub fn start(self: &Arc<Self>, key: RunKey, access: Option<RunAccess>) {
         if let Some(access) = access {
             self.lock_access().insert(key.run_id.clone(), access);
         }
+        let hold = self.worked.hold(&key);
         let engine = Arc::clone(self);
-        tokio::spawn(async move { engine.drive(key).await }.in_current_span());
+        self.tasks
+            .spawn(async move { engine.drive(hold).await }.in_current_span());
     }
 
-    /// Asks the run's in-flight model turn (if any) to stop.
-    pub fn signal_cancel(&self, run_id: &str) {
-        let cancels = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = cancels.get(run_id) {
-            let _ = sender.send(true);
-        }
-    }
-
-    fn register_cancel(&self, run_id: &str) -> watch::Receiver<bool> {
-        let (sender, receiver) = watch::channel(false);
-        let mut cancels = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
-        cancels.insert(run_id.to_owned(), sender);
-        receiver
-    }
-
-    fn unregister_cancel(&self, run_id: &str) {
-        let mut cancels = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
-        cancels.remove(run_id);
+    /// A request cancelled a run (moved it to `cancelling`): when this process works on
+    /// it, its stream says so and its task stops the model; otherwise the instance
+    /// working on it notices within a poll, and a run nobody works on is ended by the
+    /// instance that claims it. `run` is the run as the cancel wrote it.
+    pub fn notice_cancel(&self, run: &Run) {
+        self.worked.cancel_with(&run.id, || {
+            self.emit(&run.id, "thread.run.cancelling", &run.for_stream());
+        });
     }
 
     fn lock_access(&self) -> std::sync::MutexGuard<'_, HashMap<String, RunAccess>> {
@@ -240,5 +224,11 @@ impl RunEngine {
 
     fn forget_access(&self, run_id: &str) {
         self.lock_access().remove(run_id);
+    }
+
+    /// Whether the run's access is this process's own record of the request that started
+    /// it (false for a run taken over from another instance).
+    fn has_access(&self, run_id: &str) -> bool {
+        self.lock_access().contains_key(run_id)
     }
 }

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::citations::Sources;
-use super::drive::cancelled;
 use super::file_search::{file_search_tool, ranking_options};
 use super::progress::{new_step, Progress};
 use super::prompt::{build_request, PromptStop};
+use super::signals::{signalled, Signal};
 use super::{RunEngine, RunKey};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::llm::offline::file_search::FILE_SEARCH_FUNCTION;
@@ -20,20 +20,26 @@ use crate::llm::{ChatEvent, FinishReason, ToolCallDelta};
 use crate::models::{Message, Run, RunStep, RunUsage, StreamMessage};
 use crate::store::StoreResult;
 
+/// Appended to the error of a model call that fails on a run taken over from another
+/// instance: per-request credentials never leave the instance that received them.
+pub const TAKEN_OVER_NOTE: &str = "(This run was resumed by another server instance, which \
+    uses the server's configured upstream credentials: the per-request credentials of the \
+    request that started the run are never stored.)";
+
 impl RunEngine {
     /// Runs one model turn of an `in_progress` run.
     pub(super) async fn turn(
         self: &Arc<Self>,
         key: &RunKey,
         mut run: Run,
-        mut cancel: watch::Receiver<bool>,
+        mut signals: watch::Receiver<Signal>,
     ) -> StoreResult<()> {
         loop {
-            if !self.turn_once(key, run, &mut cancel).await? {
+            if !self.turn_once(key, run, &mut signals).await? {
                 return Ok(());
             }
             // The server ran the model's searches: the model answers in a new turn.
-            run = self.mutate_run(key, |_| false).await?;
+            run = self.mutate_worked(key, |_| false).await?;
             if run.status == "cancelling" {
                 return self.finish_cancelled(key, &mut []).await;
             }
@@ -45,9 +51,10 @@ impl RunEngine {
         self: &Arc<Self>,
         key: &RunKey,
         run: Run,
-        cancel: &mut watch::Receiver<bool>,
+        signals: &mut watch::Receiver<Signal>,
     ) -> StoreResult<bool> {
         let steps = self.store.steps_of_run(&key.tenant, &key.run_id).await?;
+        let taken_over = !self.has_access(&key.run_id);
         let access = self.access_of(&key.run_id);
         let request =
             match build_request(self.store.as_ref(), &key.tenant, &run, &steps, access).await {
@@ -70,22 +77,39 @@ impl RunEngine {
         progress.sources = Sources::of_steps(steps.iter().map(|s| &s.step_details));
         let started = tokio::select! {
             started = self.model.stream(request) => started,
-            () = cancelled(cancel) => return self.finish_cancelled(key, &mut []).await.map(|()| false),
+            signal = signalled(signals) => {
+                if signal == Signal::Stop {
+                    self.stopped(key);
+                    return Ok(false);
+                }
+                return self.finish_cancelled(key, &mut []).await.map(|()| false);
+            }
         };
         let mut stream = match started {
             Ok(stream) => stream,
             Err(error) => {
+                let message = if taken_over {
+                    format!("{} {TAKEN_OVER_NOTE}", error.message)
+                } else {
+                    error.message.clone()
+                };
                 return self
-                    .fail(key, &mut [], error.code(), &error.message)
+                    .fail(key, &mut [], error.code(), &message)
                     .await
-                    .map(|()| false)
+                    .map(|()| false);
             }
         };
         loop {
             let event = tokio::select! {
                 event = stream.next() => event,
-                () = cancelled(cancel) => {
+                signal = signalled(signals) => {
                     drop(stream);
+                    if signal == Signal::Stop {
+                        // Another instance has (or is about to have) the run: what was
+                        // written of this turn is its to discard.
+                        self.stopped(key);
+                        return Ok(false);
+                    }
                     let mut open = self.stop_early(key, &mut progress).await?;
                     return self.finish_cancelled(key, &mut open).await.map(|()| false);
                 }
@@ -134,6 +158,7 @@ impl RunEngine {
         delta: &ToolCallDelta,
     ) -> StoreResult<()> {
         if progress.tool_step.is_none() {
+            self.confirm_lease(key).await?;
             let step = new_step(
                 &progress.run,
                 "tool_calls",
@@ -183,6 +208,7 @@ impl RunEngine {
 
     /// Writes the run's (empty, in-progress) message and its message_creation step.
     async fn open_message(&self, key: &RunKey, progress: &mut Progress) -> StoreResult<()> {
+        self.confirm_lease(key).await?;
         let run = &progress.run;
         let message = Message {
             id: new_id(IdKind::Message),
@@ -323,9 +349,9 @@ impl RunEngine {
         }
         let mut cancelled_meanwhile = false;
         let run = self
-            .mutate_run(key, |run| {
-                if run.status == "cancelling" {
-                    cancelled_meanwhile = true;
+            .mutate_worked(key, |run| {
+                cancelled_meanwhile = run.status == "cancelling";
+                if cancelled_meanwhile {
                     return false;
                 }
                 run.status = "completed".into();
@@ -341,62 +367,5 @@ impl RunEngine {
         self.forget_access(&key.run_id);
         self.emit(&key.run_id, "thread.run.completed", &run.for_stream());
         Ok(false)
-    }
-
-    /// Puts the run into `requires_action` for `calls` and arms its expiry.
-    async fn await_outputs(self: &Arc<Self>, key: &RunKey, calls: Vec<Value>) -> StoreResult<()> {
-        let mut cancelled_meanwhile = false;
-        let run = self
-            .mutate_run(key, |run| {
-                if run.status == "cancelling" {
-                    cancelled_meanwhile = true;
-                    return false;
-                }
-                run.status = "requires_action".into();
-                run.required_action = Some(json!({"type": "submit_tool_outputs",
-                    "submit_tool_outputs": {"tool_calls": calls}}));
-                true
-            })
-            .await?;
-        if cancelled_meanwhile {
-            let mut open: Vec<RunStep> = self
-                .store
-                .steps_of_run(&key.tenant, &key.run_id)
-                .await?
-                .into_iter()
-                .filter(|s| s.status == "in_progress")
-                .collect();
-            return self.finish_cancelled(key, &mut open).await;
-        }
-        // The turn has come to rest: the next one (after the outputs) counts afresh.
-        self.store.clear_attempts(&key.tenant, &key.run_id).await?;
-        self.emit(&key.run_id, "thread.run.requires_action", &run.for_stream());
-        if let Some(expires_at) = run.expires_at {
-            self.schedule_expiry(key.clone(), expires_at);
-        }
-        Ok(())
-    }
-
-    /// Ends the run as `incomplete` with `incomplete_details.reason`.
-    async fn end_incomplete(
-        &self,
-        key: &RunKey,
-        reason: &str,
-        usage: Option<RunUsage>,
-    ) -> StoreResult<()> {
-        let now = unix_now();
-        let run = self
-            .mutate_run(key, |run| {
-                run.status = "incomplete".into();
-                run.completed_at = Some(now);
-                run.expires_at = None;
-                run.incomplete_details = Some(json!({"reason": reason}));
-                run.usage = usage.or(Some(RunUsage::default()));
-                true
-            })
-            .await?;
-        self.forget_access(&key.run_id);
-        self.emit(&key.run_id, "thread.run.incomplete", &run.for_stream());
-        Ok(())
     }
 }

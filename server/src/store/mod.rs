@@ -4,6 +4,7 @@
 #[cfg(test)]
 mod backend_tests;
 pub mod files;
+pub mod leases;
 pub mod migrate;
 pub mod page;
 pub mod postgres;
@@ -17,6 +18,9 @@ use sha2::{Digest, Sha256};
 
 use crate::models::{Assistant, Message, Run, RunStep, RunUsage, Thread};
 pub use files::{BlobKind, FileStore, PendingBlob, UploadRecord, UploadStore};
+pub use leases::{
+    ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunVersion, RunWatch, VersionedRun,
+};
 pub use page::{Order, Page, PageRequest};
 pub use vector_stores::VectorStoreStore;
 
@@ -225,6 +229,7 @@ pub trait Store:
     + ThreadStore
     + MessageStore
     + RunStore
+    + RunLeaseStore
     + StepStore
     + FileStore
     + UploadStore

@@ -9,6 +9,7 @@
 
 mod assistants;
 mod files;
+mod leases;
 mod messages;
 mod runs;
 mod steps;

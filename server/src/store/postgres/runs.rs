@@ -5,26 +5,31 @@
 
 use async_trait::async_trait;
 
+use super::leases::NOW_MS;
 use super::messages::insert_message_row;
 use super::{backend, expect_one, fetch_page, from_document, to_document, PgStore, Table};
 use crate::models::run::ACTIVE_STATUSES;
 use crate::models::{Message, Run};
-use crate::store::{Page, PageRequest, RunStore, StoreError, StoreResult, Tenant, UnfinishedRun};
+use crate::store::{
+    LeaseHolder, Page, PageRequest, RunStore, StoreError, StoreResult, Tenant, UnfinishedRun,
+};
 
 /// The partial unique index that holds one active run per thread.
 const ONE_ACTIVE_INDEX: &str = "runs_one_active_per_thread";
 
-fn active_statuses() -> Vec<String> {
+pub(super) fn active_statuses() -> Vec<String> {
     ACTIVE_STATUSES.iter().map(|s| (*s).to_owned()).collect()
 }
 
-#[async_trait]
-impl RunStore for PgStore {
-    async fn insert_run(
+impl PgStore {
+    /// Inserts a run (and the messages it appends first); `lease`: the holder and length
+    /// of the lease the new run starts with, taken in the same write.
+    pub(super) async fn insert_run_row(
         &self,
         tenant: &Tenant,
         run: &Run,
         messages: &[Message],
+        lease: Option<(&LeaseHolder, i64)>,
     ) -> StoreResult<()> {
         if let Some(active) = self.active_run(tenant, &run.thread_id).await? {
             return Err(StoreError::ActiveRun(active));
@@ -33,17 +38,21 @@ impl RunStore for PgStore {
         for message in messages {
             insert_message_row(&mut tx, tenant, message).await?;
         }
-        let inserted = sqlx::query(
-            "INSERT INTO runs (id, tenant, thread_id, status, created_at, data) \
-             SELECT $1, $2, $3, $4, $5, $6 \
-             WHERE EXISTS (SELECT 1 FROM threads WHERE tenant = $2 AND id = $3)",
-        )
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO runs (id, tenant, thread_id, status, created_at, data, \
+             lease_owner, lease_process, lease_expires_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, {NOW_MS} + $9 \
+             WHERE EXISTS (SELECT 1 FROM threads WHERE tenant = $2 AND id = $3)"
+        ))
         .bind(&run.id)
         .bind(tenant.as_str())
         .bind(&run.thread_id)
         .bind(&run.status)
         .bind(run.created_at)
         .bind(to_document(run)?)
+        .bind(lease.map(|(holder, _)| holder.instance.as_str()))
+        .bind(lease.map(|(holder, _)| holder.process.as_str()))
+        .bind(lease.map(|(_, lease_ms)| lease_ms))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -57,6 +66,18 @@ impl RunStore for PgStore {
         }
         tx.commit().await.map_err(backend)
     }
+}
+
+#[async_trait]
+impl RunStore for PgStore {
+    async fn insert_run(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        messages: &[Message],
+    ) -> StoreResult<()> {
+        self.insert_run_row(tenant, run, messages, None).await
+    }
 
     async fn get_run(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<Run> {
         self.get_child_document(Table::Runs, tenant, ("thread_id", thread_id), id)
@@ -64,21 +85,23 @@ impl RunStore for PgStore {
     }
 
     async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()> {
-        let result =
-            sqlx::query("UPDATE runs SET data = $1, status = $2 WHERE tenant = $3 AND id = $4")
-                .bind(to_document(run)?)
-                .bind(&run.status)
-                .bind(tenant.as_str())
-                .bind(&run.id)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+        let result = sqlx::query(
+            "UPDATE runs SET data = $1, status = $2, version = version + 1 \
+                 WHERE tenant = $3 AND id = $4",
+        )
+        .bind(to_document(run)?)
+        .bind(&run.status)
+        .bind(tenant.as_str())
+        .bind(&run.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         expect_one(result)
     }
 
     async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool> {
         let result = sqlx::query(
-            "UPDATE runs SET data = $1, status = $2 \
+            "UPDATE runs SET data = $1, status = $2, version = version + 1 \
              WHERE tenant = $3 AND id = $4 AND status = $5",
         )
         .bind(to_document(run)?)

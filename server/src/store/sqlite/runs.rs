@@ -2,25 +2,32 @@
 
 use async_trait::async_trait;
 
+use super::leases::NOW_MS;
 use super::messages::insert_message_row;
 use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::models::run::ACTIVE_STATUSES;
 use crate::models::{Message, Run};
-use crate::store::{Page, PageRequest, RunStore, StoreError, StoreResult, Tenant, UnfinishedRun};
+use crate::store::{
+    LeaseHolder, Page, PageRequest, RunStore, StoreError, StoreResult, Tenant, UnfinishedRun,
+};
 
 /// `status IN ('queued', …)` for the active statuses (constants, not user input).
-fn active_clause() -> String {
+pub(super) fn active_clause() -> String {
     let quoted: Vec<String> = ACTIVE_STATUSES.iter().map(|s| format!("'{s}'")).collect();
     format!("status IN ({})", quoted.join(", "))
 }
 
-#[async_trait]
-impl RunStore for SqliteStore {
-    async fn insert_run(
+impl SqliteStore {
+    /// Inserts a run (and the messages it appends first) in one write transaction, which
+    /// also checks the thread lock: SQLite has one writer at a time, across processes,
+    /// so two instances racing to start a run on one thread cannot both pass the check.
+    /// `lease`: the holder and length of the lease the new run starts with.
+    pub(super) async fn insert_run_row(
         &self,
         tenant: &Tenant,
         run: &Run,
         messages: &[Message],
+        lease: Option<(&LeaseHolder, i64)>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let active: Option<String> = sqlx::query_scalar(&format!(
@@ -38,16 +45,21 @@ impl RunStore for SqliteStore {
         for message in messages {
             insert_message_row(&mut tx, tenant, message).await?;
         }
-        let result = sqlx::query(
-            "INSERT INTO runs (id, tenant, thread_id, status, created_at, data) \
-             SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM threads WHERE tenant = ? AND id = ?)",
-        )
+        let result = sqlx::query(&format!(
+            "INSERT INTO runs (id, tenant, thread_id, status, created_at, data, \
+             lease_owner, lease_process, lease_expires_at) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, {NOW_MS} + ? \
+             WHERE EXISTS (SELECT 1 FROM threads WHERE tenant = ? AND id = ?)"
+        ))
         .bind(&run.id)
         .bind(tenant.as_str())
         .bind(&run.thread_id)
         .bind(&run.status)
         .bind(run.created_at)
         .bind(to_document(run)?)
+        .bind(lease.map(|(holder, _)| holder.instance.as_str()))
+        .bind(lease.map(|(holder, _)| holder.process.as_str()))
+        .bind(lease.map(|(_, lease_ms)| lease_ms))
         .bind(tenant.as_str())
         .bind(&run.thread_id)
         .execute(&mut *tx)
@@ -56,6 +68,18 @@ impl RunStore for SqliteStore {
         expect_one(result)?;
         tx.commit().await.map_err(backend)
     }
+}
+
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn insert_run(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        messages: &[Message],
+    ) -> StoreResult<()> {
+        self.insert_run_row(tenant, run, messages, None).await
+    }
 
     async fn get_run(&self, tenant: &Tenant, thread_id: &str, id: &str) -> StoreResult<Run> {
         self.get_child_document(Table::Runs, tenant, ("thread_id", thread_id), id)
@@ -63,21 +87,24 @@ impl RunStore for SqliteStore {
     }
 
     async fn update_run(&self, tenant: &Tenant, run: &Run) -> StoreResult<()> {
-        let result =
-            sqlx::query("UPDATE runs SET data = ?, status = ? WHERE tenant = ? AND id = ?")
-                .bind(to_document(run)?)
-                .bind(&run.status)
-                .bind(tenant.as_str())
-                .bind(&run.id)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+        let result = sqlx::query(
+            "UPDATE runs SET data = ?, status = ?, version = version + 1 \
+                 WHERE tenant = ? AND id = ?",
+        )
+        .bind(to_document(run)?)
+        .bind(&run.status)
+        .bind(tenant.as_str())
+        .bind(&run.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         expect_one(result)
     }
 
     async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool> {
         let result = sqlx::query(
-            "UPDATE runs SET data = ?, status = ? WHERE tenant = ? AND id = ? AND status = ?",
+            "UPDATE runs SET data = ?, status = ?, version = version + 1 \
+             WHERE tenant = ? AND id = ? AND status = ?",
         )
         .bind(to_document(run)?)
         .bind(&run.status)
