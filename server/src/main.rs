@@ -3,10 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use server::embeddings::EmbeddingsArgs;
+use server::files::s3::S3Options;
+use server::files::BlobStore;
 use server::llm::{LlmArgs, LlmMode};
 use server::ops::{MetricsToken, OpsArgs};
 use server::serve::ConnectionArgs;
@@ -41,6 +44,21 @@ struct Flags {
     /// Folder for uploaded file bytes [default: the database file's folder, ./data].
     #[arg(long, env = "ASSISTANTS_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep file bytes in S3-compatible object storage instead of the data directory,
+    /// so several instances share them: s3://BUCKET or s3://BUCKET/PREFIX. Region and
+    /// credentials come from the AWS environment variables (AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION, ...).
+    #[arg(long, env = "ASSISTANTS_BLOB_STORE", value_name = "URL")]
+    blob_store: Option<String>,
+    /// URL of an S3-compatible service (MinIO, an emulator) for --blob-store; plain
+    /// http:// is accepted only here.
+    #[arg(
+        long,
+        env = "ASSISTANTS_BLOB_ENDPOINT",
+        value_name = "URL",
+        requires = "blob_store"
+    )]
+    blob_endpoint: Option<String>,
     /// Largest JSON request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "ASSISTANTS_MAX_BODY_BYTES", default_value_t = server::settings::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -177,6 +195,20 @@ async fn main() -> ExitCode {
     }
     if let Some(dir) = flags.data_dir {
         settings.data_dir = dir;
+    }
+    if let Some(url) = &flags.blob_store {
+        let connected =
+            S3Options::new(url, flags.blob_endpoint.clone()).and_then(|options| options.connect());
+        match connected {
+            Ok(blobs) => {
+                tracing::info!(store = %blobs.describe(), "file bytes: object storage");
+                settings.blob_store = Some(Arc::new(blobs));
+            }
+            Err(error) => {
+                eprintln!("cannot use --blob-store: {error}");
+                return ExitCode::from(2);
+            }
+        }
     }
     settings.max_file_bytes = flags.max_file_bytes;
     settings.storage_quota = (flags.storage_quota_bytes > 0).then_some(flags.storage_quota_bytes);

@@ -2,9 +2,11 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::embeddings::EmbeddingsConfig;
+use crate::files::BlobStore;
 use crate::llm::config::DEFAULT_BASE_URL;
 use crate::llm::{LlmArgs, LlmMode};
 use crate::ops::MetricsToken;
@@ -36,8 +38,13 @@ pub struct Settings {
     pub run_expiry: Duration,
     /// Runs worked on at once; more wait in `queued`.
     pub max_concurrent_runs: usize,
-    /// Folder holding uploaded file bytes (`files/`, `uploads/`, `tmp/` below it).
+    /// Folder holding uploaded file bytes (`files/`, `uploads/`, `tmp/` below it),
+    /// unless `blob_store` names object storage.
     pub data_dir: PathBuf,
+    /// Object storage holding file bytes instead of `data_dir` (`--blob-store
+    /// s3://...`), so that several instances share them; `None` (the default): the
+    /// data directory.
+    pub blob_store: Option<Arc<dyn BlobStore>>,
     /// Largest file `POST /v1/files` accepts; a setting so tests can lower it.
     pub max_file_bytes: u64,
     /// Vector store files ingested at once; 0 pauses ingestion (files wait
@@ -72,6 +79,7 @@ impl Settings {
         let database_url = database_url.into();
         Self {
             data_dir: default_data_dir(&database_url),
+            blob_store: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             database_url,
             api_keys: None,

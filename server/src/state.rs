@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::embeddings::EmbeddingsClient;
-use crate::files::DataDir;
+use crate::files::{BlobStore, DataDir};
 use crate::llm::ChatModel;
 use crate::ops::metrics::MeteredModel;
 use crate::ops::OpsState;
@@ -23,8 +23,9 @@ pub struct AppState {
     pub api_keys: Option<Arc<HashSet<String>>>,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
-    /// Where file and upload bytes are kept.
-    pub data: Arc<DataDir>,
+    /// Where file and upload bytes are kept: the data directory, or the object storage
+    /// every instance shares.
+    pub data: Arc<dyn BlobStore>,
     /// Largest file `POST /v1/files` accepts.
     pub max_file_bytes: u64,
     /// Most bytes one tenant may store, when a quota is set.
@@ -52,7 +53,8 @@ impl AppState {
             })?;
         }
         let state = Self::with_parts(store, model, settings);
-        crate::files::expiry::clean_up_at_startup(state.store.as_ref(), &state.data).await?;
+        crate::files::expiry::clean_up_at_startup(state.store.as_ref(), state.data.as_ref())
+            .await?;
         Ok(state)
     }
 
@@ -88,7 +90,10 @@ impl AppState {
             .with_embeddings(embeddings.clone())
             .with_metrics(metrics.runs.clone()),
         );
-        let data = Arc::new(DataDir::new(&settings.data_dir));
+        let data = match &settings.blob_store {
+            Some(shared) => Arc::clone(shared),
+            None => Arc::new(DataDir::new(&settings.data_dir)) as Arc<dyn BlobStore>,
+        };
         let ingest = Arc::new(
             crate::vector_stores::Ingestor::new(
                 Arc::clone(&store),

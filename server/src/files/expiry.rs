@@ -4,14 +4,14 @@
 //! bytes even when nobody asks about them again.
 
 use crate::files::housekeeping::discard;
-use crate::files::DataDir;
+use crate::files::BlobStore;
 use crate::ids::unix_now;
 use crate::models::upload::{status, Upload};
 use crate::store::{BlobKind, PendingBlob, Store, StoreError, StoreResult, Tenant};
 
 /// Deletes every expired file: its record first (so it vanishes from the API at once,
 /// and from vector stores), then its bytes (queued, so a failure is retried).
-pub async fn remove_expired_files(store: &dyn Store, data: &DataDir) -> StoreResult<()> {
+pub async fn remove_expired_files(store: &dyn Store, data: &dyn BlobStore) -> StoreResult<()> {
     for blob in store.take_expired_files(unix_now()).await? {
         discard(store, data, &blob).await;
     }
@@ -19,7 +19,7 @@ pub async fn remove_expired_files(store: &dyn Store, data: &DataDir) -> StoreRes
 }
 
 /// Marks every pending upload whose hour is over as `expired` and drops its parts.
-pub async fn expire_overdue_uploads(store: &dyn Store, data: &DataDir) -> StoreResult<()> {
+pub async fn expire_overdue_uploads(store: &dyn Store, data: &dyn BlobStore) -> StoreResult<()> {
     for (tenant, upload) in store.overdue_uploads(unix_now()).await? {
         expire_upload(store, data, &tenant, upload).await?;
     }
@@ -34,7 +34,7 @@ pub fn is_overdue(upload: &Upload, now: i64) -> bool {
 /// Turns an overdue pending upload into an `expired` one; returns it as now stored.
 pub async fn expire_upload(
     store: &dyn Store,
-    data: &DataDir,
+    data: &dyn BlobStore,
     tenant: &Tenant,
     mut upload: Upload,
 ) -> StoreResult<Upload> {
@@ -59,12 +59,15 @@ pub fn upload_blob(tenant: &Tenant, upload_id: &str) -> PendingBlob {
     }
 }
 
-/// Startup housekeeping: half-written temporary files of a previous process go, as do
-/// files and uploads that expired while the server was down and bytes whose removal a
-/// previous process could not finish.
-pub async fn clean_up_at_startup(store: &dyn Store, data: &DataDir) -> StoreResult<()> {
-    data.clear_temporary()
+/// Startup housekeeping: the blob store must answer (a wrong bucket or credentials stop
+/// the start, not the first upload); half-written temporary files of a previous process
+/// go, as do files and uploads that expired while the server was down and bytes whose
+/// removal a previous process could not finish.
+pub async fn clean_up_at_startup(store: &dyn Store, data: &dyn BlobStore) -> StoreResult<()> {
+    let unusable = |e| StoreError::Unsupported(format!("file bytes in {}: {e}", data.describe()));
+    data.check().await.map_err(unusable)?;
+    data.sweep_temporary(std::time::Duration::ZERO)
         .await
-        .map_err(|e| StoreError::Backend(format!("clearing {}: {e}", data.root().display())))?;
+        .map_err(unusable)?;
     crate::files::housekeeping::sweep_records(store, data).await
 }

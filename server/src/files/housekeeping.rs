@@ -1,17 +1,17 @@
-//! Keeping the data directory in step with the records: queued byte removals are
+//! Keeping the blob store (data directory or bucket) in step with the records: queued byte removals are
 //! retried until they succeed, expired files and overdue uploads are swept, and bytes
 //! no record knows (orphans: a crash between writing bytes and recording them, a
 //! failed clean-up) are removed. A background task does this every
 //! `housekeeping_interval`; start-up does the record-driven part before serving.
 
-use std::path::{Path, PathBuf};
+use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 
+use crate::files::blobs::{BlobArea, BlobError, BlobKey, BlobStore, StoredBlob};
 use crate::files::expiry::{expire_overdue_uploads, remove_expired_files};
-use crate::files::DataDir;
 use crate::models::upload::status;
 use crate::store::{PendingBlob, Store, StoreError, StoreResult, Tenant};
 
@@ -21,7 +21,7 @@ const PENDING_BATCH: u32 = 256;
 /// before their record, and a slow request may sit in between (or still be writing
 /// to `tmp/`), so only bytes untouched this long are taken.
 pub const ORPHAN_GRACE: Duration = Duration::from_secs(3_600);
-/// How often the background task walks the data directory for orphans (the walk
+/// How often the background task walks the blob store for orphans (the walk
 /// looks every blob up, so it runs far less often than the record-driven sweeps).
 pub const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(3_600);
 /// Default period of the background sweeps.
@@ -29,7 +29,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Removes queued bytes and forgets them; when removal fails (a read-only disk) the
 /// entry stays queued for the next sweep and the failure is logged, never returned.
-pub async fn discard(store: &dyn Store, data: &DataDir, blob: &PendingBlob) {
+pub async fn discard(store: &dyn Store, data: &dyn BlobStore, blob: &PendingBlob) {
     match data.remove_blob(blob).await {
         Ok(()) => {
             if let Err(error) = store.forget_pending_blob(blob).await {
@@ -44,7 +44,7 @@ pub async fn discard(store: &dyn Store, data: &DataDir, blob: &PendingBlob) {
 }
 
 /// Retries every queued removal; returns how many are still queued after failing.
-pub async fn remove_pending_blobs(store: &dyn Store, data: &DataDir) -> StoreResult<usize> {
+pub async fn remove_pending_blobs(store: &dyn Store, data: &dyn BlobStore) -> StoreResult<usize> {
     let mut failed = 0;
     loop {
         let batch = store.pending_blobs(PENDING_BATCH).await?;
@@ -84,18 +84,20 @@ pub struct OrphanSweep {
 /// parts without a pending upload holding them, and stale temporary files.
 pub async fn sweep_orphans(
     store: &dyn Store,
-    data: &DataDir,
+    data: &dyn BlobStore,
     grace: Duration,
 ) -> StoreResult<OrphanSweep> {
     let mut swept = OrphanSweep::default();
-    for (tenant, path) in tenant_entries(&data.files_root()).await? {
-        let Some(id) = file_name(&path) else { continue };
-        if !is_older(&path, grace).await {
+    for blob in data.list(BlobArea::Files).await.map_err(unusable(data))? {
+        let BlobKey::File { tenant, id } = &blob.key else {
+            continue;
+        };
+        if !is_older(&blob, grace) {
             continue;
         }
-        match store.get_file(&tenant, &id).await {
+        match store.get_file(tenant, id).await {
             Err(StoreError::NotFound) => {
-                if remove(&path).await {
+                if remove(data, &blob.key).await {
                     swept.files += 1;
                 }
             }
@@ -104,39 +106,53 @@ pub async fn sweep_orphans(
             }
         }
     }
-    for (tenant, dir) in tenant_entries(&data.uploads_root()).await? {
-        let Some(upload_id) = file_name(&dir) else {
+    // The parts each upload still holds, looked up once per upload.
+    let mut held: HashMap<(Tenant, String), Vec<String>> = HashMap::new();
+    for blob in data.list(BlobArea::Parts).await.map_err(unusable(data))? {
+        let BlobKey::Part {
+            tenant,
+            upload_id,
+            part_id,
+        } = &blob.key
+        else {
             continue;
         };
-        let held: Vec<String> = match store.get_upload(&tenant, &upload_id).await {
-            Ok(record) if record.upload.status == status::PENDING => store
-                .parts_of_upload(&tenant, &upload_id)
-                .await?
-                .into_iter()
-                .map(|(part, _)| part.id)
-                .collect(),
-            Ok(_) | Err(StoreError::NotFound) => Vec::new(),
-            Err(other) => return Err(other),
+        if !is_older(&blob, grace) {
+            continue;
+        }
+        let upload = (tenant.clone(), upload_id.clone());
+        let parts = match held.entry(upload) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(held_parts(store, tenant, upload_id).await?),
         };
-        for part in entries(&dir).await? {
-            let known = file_name(&part).is_some_and(|id| held.contains(&id));
-            if !known && is_older(&part, grace).await && remove(&part).await {
-                swept.parts += 1;
-            }
-        }
-        // Only succeeds once empty; a pending upload's folder is recreated when needed.
-        let _ = tokio::fs::remove_dir(&dir).await;
-    }
-    for path in entries(&data.tmp_root()).await? {
-        if is_older(&path, grace).await && remove(&path).await {
-            swept.temporary += 1;
+        if !parts.contains(part_id) && remove(data, &blob.key).await {
+            swept.parts += 1;
         }
     }
+    swept.temporary = data.sweep_temporary(grace).await.map_err(unusable(data))?;
     Ok(swept)
 }
 
+/// The parts a pending upload holds; none once it has ended or is gone.
+async fn held_parts(
+    store: &dyn Store,
+    tenant: &Tenant,
+    upload_id: &str,
+) -> StoreResult<Vec<String>> {
+    match store.get_upload(tenant, upload_id).await {
+        Ok(record) if record.upload.status == status::PENDING => Ok(store
+            .parts_of_upload(tenant, upload_id)
+            .await?
+            .into_iter()
+            .map(|(part, _)| part.id)
+            .collect()),
+        Ok(_) | Err(StoreError::NotFound) => Ok(Vec::new()),
+        Err(other) => Err(other),
+    }
+}
+
 /// One round of the record-driven sweeps: expiry of files and uploads, then the queue.
-pub async fn sweep_records(store: &dyn Store, data: &DataDir) -> StoreResult<()> {
+pub async fn sweep_records(store: &dyn Store, data: &dyn BlobStore) -> StoreResult<()> {
     remove_expired_files(store, data).await?;
     expire_overdue_uploads(store, data).await?;
     remove_pending_blobs(store, data).await?;
@@ -147,7 +163,7 @@ pub async fn sweep_records(store: &dyn Store, data: &DataDir) -> StoreResult<()>
 /// walk runs at the first round and then every [`ORPHAN_SWEEP_EVERY`].
 pub fn spawn(
     store: Arc<dyn Store>,
-    data: Arc<DataDir>,
+    data: Arc<dyn BlobStore>,
     interval: Duration,
 ) -> Option<JoinHandle<()>> {
     if interval.is_zero() {
@@ -159,12 +175,12 @@ pub fn spawn(
         let mut last_walk: Option<tokio::time::Instant> = None;
         loop {
             ticker.tick().await;
-            if let Err(error) = sweep_records(store.as_ref(), &data).await {
+            if let Err(error) = sweep_records(store.as_ref(), data.as_ref()).await {
                 tracing::warn!(%error, "housekeeping sweep failed");
             }
             if last_walk.is_none_or(|at| at.elapsed() >= ORPHAN_SWEEP_EVERY) {
                 last_walk = Some(tokio::time::Instant::now());
-                match sweep_orphans(store.as_ref(), &data, ORPHAN_GRACE).await {
+                match sweep_orphans(store.as_ref(), data.as_ref(), ORPHAN_GRACE).await {
                     Ok(swept) if swept != OrphanSweep::default() => {
                         tracing::info!(?swept, "removed bytes no record knew");
                     }
@@ -176,76 +192,24 @@ pub fn spawn(
     }))
 }
 
-/// The entries two levels below `root` (`root/<tenant>/<entry>`), with their tenant.
-async fn tenant_entries(root: &Path) -> StoreResult<Vec<(Tenant, PathBuf)>> {
-    let mut found = Vec::new();
-    for tenant_dir in entries(root).await? {
-        let Some(tenant) = file_name(&tenant_dir) else {
-            continue;
-        };
-        let tenant = Tenant::from_stored(tenant);
-        for entry in entries(&tenant_dir).await? {
-            found.push((tenant.clone(), entry));
-        }
-    }
-    Ok(found)
+/// The error of a blob store that could not be listed or swept.
+fn unusable(data: &dyn BlobStore) -> impl Fn(BlobError) -> StoreError + '_ {
+    move |error| StoreError::Backend(format!("sweeping {}: {error}", data.describe()))
 }
 
-/// The entries of a folder; none when it does not exist (or is not a folder).
-async fn entries(dir: &Path) -> StoreResult<Vec<PathBuf>> {
-    let mut reader = match tokio::fs::read_dir(dir).await {
-        Ok(reader) => reader,
-        Err(error)
-            if matches!(
-                error.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(Vec::new())
-        }
-        Err(error) => return Err(io_failure(dir, error)),
-    };
-    let mut found = Vec::new();
-    while let Some(entry) = reader
-        .next_entry()
-        .await
-        .map_err(|error| io_failure(dir, error))?
-    {
-        found.push(entry.path());
-    }
-    Ok(found)
+/// Whether `blob` was last written at least `grace` ago.
+fn is_older(blob: &StoredBlob, grace: Duration) -> bool {
+    SystemTime::now()
+        .duration_since(blob.modified)
+        .is_ok_and(|age| age >= grace)
 }
 
-fn io_failure(path: &Path, error: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("reading {}: {error}", path.display()))
-}
-
-fn file_name(path: &Path) -> Option<String> {
-    path.file_name()?.to_str().map(str::to_owned)
-}
-
-/// Whether `path` was last modified at least `grace` ago.
-async fn is_older(path: &Path, grace: Duration) -> bool {
-    let Ok(meta) = tokio::fs::symlink_metadata(path).await else {
-        return false;
-    };
-    meta.modified()
-        .ok()
-        .and_then(|at| SystemTime::now().duration_since(at).ok())
-        .is_some_and(|age| age >= grace)
-}
-
-/// Removes a file (or a folder someone put in its place); whether it went.
-async fn remove(path: &Path) -> bool {
-    let removed = match tokio::fs::symlink_metadata(path).await {
-        Ok(meta) if meta.is_dir() => tokio::fs::remove_dir_all(path).await,
-        Ok(_) => tokio::fs::remove_file(path).await,
-        Err(_) => return false,
-    };
-    match removed {
+/// Removes an orphan; whether it went.
+async fn remove(data: &dyn BlobStore, key: &BlobKey) -> bool {
+    match data.remove_orphan(key).await {
         Ok(()) => true,
         Err(error) => {
-            tracing::warn!(path = %path.display(), %error, "could not remove orphaned bytes");
+            tracing::warn!(?key, %error, "could not remove orphaned bytes");
             false
         }
     }

@@ -1,7 +1,8 @@
 //! `/v1/files`: createFile (multipart), listFiles, retrieveFile, deleteFile,
-//! downloadFile. Bytes stream to the data directory; the record is written only once
-//! they are in place (within the optional per-key storage quota), and deleting removes
-//! the record, detaches the file from vector stores and then removes the bytes.
+//! downloadFile. Bytes stream to the blob store (data directory or bucket); the record
+//! is written only once they are in place (within the optional per-key storage quota),
+//! and deleting removes the record, detaches the file from vector stores and then
+//! removes the bytes.
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
@@ -18,7 +19,7 @@ use crate::files::housekeeping::discard;
 use crate::files::ids::new_file_id;
 use crate::files::multipart::{file_name, read_text, Form};
 use crate::files::purpose::check_purpose;
-use crate::files::{BlobError, TempBlob};
+use crate::files::{BlobError, BlobKey, TempBlob};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::file::{FileDeleted, FileList, FileObject};
@@ -97,15 +98,15 @@ pub fn blob_error(error: BlobError) -> ApiError {
     match error {
         BlobError::TooLarge { limit, read } => ApiError::content_too_large(limit, read),
         BlobError::Body(detail) => ApiError::malformed_multipart(&detail),
-        BlobError::Io(error) => {
-            tracing::error!(%error, "storing file bytes");
-            ApiError::internal("")
-        }
+        error @ (BlobError::Io(_)
+        | BlobError::Object(_)
+        | BlobError::NotFound
+        | BlobError::Config(_)) => storage_failure(error),
     }
 }
 
-/// Logs a file-system failure and answers 500.
-pub fn io_error(error: std::io::Error) -> ApiError {
+/// Logs a failure of the blob store (disk or bucket) and answers 500.
+pub fn storage_failure(error: BlobError) -> ApiError {
     tracing::error!(%error, "file bytes");
     ApiError::internal("")
 }
@@ -120,8 +121,10 @@ struct FileForm {
     seconds: Option<String>,
 }
 
+/// Reads the form, streaming the `file` field towards `key` (visible once persisted).
 async fn read_file_form(
     state: &AppState,
+    key: &BlobKey,
     room: Room,
     mut form: Form,
 ) -> Result<FileForm, ApiError> {
@@ -131,7 +134,7 @@ async fn read_file_form(
         match name.as_str() {
             "file" => {
                 fields.filename = file_name(&field);
-                let received = state.data.receive(field, room.limit()).await;
+                let received = state.data.receive(key, field, room.limit()).await;
                 fields.blob = Some(received.map_err(|error| room.refuse(error))?);
             }
             "purpose" => fields.purpose = Some(read_text(field).await?),
@@ -183,7 +186,11 @@ pub async fn create_file(
     form: Form,
 ) -> Result<Pretty<FileObject>, ApiError> {
     let room = Room::of(&state, &tenant, state.max_file_bytes).await?;
-    let fields = read_file_form(&state, room, form).await?;
+    // The id comes first: the bytes stream straight to their final key (in object
+    // storage a multipart upload), becoming visible only once complete.
+    let id = new_file_id();
+    let key = BlobKey::file(&tenant, &id);
+    let fields = read_file_form(&state, &key, room, form).await?;
     let purpose = fields
         .purpose
         .ok_or_else(|| ApiError::missing_parameter("purpose"))?;
@@ -195,7 +202,7 @@ pub async fn create_file(
     let created_at = unix_now();
     let file = FileObject {
         object: "file".to_owned(),
-        id: new_file_id(),
+        id,
         purpose,
         filename: fields.filename.unwrap_or_else(|| "file".to_owned()),
         bytes: blob.len(),
@@ -208,7 +215,7 @@ pub async fn create_file(
     Ok(Pretty(file))
 }
 
-/// Moves `blob` into place as `file`'s bytes, then records the file (within the
+/// Makes `blob` (created for `file`'s key) visible, then records the file (within the
 /// tenant's quota); if recording fails the bytes go again, so no file exists half
 /// (bytes a failed removal leaves are swept as orphans).
 pub async fn store_new_file(
@@ -217,14 +224,13 @@ pub async fn store_new_file(
     blob: TempBlob,
     file: &FileObject,
 ) -> Result<(), ApiError> {
-    let path = state.data.file_path(tenant, &file.id);
-    blob.persist(&path).await.map_err(io_error)?;
+    blob.persist().await.map_err(storage_failure)?;
     let recorded = state
         .store
         .insert_file_within(tenant, file, state.storage_quota)
         .await;
     if let Err(error) = recorded {
-        let _ = state.data.remove_file(tenant, &file.id).await;
+        let _ = state.data.remove(&BlobKey::file(tenant, &file.id)).await;
         return Err(ApiError::from_file_store(error));
     }
     Ok(())
@@ -281,7 +287,7 @@ fn parse_files_query(query: &str) -> Result<FilesQuery, ApiError> {
 
 /// Applies lazy expiry before a files request.
 async fn expire(state: &AppState) -> Result<(), ApiError> {
-    remove_expired_files(state.store.as_ref(), &state.data)
+    remove_expired_files(state.store.as_ref(), state.data.as_ref())
         .await
         .map_err(ApiError::from)
 }
@@ -346,21 +352,23 @@ pub async fn delete_file(
         kind: BlobKind::File,
         id: file_id.clone(),
     };
-    discard(state.store.as_ref(), &state.data, &blob).await;
+    discard(state.store.as_ref(), state.data.as_ref(), &blob).await;
     Ok(Pretty(FileDeleted::new(file_id)))
 }
 
-/// GET /v1/files/{file_id}/content: the exact bytes, streamed from disk.
+/// GET /v1/files/{file_id}/content: the exact bytes, streamed from the blob store.
 pub async fn download_file(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(file_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let file = load_file(&state, &tenant, &file_id).await?;
-    let bytes = tokio::fs::File::open(state.data.file_path(&tenant, &file.id))
+    let bytes = state
+        .data
+        .open(&BlobKey::file(&tenant, &file.id))
         .await
-        .map_err(io_error)?;
-    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(bytes)).into_response();
+        .map_err(storage_failure)?;
+    let mut response = Body::from_stream(bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -10,9 +10,9 @@ use axum::http::Method;
 use axum::middleware::from_fn;
 use axum::routing::post;
 use axum::Router;
+use futures::StreamExt;
 use md5::{Digest, Md5};
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
 
 use crate::api_error::ApiError;
 use crate::extract::{JsonObject, PathParams as Path};
@@ -21,12 +21,12 @@ use crate::files::housekeeping::discard;
 use crate::files::ids::{new_file_id, new_part_id, new_upload_id};
 use crate::files::multipart::Form;
 use crate::files::purpose::check_purpose;
-use crate::files::BlobError;
+use crate::files::{BlobError, BlobKey};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::file::FileObject;
 use crate::models::upload::{status, Upload, UploadPart};
-use crate::routes::files::{check_expires_after, io_error, Room};
+use crate::routes::files::{check_expires_after, storage_failure, Room};
 use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::{StoreError, Tenant, UploadRecord};
@@ -140,8 +140,13 @@ async fn load_upload(
         Err(other) => return Err(other.into()),
     };
     if is_overdue(&record.upload, unix_now()) {
-        record.upload =
-            expire_upload(state.store.as_ref(), &state.data, tenant, record.upload).await?;
+        record.upload = expire_upload(
+            state.store.as_ref(),
+            state.data.as_ref(),
+            tenant,
+            record.upload,
+        )
+        .await?;
     }
     Ok(record)
 }
@@ -191,13 +196,25 @@ pub async fn add_upload_part(
     let so_far = state.store.upload_parts_bytes(&tenant, &upload_id).await?;
     let left = declared.saturating_sub(so_far);
     let room = Room::of(&state, &tenant, MAX_PART_BYTES).await?;
+    let part = UploadPart {
+        id: new_part_id(),
+        object: "upload.part".to_owned(),
+        created_at: unix_now(),
+        upload_id: upload_id.clone(),
+    };
+    // Each part is its own blob, so parts sent to different instances all land in the
+    // shared store and whichever instance completes the upload finds them.
+    let key = BlobKey::part(&tenant, &upload_id, &part.id);
     let mut blob = None;
     while let Some(field) = form.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();
         if name != "data" {
             return Err(ApiError::unknown_parameter(&name));
         }
-        let received = state.data.receive(field, room.limit().min(left)).await;
+        let received = state
+            .data
+            .receive(&key, field, room.limit().min(left))
+            .await;
         blob = Some(received.map_err(|error| match error {
             BlobError::TooLarge { read, .. } if left < room.limit() => {
                 ApiError::upload_part_past_declared(declared, so_far.saturating_add(read))
@@ -206,20 +223,13 @@ pub async fn add_upload_part(
         })?);
     }
     let blob = blob.ok_or_else(|| ApiError::missing_parameter("data"))?;
-    let part = UploadPart {
-        id: new_part_id(),
-        object: "upload.part".to_owned(),
-        created_at: unix_now(),
-        upload_id: upload_id.clone(),
-    };
     let bytes = blob.len();
-    let path = state.data.part_path(&tenant, &upload_id, &part.id);
-    blob.persist(&path).await.map_err(io_error)?;
+    blob.persist().await.map_err(storage_failure)?;
     let quota = state.storage_quota;
     match state.store.insert_part(&tenant, &part, bytes, quota).await {
         Ok(()) => Ok(Pretty(part)),
         Err(error) => {
-            let _ = tokio::fs::remove_file(&path).await;
+            let _ = state.data.remove(&key).await;
             match error {
                 StoreError::Conflict(_) => {
                     Err(changed_meanwhile(&state, &tenant, &upload_id).await)
@@ -297,26 +307,30 @@ pub async fn complete_upload(
     if total != upload.bytes {
         return Err(ApiError::upload_size_mismatch(upload.bytes, total));
     }
-    let mut blob = state.data.temp_blob().await.map_err(io_error)?;
+    let file_id = new_file_id();
+    let file_key = BlobKey::file(&tenant, &file_id);
+    // The parts stream through this instance (whichever received the call) into the
+    // file's blob, which appears only once whole and checked.
+    let mut blob = state
+        .data
+        .temp_blob(&file_key)
+        .await
+        .map_err(storage_failure)?;
     let mut hasher = Md5::new();
-    let mut buffer = vec![0u8; 256 * 1024];
     for id in &completion.part_ids {
-        let path = state.data.part_path(&tenant, &upload_id, id);
-        let mut part = match tokio::fs::File::open(&path).await {
+        let key = BlobKey::part(&tenant, &upload_id, id);
+        let mut part = match state.data.open(&key).await {
             Ok(part) => part,
             // A concurrent cancel (or expiry) removed the parts meanwhile.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(BlobError::NotFound) => {
                 return Err(changed_meanwhile(&state, &tenant, &upload_id).await)
             }
-            Err(error) => return Err(io_error(error)),
+            Err(error) => return Err(storage_failure(error)),
         };
-        loop {
-            let read = part.read(&mut buffer).await.map_err(io_error)?;
-            if read == 0 {
-                break;
-            }
-            hasher.update(&buffer[..read]);
-            blob.write(&buffer[..read]).await.map_err(io_error)?;
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(storage_failure)?;
+            hasher.update(&chunk);
+            blob.write(chunk).await.map_err(storage_failure)?;
         }
     }
     let actual: String = hasher
@@ -331,7 +345,7 @@ pub async fn complete_upload(
     }
     let file = FileObject {
         object: "file".to_owned(),
-        id: new_file_id(),
+        id: file_id,
         purpose: upload.purpose.clone(),
         filename: upload.filename.clone(),
         bytes: total,
@@ -345,17 +359,16 @@ pub async fn complete_upload(
     };
     upload.status = status::COMPLETED.to_owned();
     upload.file = Some(file.clone());
-    let path = state.data.file_path(&tenant, &file.id);
-    blob.persist(&path).await.map_err(io_error)?;
+    blob.persist().await.map_err(storage_failure)?;
     if let Err(error) = state.store.complete_upload(&tenant, &upload, &file).await {
-        let _ = state.data.remove_file(&tenant, &file.id).await;
+        let _ = state.data.remove(&file_key).await;
         return Err(match error {
             StoreError::Conflict(_) => changed_meanwhile(&state, &tenant, &upload_id).await,
             other => other.into(),
         });
     }
     let parts = upload_blob(&tenant, &upload_id);
-    discard(state.store.as_ref(), &state.data, &parts).await;
+    discard(state.store.as_ref(), state.data.as_ref(), &parts).await;
     Ok(Pretty(upload))
 }
 
@@ -375,6 +388,6 @@ pub async fn cancel_upload(
         Err(other) => return Err(other.into()),
     }
     let parts = upload_blob(&tenant, &upload_id);
-    discard(state.store.as_ref(), &state.data, &parts).await;
+    discard(state.store.as_ref(), state.data.as_ref(), &parts).await;
     Ok(Pretty(upload))
 }

@@ -15,7 +15,7 @@ use super::chunking::{chunk_text, usage_bytes, Chunking};
 use super::extract::extract_text;
 use super::model::{LastError, VectorStoreFile};
 use crate::embeddings::{EmbedAccess, EmbeddingsClient};
-use crate::files::DataDir;
+use crate::files::{BlobKey, BlobStore};
 use crate::ops::metrics::IngestMetrics;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile};
 use crate::store::{Store, StoreError, StoreResult, Tenant};
@@ -27,7 +27,8 @@ pub const MAX_INGEST_BYTES: u64 = 64 * 1024 * 1024;
 /// The ingestion queue.
 pub struct Ingestor {
     store: Arc<dyn Store>,
-    data: Arc<DataDir>,
+    /// Where the files' bytes are read from.
+    data: Arc<dyn BlobStore>,
     /// One permit per concurrent ingestion; `None` when ingestion is paused.
     limit: Option<Arc<Semaphore>>,
     /// The embeddings upstream, when one is configured.
@@ -39,7 +40,7 @@ pub struct Ingestor {
 impl Ingestor {
     /// A queue running up to `workers` ingestions at once; 0 pauses ingestion (files
     /// stay `in_progress` until a server with workers starts on the database).
-    pub fn new(store: Arc<dyn Store>, data: Arc<DataDir>, workers: usize) -> Self {
+    pub fn new(store: Arc<dyn Store>, data: Arc<dyn BlobStore>, workers: usize) -> Self {
         Self {
             store,
             data,
@@ -88,7 +89,9 @@ impl Ingestor {
                 drop(waiting);
                 let _active = metrics.active();
                 let embeddings = embeddings.as_deref();
-                if let Err(error) = ingest(store.as_ref(), &data, embeddings, &tenant, file).await {
+                if let Err(error) =
+                    ingest(store.as_ref(), data.as_ref(), embeddings, &tenant, file).await
+                {
                     tracing::error!(%error, "ingesting a vector store file");
                 }
             };
@@ -110,7 +113,7 @@ impl Ingestor {
 /// Ingests one file; a file cancelled, detached or re-attached meanwhile is left alone.
 async fn ingest(
     store: &dyn Store,
-    data: &DataDir,
+    data: &dyn BlobStore,
     embeddings: Option<&EmbeddingsClient>,
     tenant: &Tenant,
     file: VectorStoreFile,
@@ -124,7 +127,10 @@ async fn ingest(
                 record.bytes
             ),
         }),
-        Ok(record) => match tokio::fs::read(data.file_path(tenant, &record.id)).await {
+        Ok(record) => match data
+            .read_all(&BlobKey::file(tenant, &record.id), MAX_INGEST_BYTES)
+            .await
+        {
             Ok(bytes) => tokio::task::spawn_blocking(move || {
                 let text = extract_text(&record.filename, &bytes)?;
                 let chunks = chunk_text(&text, chunking);

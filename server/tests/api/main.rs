@@ -2,8 +2,8 @@
 //! module tree mirrors the URL tree, as crates.io's `src/tests/` does: `assistants`,
 //! `threads::{messages, runs::{steps, stream, submissions, ...}}`, `files`, `uploads`,
 //! `vector_stores::{files, file_batches, search, ...}`, plus groups that are not URLs
-//! (`auth`, `bad_input`, `connection`, `llm`, `migrate`, `operations`, `recordings`, `store`, `kit`) and the
-//! `support` helpers.
+//! (`auth`, `bad_input`, `blob_store`, `connection`, `llm`, `migrate`, `operations`, `recordings`,
+//! `store`, `kit`) and the `support` helpers.
 //!
 //! Every test runs on the backend `ASSISTANTS_TEST_BACKEND` names (`sqlite` by default);
 //! [`postgres_half`] runs the whole binary again on PostgreSQL (see `testkit::half`).
@@ -11,6 +11,7 @@
 mod assistants;
 mod auth;
 mod bad_input;
+mod blob_store;
 mod connection;
 mod files;
 mod kit;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::vector_stores::detach_file_everywhere;
-use super::{backend, expect_one, fetch_page, lock, to_document, PgStore, Table};
+use super::{backend, expect_one, fetch_page, lock, settle, to_document, PgStore, Table};
 use crate::models::file::FileObject;
 use crate::store::{
     BlobKind, FileStore, Page, PageRequest, PendingBlob, StoreError, StoreResult, Tenant,
@@ -118,12 +118,16 @@ impl FileStore for PgStore {
         quota: Option<u64>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // Taken even without a quota: a write that skips the check must still not slip
-        // between another's check and its commit.
-        lock_storage(&mut tx, tenant).await?;
-        check_quota(&mut tx, tenant, file.bytes, quota).await?;
-        insert_file_row(&mut tx, tenant, file).await?;
-        tx.commit().await.map_err(backend)
+        let result: StoreResult<()> = async {
+            // Taken even without a quota: a write that skips the check must still not slip
+            // between another's check and its commit.
+            lock_storage(&mut tx, tenant).await?;
+            check_quota(&mut tx, tenant, file.bytes, quota).await?;
+            insert_file_row(&mut tx, tenant, file).await?;
+            Ok(())
+        }
+        .await;
+        settle(tx, result).await
     }
 
     async fn get_file(&self, tenant: &Tenant, id: &str) -> StoreResult<FileObject> {
@@ -132,8 +136,12 @@ impl FileStore for PgStore {
 
     async fn delete_file(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        delete_file_in(&mut tx, tenant, id).await?;
-        tx.commit().await.map_err(backend)
+        let result: StoreResult<()> = async {
+            delete_file_in(&mut tx, tenant, id).await?;
+            Ok(())
+        }
+        .await;
+        settle(tx, result).await
     }
 
     async fn storage_used(&self, tenant: &Tenant) -> StoreResult<u64> {
@@ -175,28 +183,31 @@ impl FileStore for PgStore {
             return Ok(Vec::new());
         }
         let mut tx = self.begin().await?;
-        // Locked, and skipped when another instance has them: each expired file is taken
-        // (and reported) by exactly one caller.
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT tenant, id FROM files WHERE expires_at IS NOT NULL AND expires_at <= $1 \
-             ORDER BY seq FOR UPDATE SKIP LOCKED",
-        )
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let mut taken = Vec::with_capacity(rows.len());
-        for (tenant, id) in rows {
-            let tenant = Tenant::from_stored(tenant);
-            delete_file_in(&mut tx, &tenant, &id).await?;
-            taken.push(PendingBlob {
-                tenant,
-                kind: BlobKind::File,
-                id,
-            });
+        let result: StoreResult<Vec<PendingBlob>> = async {
+            // Locked, and skipped when another instance has them: each expired file is taken
+            // (and reported) by exactly one caller.
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT tenant, id FROM files WHERE expires_at IS NOT NULL AND expires_at <= $1 \
+                 ORDER BY seq FOR UPDATE SKIP LOCKED",
+            )
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let mut taken = Vec::with_capacity(rows.len());
+            for (tenant, id) in rows {
+                let tenant = Tenant::from_stored(tenant);
+                delete_file_in(&mut tx, &tenant, &id).await?;
+                taken.push(PendingBlob {
+                    tenant,
+                    kind: BlobKind::File,
+                    id,
+                });
+            }
+            Ok(taken)
         }
-        tx.commit().await.map_err(backend)?;
-        Ok(taken)
+        .await;
+        settle(tx, result).await
     }
 
     async fn pending_blobs(&self, limit: u32) -> StoreResult<Vec<PendingBlob>> {

@@ -169,6 +169,27 @@ impl super::Store for PgStore {
     }
 }
 
+/// Ends a transaction as its work went: committed after `Ok`, rolled back at once after
+/// `Err`. A transaction merely dropped is rolled back only when the pool next handles its
+/// connection, holding its locks (advisory and row) until then.
+async fn settle<T>(
+    tx: sqlx::Transaction<'static, Postgres>,
+    result: StoreResult<T>,
+) -> StoreResult<T> {
+    match result {
+        Ok(value) => {
+            tx.commit().await.map_err(backend)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one to report; a failed rollback ends with the
+            // connection anyway.
+            let _ = tx.rollback().await;
+            Err(error)
+        }
+    }
+}
+
 /// Serialises the transaction's writes with every other transaction taking the same
 /// `key` (until it ends): what SQLite's single writer gives for free, for invariants
 /// that span rows. Keys are namespaced by `scope` so unrelated locks never collide.

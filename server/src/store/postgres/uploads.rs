@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::files::{check_quota, insert_file_row, lock_storage, queue_blob};
-use super::{backend, from_document, to_document, PgStore};
+use super::{backend, from_document, settle, to_document, PgStore};
 use crate::models::file::FileObject;
 use crate::models::upload::{status, Upload, UploadPart};
 use crate::store::{BlobKind, StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
@@ -60,46 +60,50 @@ impl UploadStore for PgStore {
         quota: Option<u64>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // FOR UPDATE: the upload's parts and status stay as read until this commits.
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT status, data FROM uploads WHERE tenant = $1 AND id = $2 FOR UPDATE",
-        )
-        .bind(tenant.as_str())
-        .bind(&part.upload_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
-            return Err(StoreError::Conflict(format!(
-                "upload {} is not pending",
-                part.upload_id
-            )));
-        };
-        let upload: Upload = from_document(&data)?;
-        let total = parts_bytes(&mut tx, tenant, &part.upload_id)
-            .await?
-            .saturating_add(bytes);
-        if total > upload.bytes {
-            return Err(StoreError::PastDeclared {
-                declared: upload.bytes,
-                total,
-            });
+        let result: StoreResult<()> = async {
+            // FOR UPDATE: the upload's parts and status stay as read until this commits.
+            let row: Option<(String, String)> = sqlx::query_as(
+                "SELECT status, data FROM uploads WHERE tenant = $1 AND id = $2 FOR UPDATE",
+            )
+            .bind(tenant.as_str())
+            .bind(&part.upload_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
+                return Err(StoreError::Conflict(format!(
+                    "upload {} is not pending",
+                    part.upload_id
+                )));
+            };
+            let upload: Upload = from_document(&data)?;
+            let total = parts_bytes(&mut tx, tenant, &part.upload_id)
+                .await?
+                .saturating_add(bytes);
+            if total > upload.bytes {
+                return Err(StoreError::PastDeclared {
+                    declared: upload.bytes,
+                    total,
+                });
+            }
+            lock_storage(&mut tx, tenant).await?;
+            check_quota(&mut tx, tenant, bytes, quota).await?;
+            sqlx::query(
+                "INSERT INTO upload_parts (id, tenant, upload_id, bytes, data) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&part.id)
+            .bind(tenant.as_str())
+            .bind(&part.upload_id)
+            .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+            .bind(to_document(part)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            Ok(())
         }
-        lock_storage(&mut tx, tenant).await?;
-        check_quota(&mut tx, tenant, bytes, quota).await?;
-        sqlx::query(
-            "INSERT INTO upload_parts (id, tenant, upload_id, bytes, data) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&part.id)
-        .bind(tenant.as_str())
-        .bind(&part.upload_id)
-        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
-        .bind(to_document(part)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        .await;
+        settle(tx, result).await
     }
 
     async fn upload_parts_bytes(&self, tenant: &Tenant, upload_id: &str) -> StoreResult<u64> {
@@ -133,19 +137,27 @@ impl UploadStore for PgStore {
         file: &FileObject,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        end_pending(&mut tx, tenant, upload).await?;
-        // The parts' bytes become the file's: the tenant's total moves under the lock.
-        lock_storage(&mut tx, tenant).await?;
-        insert_file_row(&mut tx, tenant, file).await?;
-        drop_parts(&mut tx, tenant, &upload.id).await?;
-        tx.commit().await.map_err(backend)
+        let result: StoreResult<()> = async {
+            end_pending(&mut tx, tenant, upload).await?;
+            // The parts' bytes become the file's: the tenant's total moves under the lock.
+            lock_storage(&mut tx, tenant).await?;
+            insert_file_row(&mut tx, tenant, file).await?;
+            drop_parts(&mut tx, tenant, &upload.id).await?;
+            Ok(())
+        }
+        .await;
+        settle(tx, result).await
     }
 
     async fn end_pending_upload(&self, tenant: &Tenant, upload: &Upload) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        end_pending(&mut tx, tenant, upload).await?;
-        drop_parts(&mut tx, tenant, &upload.id).await?;
-        tx.commit().await.map_err(backend)
+        let result: StoreResult<()> = async {
+            end_pending(&mut tx, tenant, upload).await?;
+            drop_parts(&mut tx, tenant, &upload.id).await?;
+            Ok(())
+        }
+        .await;
+        settle(tx, result).await
     }
 
     async fn overdue_uploads(&self, now: i64) -> StoreResult<Vec<(Tenant, Upload)>> {

@@ -6,7 +6,7 @@
 //! nothing), and one that comes later waits for this transaction and then sees the
 //! ingestion's end, as SQLite's single writer ordered them.
 
-use super::super::{backend, from_document, to_document, PgStore};
+use super::super::{backend, from_document, settle, to_document, PgStore};
 use super::chunks::{guard_store, insert_chunks};
 use super::embeddings::insert_vectors;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile};
@@ -23,50 +23,55 @@ pub(super) async fn finish(
 ) -> StoreResult<bool> {
     let file = &done.file;
     let mut tx = pg.begin().await?;
-    let Some(store_key) = guard_store(&mut tx, tenant, &file.vector_store_id).await? else {
-        return Ok(false);
-    };
-    let data: Option<String> = sqlx::query_scalar(
-        "SELECT data FROM vector_store_files WHERE tenant = $1 AND vector_store_id = $2 \
-         AND id = $3 AND status = 'in_progress' FOR UPDATE",
-    )
-    .bind(tenant.as_str())
-    .bind(&file.vector_store_id)
-    .bind(&file.id)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(backend)?;
-    let Some(data) = data else {
-        return Ok(false);
-    };
-    // Only the attachment this ingestion was for: a re-attachment in between has its
-    // own `created_at` or chunking and its own ingestion.
-    let mut stored: VectorStoreFile = from_document(&data)?;
-    if stored.created_at != file.created_at || stored.chunking_strategy != file.chunking_strategy {
-        return Ok(false);
+    let result: StoreResult<bool> = async {
+        let Some(store_key) = guard_store(&mut tx, tenant, &file.vector_store_id).await? else {
+            return Ok(false);
+        };
+        let data: Option<String> = sqlx::query_scalar(
+            "SELECT data FROM vector_store_files WHERE tenant = $1 AND vector_store_id = $2 \
+             AND id = $3 AND status = 'in_progress' FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(&file.vector_store_id)
+        .bind(&file.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(data) = data else {
+            return Ok(false);
+        };
+        // Only the attachment this ingestion was for: a re-attachment in between has its
+        // own `created_at` or chunking and its own ingestion.
+        let mut stored: VectorStoreFile = from_document(&data)?;
+        if stored.created_at != file.created_at
+            || stored.chunking_strategy != file.chunking_strategy
+        {
+            return Ok(false);
+        }
+        // Only the ingestion's own fields change (attributes set meanwhile stay).
+        stored.status.clone_from(&file.status);
+        stored.usage_bytes = file.usage_bytes;
+        stored.last_error.clone_from(&file.last_error);
+        sqlx::query(
+            "UPDATE vector_store_files SET status = $1, usage_bytes = $2, content = $3, data = $4 \
+             WHERE tenant = $5 AND vector_store_id = $6 AND id = $7",
+        )
+        .bind(&file.status)
+        .bind(file.usage_bytes)
+        .bind(done.text.as_deref().map(str::as_bytes))
+        .bind(to_document(&stored)?)
+        .bind(tenant.as_str())
+        .bind(&file.vector_store_id)
+        .bind(&file.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let chunk_ids = insert_chunks(&mut tx, tenant, store_key, file, &done.chunks).await?;
+        if let Some(vectors) = vectors {
+            insert_vectors(&mut tx, tenant, file, &chunk_ids, vectors).await?;
+        }
+        Ok(true)
     }
-    // Only the ingestion's own fields change (attributes set meanwhile stay).
-    stored.status.clone_from(&file.status);
-    stored.usage_bytes = file.usage_bytes;
-    stored.last_error.clone_from(&file.last_error);
-    sqlx::query(
-        "UPDATE vector_store_files SET status = $1, usage_bytes = $2, content = $3, data = $4 \
-         WHERE tenant = $5 AND vector_store_id = $6 AND id = $7",
-    )
-    .bind(&file.status)
-    .bind(file.usage_bytes)
-    .bind(done.text.as_deref().map(str::as_bytes))
-    .bind(to_document(&stored)?)
-    .bind(tenant.as_str())
-    .bind(&file.vector_store_id)
-    .bind(&file.id)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    let chunk_ids = insert_chunks(&mut tx, tenant, store_key, file, &done.chunks).await?;
-    if let Some(vectors) = vectors {
-        insert_vectors(&mut tx, tenant, file, &chunk_ids, vectors).await?;
-    }
-    tx.commit().await.map_err(backend)?;
-    Ok(true)
+    .await;
+    settle(tx, result).await
 }

@@ -18,7 +18,7 @@ mod terms;
 #[cfg(test)]
 mod tests;
 
-use super::{backend, expect_one, fetch_page, from_document, to_document, PgStore, Table};
+use super::{backend, expect_one, fetch_page, from_document, settle, to_document, PgStore, Table};
 use crate::store::vector_stores::{
     ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
     VectorStoreStore,
@@ -91,49 +91,53 @@ async fn attach(
     batch: Option<&FileBatch>,
 ) -> StoreResult<()> {
     let mut tx = pg.begin().await?;
-    if let Some((store, embedding_model)) = store {
-        sqlx::query(
-            "INSERT INTO vector_stores (id, tenant, data, embedding_model) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&store.id)
-        .bind(tenant.as_str())
-        .bind(to_document(store)?)
-        .bind(embedding_model)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    }
-    let mut stores: Vec<&str> = files.iter().map(|f| f.vector_store_id.as_str()).collect();
-    stores.extend(batch.map(|b| b.vector_store_id.as_str()));
-    stores.sort_unstable();
-    stores.dedup();
-    for vector_store_id in stores {
-        if guard_store(&mut tx, tenant, vector_store_id)
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::NotFound);
+    let result: StoreResult<()> = async {
+        if let Some((store, embedding_model)) = store {
+            sqlx::query(
+                "INSERT INTO vector_stores (id, tenant, data, embedding_model) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&store.id)
+            .bind(tenant.as_str())
+            .bind(to_document(store)?)
+            .bind(embedding_model)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         }
+        let mut stores: Vec<&str> = files.iter().map(|f| f.vector_store_id.as_str()).collect();
+        stores.extend(batch.map(|b| b.vector_store_id.as_str()));
+        stores.sort_unstable();
+        stores.dedup();
+        for vector_store_id in stores {
+            if guard_store(&mut tx, tenant, vector_store_id)
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::NotFound);
+            }
+        }
+        lock_files(&mut tx, tenant, files.iter().map(|f| f.id.as_str())).await?;
+        if let Some(batch) = batch {
+            sqlx::query(
+                "INSERT INTO vector_store_file_batches (id, tenant, vector_store_id, data) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&batch.id)
+            .bind(tenant.as_str())
+            .bind(&batch.vector_store_id)
+            .bind(to_document(batch)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        for file in files {
+            upsert_file(&mut tx, tenant, file, batch.map(|b| b.id.as_str())).await?;
+        }
+        Ok(())
     }
-    lock_files(&mut tx, tenant, files.iter().map(|f| f.id.as_str())).await?;
-    if let Some(batch) = batch {
-        sqlx::query(
-            "INSERT INTO vector_store_file_batches (id, tenant, vector_store_id, data) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&batch.id)
-        .bind(tenant.as_str())
-        .bind(&batch.vector_store_id)
-        .bind(to_document(batch)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    }
-    for file in files {
-        upsert_file(&mut tx, tenant, file, batch.map(|b| b.id.as_str())).await?;
-    }
-    tx.commit().await.map_err(backend)
+    .await;
+    settle(tx, result).await
 }
 
 /// Deletes a whole store (`file_id` `None`; its row's lock waits for every writer of
@@ -146,46 +150,50 @@ async fn delete_with_chunks(
     file_id: Option<&str>,
 ) -> StoreResult<()> {
     let mut tx = pg.begin().await?;
-    let result = match file_id {
-        None => {
-            let result = sqlx::query("DELETE FROM vector_stores WHERE tenant = $1 AND id = $2")
+    let result: StoreResult<()> = async {
+        let result = match file_id {
+            None => {
+                let result = sqlx::query("DELETE FROM vector_stores WHERE tenant = $1 AND id = $2")
+                    .bind(tenant.as_str())
+                    .bind(vector_store_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                sqlx::query(
+                    "DELETE FROM vector_store_chunk_stats WHERE tenant = $1 AND vector_store_id = $2",
+                )
                 .bind(tenant.as_str())
                 .bind(vector_store_id)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-            sqlx::query(
-                "DELETE FROM vector_store_chunk_stats WHERE tenant = $1 AND vector_store_id = $2",
-            )
-            .bind(tenant.as_str())
-            .bind(vector_store_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            result
-        }
-        Some(file_id) => {
-            if guard_store(&mut tx, tenant, vector_store_id)
-                .await?
-                .is_none()
-            {
-                return Err(StoreError::NotFound);
+                result
             }
-            lock_files(&mut tx, tenant, [file_id]).await?;
-            sqlx::query(
-                "DELETE FROM vector_store_files \
-                 WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
-            )
-            .bind(tenant.as_str())
-            .bind(vector_store_id)
-            .bind(file_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-        }
-    };
-    expect_one(result)?;
-    tx.commit().await.map_err(backend)
+            Some(file_id) => {
+                if guard_store(&mut tx, tenant, vector_store_id)
+                    .await?
+                    .is_none()
+                {
+                    return Err(StoreError::NotFound);
+                }
+                lock_files(&mut tx, tenant, [file_id]).await?;
+                sqlx::query(
+                    "DELETE FROM vector_store_files \
+                     WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
+                )
+                .bind(tenant.as_str())
+                .bind(vector_store_id)
+                .bind(file_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+            }
+        };
+        expect_one(result)?;
+        Ok(())
+    }
+    .await;
+    settle(tx, result).await
 }
 
 #[async_trait]
@@ -426,58 +434,64 @@ impl VectorStoreStore for PgStore {
         batch_id: &str,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        if guard_store(&mut tx, tenant, vector_store_id)
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::NotFound);
-        }
-        let data: Option<String> = sqlx::query_scalar(
-            "SELECT data FROM vector_store_file_batches \
-             WHERE tenant = $1 AND vector_store_id = $2 AND id = $3 FOR UPDATE",
-        )
-        .bind(tenant.as_str())
-        .bind(vector_store_id)
-        .bind(batch_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
-        batch.status = "cancelled".to_owned();
-        sqlx::query("UPDATE vector_store_file_batches SET data = $1 WHERE tenant = $2 AND id = $3")
+        let result: StoreResult<()> = async {
+            if guard_store(&mut tx, tenant, vector_store_id)
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::NotFound);
+            }
+            let data: Option<String> = sqlx::query_scalar(
+                "SELECT data FROM vector_store_file_batches \
+                 WHERE tenant = $1 AND vector_store_id = $2 AND id = $3 FOR UPDATE",
+            )
+            .bind(tenant.as_str())
+            .bind(vector_store_id)
+            .bind(batch_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
+            batch.status = "cancelled".to_owned();
+            sqlx::query(
+                "UPDATE vector_store_file_batches SET data = $1 WHERE tenant = $2 AND id = $3",
+            )
             .bind(to_document(&batch)?)
             .bind(tenant.as_str())
             .bind(batch_id)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        // Locked, so an ingestion finishing meanwhile either came first (its file is no
-        // longer in progress here) or waits and then finds it cancelled.
-        let pending: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, data FROM vector_store_files WHERE tenant = $1 \
-             AND vector_store_id = $2 AND batch_id = $3 AND status = 'in_progress' \
-             ORDER BY seq FOR UPDATE",
-        )
-        .bind(tenant.as_str())
-        .bind(vector_store_id)
-        .bind(batch_id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        for (seq, data) in pending {
-            // The document changes only in its status, keys in place (no jsonb).
-            let mut file: VectorStoreFile = from_document(&data)?;
-            file.status = "cancelled".to_owned();
-            sqlx::query(
-                "UPDATE vector_store_files SET status = 'cancelled', data = $1 WHERE seq = $2",
+            // Locked, so an ingestion finishing meanwhile either came first (its file is no
+            // longer in progress here) or waits and then finds it cancelled.
+            let pending: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT seq, data FROM vector_store_files WHERE tenant = $1 \
+                 AND vector_store_id = $2 AND batch_id = $3 AND status = 'in_progress' \
+                 ORDER BY seq FOR UPDATE",
             )
-            .bind(to_document(&file)?)
-            .bind(seq)
-            .execute(&mut *tx)
+            .bind(tenant.as_str())
+            .bind(vector_store_id)
+            .bind(batch_id)
+            .fetch_all(&mut *tx)
             .await
             .map_err(backend)?;
+            for (seq, data) in pending {
+                // The document changes only in its status, keys in place (no jsonb).
+                let mut file: VectorStoreFile = from_document(&data)?;
+                file.status = "cancelled".to_owned();
+                sqlx::query(
+                    "UPDATE vector_store_files SET status = 'cancelled', data = $1 WHERE seq = $2",
+                )
+                .bind(to_document(&file)?)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            }
+            Ok(())
         }
-        tx.commit().await.map_err(backend)
+        .await;
+        settle(tx, result).await
     }
 
     async fn keyword_stats(

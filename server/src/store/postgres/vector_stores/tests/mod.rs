@@ -3,8 +3,13 @@
 //! PostgreSQL answers) give the same answers, scores to the bit; and on PostgreSQL alone,
 //! the invariants SQLite's single writer held survive concurrent writers.
 
+/// The project's retrieval corpus, shared with the HTTP search tests.
+#[path = "../../../../../tests/api/support/vector_stores/corpus.rs"]
+mod corpus;
 mod dimensions;
+mod lifecycle;
 mod races;
+mod scope;
 mod search;
 mod stats;
 
@@ -100,6 +105,25 @@ pub(super) async fn ranked<S: VectorStoreStore>(
     ids: &[String],
     query: &str,
 ) -> StoreResult<Vec<Hit>> {
+    ranked_in(store, tenant, ids, None, query).await
+}
+
+/// [`ranked`] keeping only the chunks of `files` (`(store, file)` pairs) when given, as
+/// attribute filters do.
+pub(super) async fn ranked_in<S: VectorStoreStore>(
+    store: &S,
+    tenant: &Tenant,
+    ids: &[String],
+    files: Option<&[(String, String)]>,
+    query: &str,
+) -> StoreResult<Vec<Hit>> {
+    let keep = |hit: &TermMatch| {
+        files.is_none_or(|files| {
+            files
+                .iter()
+                .any(|(s, f)| *s == hit.vector_store_id && *f == hit.file_id)
+        })
+    };
     let stats = store.keyword_stats(tenant, ids).await?;
     for words in term_lists(&[query.to_owned()]) {
         let mut matches: Vec<Vec<TermMatch>> = Vec::new();
@@ -107,7 +131,7 @@ pub(super) async fn ranked<S: VectorStoreStore>(
             matches.push(store.term_matches(tenant, ids, word).await?);
         }
         let terms: Vec<&[TermMatch]> = matches.iter().map(Vec::as_slice).collect();
-        let scored = bm25::rank(&stats, &terms, |_| true);
+        let scored = bm25::rank(&stats, &terms, keep);
         if scored.is_empty() {
             continue;
         }

@@ -11,11 +11,7 @@ use crate::store::Tenant;
 use crate::vector_stores::chunking::{chunk_text, Chunking};
 use crate::vector_stores::tokenize::terms;
 
-#[path = "../../../../../tests/api/support/vector_stores/corpus.rs"]
-#[allow(dead_code)]
-mod corpus;
-
-use corpus::{DOCUMENTS, QUESTIONS};
+use super::corpus::{DOCUMENTS, QUESTIONS};
 
 /// Questions of the search tests and words unicode61 treats unusually (a Devanagari word
 /// it splits into a phrase, diacritics, digits, marks alone).
