@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::api_error::ApiError;
 use crate::extract::{check_id, JsonObject, ListQuery, PathParams as Path};
-use crate::ids::IdKind;
+use crate::ids::{unix_now, IdKind};
 use crate::json::Pretty;
 use crate::models::{ListPage, Message, Run};
 use crate::routes::embedding_model::EmbeddingModelHeader;
@@ -306,13 +306,17 @@ pub async fn cancel_run(
     };
     let mut was_waiting = false;
     let mut accepted = false;
+    let mut too_late = false;
+    let now = unix_now();
     let run = state
         .runs
         .mutate_run(&key, |run| {
-            accepted = matches!(
-                run.status.as_str(),
-                "queued" | "in_progress" | "requires_action"
-            );
+            too_late = crate::runs::drive::due(run, now);
+            accepted = !too_late
+                && matches!(
+                    run.status.as_str(),
+                    "queued" | "in_progress" | "requires_action"
+                );
             was_waiting = run.status == "requires_action";
             if !accepted {
                 return false;
@@ -322,6 +326,15 @@ pub async fn cancel_run(
         })
         .await
         .map_err(|e| ApiError::from_store(e, "run", &key.run_id))?;
+    if too_late {
+        // Past its expiry a waiting run expires (here, if no instance did yet).
+        state
+            .runs
+            .expire_if_waiting(&key)
+            .await
+            .map_err(|e| ApiError::from_store(e, "run", &key.run_id))?;
+        return Err(ApiError::run_not_cancellable("expired"));
+    }
     if !accepted {
         return Err(ApiError::run_not_cancellable(&run.status));
     }

@@ -89,6 +89,16 @@ pub async fn submit_tool_ouputs_to_run(
     if run.status != "requires_action" {
         return Err(ApiError::run_rejects_tool_outputs(&run.status));
     }
+    let key = RunKey {
+        tenant,
+        thread_id,
+        run_id,
+    };
+    if crate::runs::drive::due(&run, unix_now()) {
+        // Too late: the run expires now, on whichever instance gets here first.
+        state.runs.expire_if_waiting(&key).await?;
+        return Err(ApiError::run_rejects_tool_outputs("expired"));
+    }
     let mut expected = pending_call_ids(run.required_action.as_ref());
     let mut got: Vec<String> = outputs.iter().map(|o| o.tool_call_id.clone()).collect();
     expected.sort();
@@ -96,11 +106,6 @@ pub async fn submit_tool_ouputs_to_run(
     if expected != got {
         return Err(ApiError::tool_outputs_mismatch(&expected, &got));
     }
-    let key = RunKey {
-        tenant,
-        thread_id,
-        run_id,
-    };
     let receiver = stream.then(|| state.runs.hub.subscribe(&key.run_id));
     // One compare-and-set: of concurrent submissions (on any instance), only the one
     // whose write moved the run out of requires_action completes the step and starts the

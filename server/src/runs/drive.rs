@@ -14,13 +14,19 @@ use super::signals::{signalled, Hold, Signal};
 use super::writes::Writer;
 use super::{RunEngine, RunKey};
 use crate::ids::unix_now;
-use crate::models::{RunStep, RunUsage};
+use crate::models::{Run, RunStep, RunUsage};
 use crate::store::StoreResult;
 
 /// The `error` event ending a stream whose run this instance stopped working on.
 pub const STOPPED_MESSAGE: &str = "This server instance stopped working on the run (it is \
     shutting down, or another instance took the run over); the run goes on: retrieve it to \
     follow it.";
+
+/// Whether a run waits for tool outputs past its `expires_at` (unix seconds `now`):
+/// it is to expire, and takes no outputs and no cancel any more.
+pub fn due(run: &Run, now: i64) -> bool {
+    run.status == "requires_action" && run.expires_at.is_some_and(|at| at <= now)
+}
 
 impl RunEngine {
     /// Works on a run until it ends or waits for tool outputs.
@@ -181,15 +187,30 @@ impl RunEngine {
         Ok(())
     }
 
-    /// Ends a `requires_action` run that got no outputs in time as `expired`.
-    pub async fn expire_if_waiting(&self, key: &RunKey) -> StoreResult<()> {
+    /// Ends a `requires_action` run that got no outputs in time as `expired`; true when
+    /// the run is expired now (by this call or an earlier one).
+    ///
+    /// Its open steps expire first, so a client that sees the run expired sees them
+    /// expired too: once a run is due, tool outputs and cancels are refused (they expire
+    /// it instead, see [`due`]), so nothing else writes those steps meanwhile.
+    pub async fn expire_if_waiting(&self, key: &RunKey) -> StoreResult<bool> {
         let now = unix_now();
+        let run = self
+            .store
+            .get_run(&key.tenant, &key.thread_id, &key.run_id)
+            .await?;
+        if !due(&run, now) {
+            return Ok(run.status == "expired");
+        }
+        for mut step in self.open_steps(key).await? {
+            step.status = "expired".into();
+            self.store.update_step(&key.tenant, &step).await?;
+        }
         // The instance that rested the run and one that claimed it may both get here.
         let mut expired = false;
         let run = self
             .mutate_worked(key, |run| {
-                let due = run.expires_at.is_some_and(|at| at <= now);
-                expired = run.status == "requires_action" && due;
+                expired = due(run, now);
                 if !expired {
                     return false;
                 }
@@ -199,18 +220,11 @@ impl RunEngine {
                 true
             })
             .await?;
-        if !expired {
-            return Ok(());
+        if expired {
+            self.forget_access(&key.run_id);
+            self.emit(&key.run_id, "thread.run.expired", &run.for_stream());
         }
-        for mut step in self.store.steps_of_run(&key.tenant, &key.run_id).await? {
-            if step.status == "in_progress" {
-                step.status = "expired".into();
-                self.store.update_step(&key.tenant, &step).await?;
-            }
-        }
-        self.forget_access(&key.run_id);
-        self.emit(&key.run_id, "thread.run.expired", &run.for_stream());
-        Ok(())
+        Ok(run.status == "expired")
     }
 
     /// Expires the run at its `expires_at` unless outputs arrive first.

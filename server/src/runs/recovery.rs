@@ -84,7 +84,7 @@ impl RunEngine {
         expires_at: Option<i64>,
     ) -> StoreResult<()> {
         if expires_at.is_some_and(|at| at <= unix_now()) {
-            return self.expire_if_waiting(key).await;
+            return self.expire_if_waiting(key).await.map(|_| ());
         }
         // Rewriting a waiting run releases its lease until its expiry.
         self.mutate_worked(key, |run| run.status == "requires_action")

@@ -19,6 +19,7 @@ mod client;
 mod cluster;
 mod credentials;
 mod engines;
+mod expiry;
 mod harness;
 mod load;
 mod models;
