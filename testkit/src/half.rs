@@ -102,26 +102,7 @@ pub fn child_arguments(parent: &[String]) -> Vec<String> {
 }
 
 /// `url` with any password replaced, for messages (secrets are never echoed).
-pub fn redacted(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|at| at + 3) else {
-        return url.to_owned();
-    };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?'])
-        .map_or(url.len(), |at| scheme_end + at);
-    let authority = &url[scheme_end..authority_end];
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!(
-                "{}{user}:***@{host}{}",
-                &url[..scheme_end],
-                &url[authority_end..]
-            ),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
+pub use server::store::redact_password as redacted;
 
 /// Runs this binary again on PostgreSQL, streaming its output line by line.
 fn run_child(database_url: &str) -> std::io::Result<ExitStatus> {

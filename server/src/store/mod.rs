@@ -3,11 +3,13 @@
 
 #[cfg(test)]
 mod backend_tests;
+mod documents;
 pub mod files;
 pub mod leases;
 pub mod migrate;
 pub mod page;
 pub mod postgres;
+mod similarity;
 pub mod sqlite;
 pub mod vector_stores;
 
@@ -242,19 +244,25 @@ pub trait Store:
     async fn check_ready(&self) -> StoreResult<()>;
 }
 
-/// The URL with any password replaced, for messages and logs.
-pub fn redact_password(database_url: &str) -> String {
-    let Some((scheme, rest)) = database_url.split_once("://") else {
-        return database_url.to_owned();
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|at| at + 3) else {
+        return url.to_owned();
     };
-    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let authority_end = url[scheme_end..]
+        .find(['/', '?'])
+        .map_or(url.len(), |at| scheme_end + at);
+    let authority = &url[scheme_end..authority_end];
     match authority.rsplit_once('@') {
-        Some((credentials, host)) if credentials.contains(':') => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            let slash = if rest.contains('/') { "/" } else { "" };
-            format!("{scheme}://{user}:***@{host}{slash}{path}")
-        }
-        _ => database_url.to_owned(),
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!(
+                "{}{user}:***@{host}{}",
+                &url[..scheme_end],
+                &url[authority_end..]
+            ),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 

@@ -28,6 +28,7 @@ use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+use super::documents::{from_document, missing_migrations, to_document, Table};
 use super::{Page, PageRequest, StoreError, StoreResult, Tenant};
 
 #[cfg(test)]
@@ -154,7 +155,7 @@ impl PgStore {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-        super::sqlite::missing_migrations(&MIGRATOR, &applied)
+        missing_migrations(&MIGRATOR, &applied)
     }
 }
 
@@ -222,42 +223,6 @@ fn backend(error: sqlx::Error) -> StoreError {
 
 /// SQLSTATE `character_not_in_repertoire`: what PostgreSQL answers for a NUL in text.
 const NUL_IN_TEXT: &str = "22021";
-
-fn to_document(value: &impl Serialize) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_document<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// The tables this backend pages through; names never come from user input.
-#[derive(Debug, Clone, Copy)]
-enum Table {
-    Assistants,
-    Files,
-    Messages,
-    Runs,
-    RunSteps,
-    Threads,
-    VectorStores,
-    VectorStoreFiles,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Assistants => "assistants",
-            Table::Files => "files",
-            Table::Messages => "messages",
-            Table::Runs => "runs",
-            Table::RunSteps => "run_steps",
-            Table::Threads => "threads",
-            Table::VectorStores => "vector_stores",
-            Table::VectorStoreFiles => "vector_store_files",
-        }
-    }
-}
 
 /// Extra equality conditions on a listing (e.g. `thread_id`); column names are ours.
 type Filters<'a> = &'a [(&'static str, &'a str)];

@@ -20,6 +20,7 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::documents::{from_document, missing_migrations, to_document, Table};
 use super::{Page, PageRequest, StoreError, StoreResult, Tenant};
 
 /// The embedded SQLite migrations (`server/migrations/sqlite`).
@@ -177,20 +178,6 @@ impl super::Store for SqliteStore {
     }
 }
 
-/// `Backend` naming the first of `migrator`'s migrations that `applied` lacks, if any.
-pub(crate) fn missing_migrations(
-    migrator: &sqlx::migrate::Migrator,
-    applied: &[i64],
-) -> StoreResult<()> {
-    match migrator.iter().find(|m| !applied.contains(&m.version)) {
-        Some(missing) => Err(StoreError::Backend(format!(
-            "migration {} ({}) is not applied",
-            missing.version, missing.description
-        ))),
-        None => Ok(()),
-    }
-}
-
 fn create_parent_dir(file: &Path) -> StoreResult<()> {
     match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
@@ -207,42 +194,6 @@ fn backend(error: sqlx::Error) -> StoreError {
             StoreError::Conflict(db.to_string())
         }
         _ => StoreError::Backend(error.to_string()),
-    }
-}
-
-fn to_document(value: &impl Serialize) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_document<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// The tables this backend pages through; names never come from user input.
-#[derive(Debug, Clone, Copy)]
-enum Table {
-    Assistants,
-    Files,
-    Messages,
-    Runs,
-    RunSteps,
-    Threads,
-    VectorStores,
-    VectorStoreFiles,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Assistants => "assistants",
-            Table::Files => "files",
-            Table::Messages => "messages",
-            Table::Runs => "runs",
-            Table::RunSteps => "run_steps",
-            Table::Threads => "threads",
-            Table::VectorStores => "vector_stores",
-            Table::VectorStoreFiles => "vector_store_files",
-        }
     }
 }
 

@@ -5,15 +5,15 @@
 //! the same similarities. pgvector is not used (it is not installed everywhere this
 //! runs); an approximate index where it is would be an addition, not a requirement.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::super::backend;
 use super::terms::utf8;
-use crate::embeddings::vectors::{dot_blob, to_blob};
+use crate::embeddings::vectors::to_blob;
+use crate::store::similarity::{nothing_to_compare, Scored, TopSimilar};
 use crate::store::vector_stores::{ChunkScope, ChunkVectors, SimilarityQuery};
 use crate::store::{StoreError, StoreResult, Tenant};
 use crate::vector_stores::model::{SimilarChunk, VectorStoreFile};
@@ -117,29 +117,6 @@ pub(super) async fn embedding_models(
     Ok(rows.into_iter().collect())
 }
 
-/// A chunk's similarity, ordered by similarity then (for ties) by lower id first.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Scored {
-    similarity: f64,
-    chunk_id: i64,
-}
-
-impl Eq for Scored {}
-
-impl Ord for Scored {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.similarity
-            .total_cmp(&other.similarity)
-            .then_with(|| other.chunk_id.cmp(&self.chunk_id))
-    }
-}
-
-impl PartialOrd for Scored {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 /// Appends the conditions keeping a query on the tenant's `scope` (the table has
 /// `tenant`, `vector_store_id` and `file_id` columns).
 fn push_scope<'a>(
@@ -173,10 +150,7 @@ pub(super) async fn similar_chunks(
     scope: &ChunkScope<'_>,
     wanted: &SimilarityQuery<'_>,
 ) -> StoreResult<Vec<SimilarChunk>> {
-    if scope.vector_store_ids.is_empty()
-        || scope.files.is_some_and(<[_]>::is_empty)
-        || wanted.vectors.is_empty()
-    {
+    if nothing_to_compare(scope, wanted) {
         return Ok(Vec::new());
     }
     let mut query = QueryBuilder::<Postgres>::new(
@@ -184,36 +158,13 @@ pub(super) async fn similar_chunks(
     );
     query.push_bind(wanted.model);
     push_scope(&mut query, tenant, scope);
-    let also: HashSet<i64> = wanted.also.iter().copied().collect();
-    // A min-heap of the best `limit` so far, plus the asked-for extras.
-    let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
-    let mut extras: Vec<Scored> = Vec::new();
+    let mut ranking = TopSimilar::new(wanted);
     let mut rows = query.build_query_as::<(i64, Vec<u8>)>().fetch(pool);
     while let Some((chunk_id, blob)) = rows.try_next().await.map_err(backend)? {
-        let Some(similarity) = wanted
-            .vectors
-            .iter()
-            .filter_map(|query| dot_blob(&blob, query))
-            .max_by(f64::total_cmp)
-        else {
-            continue; // another dimension: not comparable with this query
-        };
-        let scored = Scored {
-            similarity,
-            chunk_id,
-        };
-        if also.contains(&chunk_id) {
-            extras.push(scored);
-            continue;
-        }
-        best.push(Reverse(scored));
-        if best.len() > wanted.limit {
-            best.pop();
-        }
+        ranking.offer(chunk_id, &blob);
     }
     drop(rows);
-    let mut chosen: Vec<Scored> = best.into_iter().map(|Reverse(s)| s).chain(extras).collect();
-    chosen.sort_by(|a, b| b.cmp(a));
+    let chosen = ranking.finish();
     with_texts(pool, tenant, chosen).await
 }
 
