@@ -4,13 +4,15 @@
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use server::llm::{ChatModel, ChatRequest, ChatStream, LlmError, OfflineModel};
 use server::ops::logging::{logger, LogFormat};
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
@@ -64,13 +66,66 @@ fn request_id(response: &TestResponse) -> String {
         .to_owned()
 }
 
+/// A subscriber that wants to be asked about every event and records none.
+///
+/// `tracing` caches one interest per callsite for the whole process. While at most one
+/// dispatcher exists it computes that interest from the dispatcher of the thread that
+/// reaches the callsite first: another test's thread, with no subscriber, would cache
+/// "never" for the request span or the model's line, and this file's captured log would
+/// lack them. Two of these, alive for the rest of the process, make every callsite ask
+/// each event's own thread instead.
+struct Anchor;
+
+impl tracing::Subscriber for Anchor {
+    fn register_callsite(&self, _: &'static tracing::Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::TRACE)
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Makes the callsite interest of every thread's events follow that thread's own
+/// dispatcher from now on (see [`Anchor`]).
+fn anchor_callsite_interest() {
+    static ANCHORS: OnceLock<[tracing::Dispatch; 2]> = OnceLock::new();
+    ANCHORS.get_or_init(|| {
+        [
+            tracing::Dispatch::new(Anchor),
+            tracing::Dispatch::new(Anchor),
+        ]
+    });
+}
+
 /// Runs one run to its end with logs captured in `format` through `filter`; returns
 /// the log and the request id of the request that created the run.
 async fn one_run_logged(format: LogFormat, filter: &str) -> (String, String) {
+    anchor_callsite_interest();
     let captured = Captured::default();
     let dispatch = logger(format, false, EnvFilter::new(filter), captured.clone());
     // The test runtime has one thread: the run's task logs there too.
     let _guard = tracing::dispatcher::set_default(&dispatch);
+    // A callsite cached before the anchors existed is asked again.
+    tracing::callsite::rebuild_interest_cache();
     let app = TestApp::with_model(Arc::new(LoudModel), |_| {}).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread_id = thread_with(&app, "hello").await;
