@@ -194,7 +194,7 @@ pub fn spawn(
 
 /// The error of a blob store that could not be listed or swept.
 fn unusable(data: &dyn BlobStore) -> impl Fn(BlobError) -> StoreError + '_ {
-    move |error| StoreError::Backend(format!("sweeping {}: {error}", data.describe()))
+    move |error| StoreError::backend_while(format_args!("sweeping {}", data.describe()), error)
 }
 
 /// Whether `blob` was last written at least `grace` ago.

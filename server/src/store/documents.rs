@@ -52,7 +52,7 @@ pub(crate) fn missing_migrations(
     applied: &[i64],
 ) -> StoreResult<()> {
     match migrator.iter().find(|m| !applied.contains(&m.version)) {
-        Some(missing) => Err(StoreError::Backend(format!(
+        Some(missing) => Err(StoreError::backend(format!(
             "migration {} ({}) is not applied",
             missing.version, missing.description
         ))),

@@ -4,6 +4,7 @@
 #[cfg(test)]
 mod backend_tests;
 mod documents;
+mod error;
 pub mod files;
 pub mod leases;
 pub mod migrate;
@@ -19,51 +20,13 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::models::{Assistant, Message, Run, RunStep, RunUsage, Thread};
+pub use error::{BackendSource, StoreError};
 pub use files::{BlobKind, FileStore, PendingBlob, UploadRecord, UploadStore};
 pub use leases::{
     ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunVersion, RunWatch, VersionedRun,
 };
 pub use page::{Order, Page, PageRequest};
 pub use vector_stores::VectorStoreStore;
-
-/// Store failures, named by meaning rather than by backend.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The object does not exist for this tenant (or at all).
-    #[error("not found")]
-    NotFound,
-    /// The write collides with existing data (e.g. a duplicate id).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The database URL names a backend this build cannot use.
-    #[error("{0}")]
-    Unsupported(String),
-    /// Stored data could not be read back (corrupt JSON document).
-    #[error("corrupt stored data: {0}")]
-    Corrupt(String),
-    /// The thread already has this active run (the one-run-per-thread rule).
-    #[error("thread has the active run {0}")]
-    ActiveRun(String),
-    /// Storing the bytes would take the tenant past its storage quota.
-    #[error("storage quota of {quota} bytes exceeded: {needed} bytes needed")]
-    OverQuota {
-        /// The tenant's stored bytes with the new ones.
-        needed: u64,
-        /// The configured quota.
-        quota: u64,
-    },
-    /// An upload's parts would total more than the `bytes` it was created with.
-    #[error("upload parts would total {total} bytes, above the declared {declared}")]
-    PastDeclared {
-        /// The upload's declared size.
-        declared: u64,
-        /// Its parts' total with the new part.
-        total: u64,
-    },
-    /// The backend itself failed (I/O, locking, migrations...).
-    #[error("database error: {0}")]
-    Backend(String),
-}
 
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;

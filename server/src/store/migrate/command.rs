@@ -53,11 +53,10 @@ pub async fn run(args: &MigrateArgs) -> StoreResult<(MigrationReport, u64)> {
     if from_dir != to_dir {
         for folder in ["files", "uploads"] {
             copy_tree(&from_dir.join(folder), &to_dir.join(folder)).map_err(|e| {
-                StoreError::Backend(format!(
-                    "copying {} to {}: {e}",
-                    from_dir.display(),
-                    to_dir.display()
-                ))
+                StoreError::backend_while(
+                    format_args!("copying {} to {}", from_dir.display(), to_dir.display()),
+                    e,
+                )
             })?;
         }
     }
@@ -90,13 +89,12 @@ async fn check_bytes(source: &SqliteStore, data: &DataDir) -> StoreResult<u64> {
     let files: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT tenant, id, bytes FROM files ORDER BY seq")
             .fetch_all(source.pool())
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .await?;
     for (tenant, id, bytes) in &files {
         let path = data.file_path(&Tenant::from_stored(tenant.clone()), id);
         let found = std::fs::metadata(&path).map(|m| m.len()).ok();
         if found != u64::try_from(*bytes).ok() {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend(format!(
                 "the bytes of file {id} are missing or truncated at {} ({found:?} of {bytes})",
                 path.display()
             )));

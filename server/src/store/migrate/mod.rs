@@ -167,11 +167,11 @@ async fn copy_table(
 }
 
 fn sqlite(error: sqlx::Error) -> StoreError {
-    StoreError::Backend(format!("reading the SQLite database: {error}"))
+    StoreError::backend_while("reading the SQLite database", error)
 }
 
 fn pg(error: sqlx::Error) -> StoreError {
-    StoreError::Backend(format!("writing the PostgreSQL database: {error}"))
+    StoreError::backend_while("writing the PostgreSQL database", error)
 }
 
 #[cfg(test)]

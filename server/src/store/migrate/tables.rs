@@ -48,8 +48,9 @@ impl Column {
         values: &mut Separated<'_, '_, Postgres, &'static str>,
         row: &SqliteRow,
     ) -> StoreResult<()> {
-        let read =
-            |e: sqlx::Error| StoreError::Backend(format!("reading column {}: {e}", self.name()));
+        let read = |e: sqlx::Error| {
+            StoreError::backend_while(format_args!("reading column {}", self.name()), e)
+        };
         match self {
             Column::Int(n) => values.push_bind(row.try_get::<i64, _>(n).map_err(read)?),
             Column::OptInt(n) => values.push_bind(row.try_get::<Option<i64>, _>(n).map_err(read)?),

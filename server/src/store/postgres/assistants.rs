@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{backend, fetch_page, to_document, PgStore, Table};
+use super::{fetch_page, to_document, PgStore, Table};
 use crate::models::Assistant;
 use crate::store::{AssistantStore, Page, PageRequest, StoreResult, Tenant};
 
@@ -17,8 +17,7 @@ impl AssistantStore for PgStore {
         .bind(assistant.created_at)
         .bind(to_document(assistant)?)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(())
     }
 

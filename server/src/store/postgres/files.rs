@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::vector_stores::detach_file_everywhere;
-use super::{backend, expect_one, fetch_page, lock, settle, to_document, PgStore, Table};
+use super::{expect_one, fetch_page, lock, settle, to_document, PgStore, Table};
 use crate::models::file::FileObject;
 use crate::store::{
     BlobKind, FileStore, Page, PageRequest, PendingBlob, StoreError, StoreResult, Tenant,
@@ -39,8 +39,7 @@ pub(super) async fn insert_file_row(
     .bind(i64::try_from(file.bytes).unwrap_or(i64::MAX))
     .bind(to_document(file)?)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 
@@ -53,8 +52,7 @@ pub(super) async fn storage_used(conn: &mut PgConnection, tenant: &Tenant) -> St
     )
     .bind(tenant.as_str())
     .fetch_one(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(u64::try_from(used).unwrap_or(0))
 }
 
@@ -91,8 +89,7 @@ pub(super) async fn queue_blob(
     .bind(kind.as_str())
     .bind(id)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 
@@ -102,8 +99,7 @@ async fn delete_file_in(conn: &mut PgConnection, tenant: &Tenant, id: &str) -> S
         .bind(tenant.as_str())
         .bind(id)
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     expect_one(result)?;
     detach_file_everywhere(conn, tenant, id).await?;
     queue_blob(conn, tenant, BlobKind::File, id).await
@@ -145,7 +141,7 @@ impl FileStore for PgStore {
     }
 
     async fn storage_used(&self, tenant: &Tenant) -> StoreResult<u64> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         storage_used(&mut conn, tenant).await
     }
 
@@ -177,8 +173,7 @@ impl FileStore for PgStore {
         )
         .bind(now)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         if any.is_none() {
             return Ok(Vec::new());
         }
@@ -192,8 +187,7 @@ impl FileStore for PgStore {
             )
             .bind(now)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
             let mut taken = Vec::with_capacity(rows.len());
             for (tenant, id) in rows {
                 let tenant = Tenant::from_stored(tenant);
@@ -216,8 +210,7 @@ impl FileStore for PgStore {
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.into_iter()
             .map(|(tenant, kind, id)| {
                 let kind = BlobKind::parse(&kind)
@@ -239,8 +232,7 @@ impl FileStore for PgStore {
         .bind(blob.kind.as_str())
         .bind(&blob.id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(())
     }
 }

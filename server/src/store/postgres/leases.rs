@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 
 use super::runs::active_statuses;
-use super::{backend, from_document, to_document, PgStore};
+use super::{from_document, to_document, PgStore};
 use crate::models::{Message, Run};
 use crate::store::{
     ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunVersion, RunWatch, StoreError,
@@ -63,8 +63,7 @@ impl RunLeaseStore for PgStore {
         .bind(thread_id)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         let (data, version, owner, process) = row.ok_or(StoreError::NotFound)?;
         Ok(VersionedRun {
             run: from_document(&data)?,
@@ -125,7 +124,7 @@ impl RunLeaseStore for PgStore {
                 .bind(holder.instance.as_str())
                 .bind(holder.process.as_str());
         }
-        let result = query.execute(&self.pool).await.map_err(backend)?;
+        let result = query.execute(&self.pool).await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -149,8 +148,7 @@ impl RunLeaseStore for PgStore {
         .bind(worked_on())
         .bind(run_ids)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(result.rows_affected())
     }
 
@@ -163,8 +161,7 @@ impl RunLeaseStore for PgStore {
         )
         .bind(run_ids)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(run_id, status, owner, process)| RunWatch {
@@ -207,8 +204,7 @@ impl RunLeaseStore for PgStore {
             .bind(active_statuses())
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         // RETURNING gives no order; takeover works oldest first.
         rows.sort_by_key(|(seq, ..)| *seq);
         rows.into_iter()
@@ -230,8 +226,7 @@ impl RunLeaseStore for PgStore {
         .bind(holder.instance.as_str())
         .bind(holder.process.as_str())
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(result.rows_affected())
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use super::{backend, expect_one, fetch_page, to_document, PgStore, Table};
+use super::{expect_one, fetch_page, to_document, PgStore, Table};
 use crate::models::Message;
 use crate::store::{MessageStore, Page, PageRequest, StoreResult, Tenant};
 
@@ -26,15 +26,14 @@ pub(super) async fn insert_message_row(
     .bind(message.created_at)
     .bind(to_document(message)?)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     expect_one(result)
 }
 
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         insert_message_row(&mut conn, tenant, message).await
     }
 
@@ -57,8 +56,7 @@ impl MessageStore for PgStore {
         .bind(&message.thread_id)
         .bind(&message.id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -69,8 +67,7 @@ impl MessageStore for PgStore {
                 .bind(thread_id)
                 .bind(id)
                 .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+                .await?;
         expect_one(result)
     }
 

@@ -47,17 +47,16 @@ impl PgStore {
     /// Connects to `database_url` and migrates it. Several instances may do this at once:
     /// sqlx serialises migrations with an advisory lock.
     pub async fn connect(database_url: &str) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(database_url).map_err(backend)?;
+        let options = PgConnectOptions::from_str(database_url)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
-            .await
-            .map_err(backend)?;
+            .await?;
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+            .map_err(|e| StoreError::backend_while("migrating the database", e))?;
         Ok(Self { pool })
     }
 
@@ -68,7 +67,7 @@ impl PgStore {
 
     /// Starts a transaction.
     async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(backend)
+        self.pool.begin().await.map_err(StoreError::from)
     }
 
     /// The object `id` of `table` within the tenant, decoded from its JSON document.
@@ -86,8 +85,7 @@ impl PgStore {
             .bind(tenant.as_str())
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         from_document(&data.ok_or(StoreError::NotFound)?)
     }
 
@@ -109,8 +107,7 @@ impl PgStore {
             .bind(parent_id)
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         from_document(&data.ok_or(StoreError::NotFound)?)
     }
 
@@ -131,8 +128,7 @@ impl PgStore {
             .bind(tenant.as_str())
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 
@@ -143,8 +139,7 @@ impl PgStore {
             .bind(tenant.as_str())
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 
@@ -153,8 +148,7 @@ impl PgStore {
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
                 .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+                .await?;
         missing_migrations(&MIGRATOR, &applied)
     }
 }
@@ -179,7 +173,7 @@ async fn settle<T>(
 ) -> StoreResult<T> {
     match result {
         Ok(value) => {
-            tx.commit().await.map_err(backend)?;
+            tx.commit().await?;
             Ok(value)
         }
         Err(error) => {
@@ -198,31 +192,9 @@ async fn lock(conn: &mut PgConnection, scope: &str, key: &str) -> StoreResult<()
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(format!("{scope}:{key}"))
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(())
 }
-
-/// Maps sqlx failures onto store errors by meaning.
-fn backend(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.to_string())
-        }
-        // A parent (thread, run, upload) deleted by a concurrent transaction.
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        // PostgreSQL text cannot hold U+0000 (SQLite's can): a NUL in an id, cursor or
-        // filter fails the statement, where SQLite simply finds no row with it.
-        sqlx::Error::Database(db) if db.code().as_deref() == Some(NUL_IN_TEXT) => {
-            StoreError::NotFound
-        }
-        _ => StoreError::Backend(error.to_string()),
-    }
-}
-
-/// SQLSTATE `character_not_in_repertoire`: what PostgreSQL answers for a NUL in text.
-const NUL_IN_TEXT: &str = "22021";
 
 /// Extra equality conditions on a listing (e.g. `thread_id`); column names are ours.
 type Filters<'a> = &'a [(&'static str, &'a str)];
@@ -253,7 +225,7 @@ async fn cursor_seq(
         .build_query_scalar()
         .fetch_optional(pool)
         .await
-        .map_err(backend)
+        .map_err(StoreError::from)
 }
 
 /// One page of documents of `table` within the scope, following OpenAI's cursor rules.
@@ -301,11 +273,7 @@ async fn fetch_page<T: DeserializeOwned>(
         " ORDER BY seq ASC"
     });
     query.push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
-    let rows: Vec<String> = query
-        .build_query_scalar()
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
+    let rows: Vec<String> = query.build_query_scalar().fetch_all(pool).await?;
     let items = rows
         .iter()
         .map(|row| from_document(row))

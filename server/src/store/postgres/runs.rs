@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::leases::NOW_MS;
 use super::messages::insert_message_row;
-use super::{backend, expect_one, fetch_page, from_document, to_document, PgStore, Table};
+use super::{expect_one, fetch_page, from_document, to_document, PgStore, Table};
 use crate::models::run::ACTIVE_STATUSES;
 use crate::models::{Message, Run};
 use crate::store::{
@@ -62,9 +62,9 @@ impl PgStore {
                 let active = self.active_run(tenant, &run.thread_id).await?;
                 return Err(StoreError::ActiveRun(active.unwrap_or_default()));
             }
-            Err(error) => return Err(backend(error)),
+            Err(error) => return Err(StoreError::from(error)),
         }
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 }
 
@@ -94,8 +94,7 @@ impl RunStore for PgStore {
         .bind(tenant.as_str())
         .bind(&run.id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -110,8 +109,7 @@ impl RunStore for PgStore {
         .bind(&run.id)
         .bind(expected)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -123,8 +121,7 @@ impl RunStore for PgStore {
         .bind(tenant.as_str())
         .bind(run_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         let attempts = attempts.ok_or(StoreError::NotFound)?;
         Ok(u32::try_from(attempts).unwrap_or(0))
     }
@@ -134,8 +131,7 @@ impl RunStore for PgStore {
             .bind(tenant.as_str())
             .bind(run_id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 
@@ -159,7 +155,7 @@ impl RunStore for PgStore {
         .bind(active_statuses())
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend)
+        .map_err(StoreError::from)
     }
 
     async fn unfinished_runs(&self) -> StoreResult<Vec<UnfinishedRun>> {
@@ -168,8 +164,7 @@ impl RunStore for PgStore {
         )
         .bind(active_statuses())
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.into_iter()
             .map(|(tenant, data, attempts)| {
                 Ok(UnfinishedRun {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{backend, expect_one, fetch_page, from_document, to_document, PgStore, Table};
+use super::{expect_one, fetch_page, from_document, to_document, PgStore, Table};
 use crate::models::{RunStep, RunUsage};
 use crate::store::{Page, PageRequest, StepStore, StoreResult, Tenant};
 
@@ -21,8 +21,7 @@ impl StepStore for PgStore {
         .bind(step.created_at)
         .bind(to_document(step)?)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -57,8 +56,7 @@ impl StepStore for PgStore {
         .bind(tenant.as_str())
         .bind(run_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.iter().map(|row| from_document(row)).collect()
     }
 
@@ -74,8 +72,7 @@ impl StepStore for PgStore {
                 .bind(tenant.as_str())
                 .bind(step_id)
                 .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+                .await?;
         expect_one(result)
     }
 
@@ -85,8 +82,7 @@ impl StepStore for PgStore {
                 .bind(tenant.as_str())
                 .bind(step_id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+                .await?;
         held.flatten().map(|text| from_document(&text)).transpose()
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::messages::insert_message_row;
-use super::{backend, expect_one, to_document, PgStore, Table};
+use super::{expect_one, to_document, PgStore, Table};
 use crate::models::{Message, Thread};
 use crate::store::{StoreResult, Tenant, ThreadStore};
 
@@ -22,12 +22,11 @@ impl ThreadStore for PgStore {
             .bind(thread.created_at)
             .bind(to_document(thread)?)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         for message in messages {
             insert_message_row(&mut tx, tenant, message).await?;
         }
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn get_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<Thread> {
@@ -45,8 +44,7 @@ impl ThreadStore for PgStore {
             .bind(tenant.as_str())
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::files::{check_quota, insert_file_row, lock_storage, queue_blob};
-use super::{backend, from_document, settle, to_document, PgStore};
+use super::{from_document, settle, to_document, PgStore};
 use crate::models::file::FileObject;
 use crate::models::upload::{status, Upload, UploadPart};
 use crate::store::{BlobKind, StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
@@ -31,8 +31,7 @@ impl UploadStore for PgStore {
         .bind(record.file_expires_after)
         .bind(to_document(upload)?)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(())
     }
 
@@ -43,8 +42,7 @@ impl UploadStore for PgStore {
         .bind(tenant.as_str())
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         let (data, file_expires_after) = row.ok_or(StoreError::NotFound)?;
         Ok(UploadRecord {
             upload: from_document(&data)?,
@@ -68,8 +66,7 @@ impl UploadStore for PgStore {
             .bind(tenant.as_str())
             .bind(&part.upload_id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
             let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
                 return Err(StoreError::Conflict(format!(
                     "upload {} is not pending",
@@ -98,8 +95,7 @@ impl UploadStore for PgStore {
             .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
             .bind(to_document(part)?)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
             Ok(())
         }
         .await;
@@ -107,7 +103,7 @@ impl UploadStore for PgStore {
     }
 
     async fn upload_parts_bytes(&self, tenant: &Tenant, upload_id: &str) -> StoreResult<u64> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         parts_bytes(&mut conn, tenant, upload_id).await
     }
 
@@ -123,8 +119,7 @@ impl UploadStore for PgStore {
         .bind(tenant.as_str())
         .bind(upload_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.iter()
             .map(|(data, bytes)| Ok((from_document(data)?, u64::try_from(*bytes).unwrap_or(0))))
             .collect()
@@ -168,8 +163,7 @@ impl UploadStore for PgStore {
         .bind(status::PENDING)
         .bind(now)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.iter()
             .map(|(tenant, data)| Ok((Tenant::from_stored(tenant.clone()), from_document(data)?)))
             .collect()
@@ -190,8 +184,7 @@ async fn end_pending(conn: &mut PgConnection, tenant: &Tenant, upload: &Upload) 
     .bind(&upload.id)
     .bind(status::PENDING)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     if result.rows_affected() == 0 {
         return Err(StoreError::Conflict(format!(
             "upload {} is not pending",
@@ -208,8 +201,7 @@ async fn drop_parts(conn: &mut PgConnection, tenant: &Tenant, upload_id: &str) -
         .bind(tenant.as_str())
         .bind(upload_id)
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     queue_blob(conn, tenant, BlobKind::Upload, upload_id).await
 }
 
@@ -226,7 +218,6 @@ async fn parts_bytes(
     .bind(tenant.as_str())
     .bind(upload_id)
     .fetch_one(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(u64::try_from(total).unwrap_or(0))
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{backend, fetch_page, to_document, SqliteStore, Table};
+use super::{fetch_page, to_document, SqliteStore, Table};
 use crate::models::Assistant;
 use crate::store::{AssistantStore, Page, PageRequest, StoreResult, Tenant};
 
@@ -15,8 +15,7 @@ impl AssistantStore for SqliteStore {
             .bind(assistant.created_at)
             .bind(to_document(assistant)?)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         Ok(())
     }
 

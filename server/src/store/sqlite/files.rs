@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::SqliteConnection;
 
 use super::vector_stores::detach_file_everywhere;
-use super::{backend, expect_one, fetch_page, to_document, SqliteStore, Table};
+use super::{expect_one, fetch_page, to_document, SqliteStore, Table};
 use crate::models::file::FileObject;
 use crate::store::{
     BlobKind, FileStore, Page, PageRequest, PendingBlob, StoreError, StoreResult, Tenant,
@@ -29,8 +29,7 @@ pub(super) async fn insert_file_row(
     .bind(i64::try_from(file.bytes).unwrap_or(i64::MAX))
     .bind(to_document(file)?)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 
@@ -43,8 +42,7 @@ pub(super) async fn storage_used(conn: &mut SqliteConnection, tenant: &Tenant) -
     )
     .bind(tenant.as_str())
     .fetch_one(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(u64::try_from(used).unwrap_or(0))
 }
 
@@ -78,8 +76,7 @@ pub(super) async fn queue_blob(
         .bind(kind.as_str())
         .bind(id)
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(())
 }
 
@@ -89,8 +86,7 @@ async fn delete_file_in(conn: &mut SqliteConnection, tenant: &Tenant, id: &str) 
         .bind(tenant.as_str())
         .bind(id)
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     expect_one(result)?;
     detach_file_everywhere(conn, tenant, id).await?;
     queue_blob(conn, tenant, BlobKind::File, id).await
@@ -107,7 +103,7 @@ impl FileStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         check_quota(&mut tx, tenant, file.bytes, quota).await?;
         insert_file_row(&mut tx, tenant, file).await?;
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn get_file(&self, tenant: &Tenant, id: &str) -> StoreResult<FileObject> {
@@ -117,11 +113,11 @@ impl FileStore for SqliteStore {
     async fn delete_file(&self, tenant: &Tenant, id: &str) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         delete_file_in(&mut tx, tenant, id).await?;
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn storage_used(&self, tenant: &Tenant) -> StoreResult<u64> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         storage_used(&mut conn, tenant).await
     }
 
@@ -153,8 +149,7 @@ impl FileStore for SqliteStore {
         )
         .bind(now)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         if any.is_none() {
             return Ok(Vec::new());
         }
@@ -164,8 +159,7 @@ impl FileStore for SqliteStore {
         )
         .bind(now)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         let mut taken = Vec::with_capacity(rows.len());
         for (tenant, id) in rows {
             let tenant = Tenant::from_stored(tenant);
@@ -176,7 +170,7 @@ impl FileStore for SqliteStore {
                 id,
             });
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(taken)
     }
 
@@ -186,8 +180,7 @@ impl FileStore for SqliteStore {
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.into_iter()
             .map(|(tenant, kind, id)| {
                 let kind = BlobKind::parse(&kind)
@@ -207,8 +200,7 @@ impl FileStore for SqliteStore {
             .bind(blob.kind.as_str())
             .bind(&blob.id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use super::runs::active_clause;
-use super::{backend, from_document, to_document, SqliteStore};
+use super::{from_document, to_document, SqliteStore};
 use crate::models::{Message, Run};
 use crate::store::{
     ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunVersion, RunWatch, StoreError,
@@ -60,8 +60,7 @@ impl RunLeaseStore for SqliteStore {
         .bind(thread_id)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         let (data, version, owner, process) = row.ok_or(StoreError::NotFound)?;
         Ok(VersionedRun {
             run: from_document(&data)?,
@@ -112,7 +111,7 @@ impl RunLeaseStore for SqliteStore {
                 .bind(holder.instance.as_str())
                 .bind(holder.process.as_str());
         }
-        let result = query.execute(&self.pool).await.map_err(backend)?;
+        let result = query.execute(&self.pool).await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -137,7 +136,7 @@ impl RunLeaseStore for SqliteStore {
         for id in run_ids {
             query = query.bind(id);
         }
-        let result = query.execute(&self.pool).await.map_err(backend)?;
+        let result = query.execute(&self.pool).await?;
         Ok(result.rows_affected())
     }
 
@@ -153,7 +152,7 @@ impl RunLeaseStore for SqliteStore {
         for id in run_ids {
             query = query.bind(id);
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
+        let rows = query.fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .map(|(run_id, status, owner, process)| RunWatch {
@@ -200,8 +199,7 @@ impl RunLeaseStore for SqliteStore {
         let mut rows = query
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         // RETURNING gives no order; recovery works oldest first.
         rows.sort_by_key(|(seq, ..)| *seq);
         rows.into_iter()
@@ -223,8 +221,7 @@ impl RunLeaseStore for SqliteStore {
         .bind(holder.instance.as_str())
         .bind(holder.process.as_str())
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(result.rows_affected())
     }
 }

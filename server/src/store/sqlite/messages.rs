@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 
-use super::{backend, expect_one, fetch_page, to_document, SqliteStore, Table};
+use super::{expect_one, fetch_page, to_document, SqliteStore, Table};
 use crate::models::Message;
 use crate::store::{MessageStore, Page, PageRequest, StoreResult, Tenant};
 
@@ -26,8 +26,7 @@ pub(super) async fn insert_message_row(
     .bind(tenant.as_str())
     .bind(&message.thread_id)
     .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
+    .await?;
     expect_one(result)
 }
 
@@ -36,7 +35,7 @@ impl MessageStore for SqliteStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_message_row(&mut tx, tenant, message).await?;
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn get_message(
@@ -58,8 +57,7 @@ impl MessageStore for SqliteStore {
         .bind(&message.thread_id)
         .bind(&message.id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -70,8 +68,7 @@ impl MessageStore for SqliteStore {
                 .bind(thread_id)
                 .bind(id)
                 .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+                .await?;
         expect_one(result)
     }
 

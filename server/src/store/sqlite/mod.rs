@@ -37,8 +37,7 @@ impl SqliteStore {
     /// `sqlite::memory:` gives a private in-memory database, handy in tests.
     pub async fn connect(database_url: &str) -> StoreResult<Self> {
         let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
-        let mut options = SqliteConnectOptions::from_str(database_url)
-            .map_err(backend)?
+        let mut options = SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
@@ -55,11 +54,11 @@ impl SqliteStore {
             create_parent_dir(options.get_filename())?;
             pool_options = pool_options.max_connections(8);
         }
-        let pool = pool_options.connect_with(options).await.map_err(backend)?;
+        let pool = pool_options.connect_with(options).await?;
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+            .map_err(|e| StoreError::backend_while("migrating the database", e))?;
         let store = Self { pool };
         // Migration 0017's word counts, which SQL cannot compute.
         vector_stores::backfill_stats(&store).await?;
@@ -81,7 +80,7 @@ impl SqliteStore {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(backend)
+            .map_err(StoreError::from)
     }
 
     /// The object `id` of `table` within the tenant, decoded from its JSON document.
@@ -99,8 +98,7 @@ impl SqliteStore {
             .bind(tenant.as_str())
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         from_document(&data.ok_or(StoreError::NotFound)?)
     }
 
@@ -122,8 +120,7 @@ impl SqliteStore {
             .bind(parent_id)
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         from_document(&data.ok_or(StoreError::NotFound)?)
     }
 
@@ -144,8 +141,7 @@ impl SqliteStore {
             .bind(tenant.as_str())
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 
@@ -156,8 +152,7 @@ impl SqliteStore {
             .bind(tenant.as_str())
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 }
@@ -172,8 +167,7 @@ impl super::Store for SqliteStore {
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
                 .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+                .await?;
         missing_migrations(&MIGRATOR, &applied)
     }
 }
@@ -181,19 +175,8 @@ impl super::Store for SqliteStore {
 fn create_parent_dir(file: &Path) -> StoreResult<()> {
     match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display()))),
+            .map_err(|e| StoreError::backend_while(format_args!("creating {}", dir.display()), e)),
         _ => Ok(()),
-    }
-}
-
-/// Maps sqlx failures onto store errors by meaning.
-fn backend(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.to_string())
-        }
-        _ => StoreError::Backend(error.to_string()),
     }
 }
 
@@ -218,11 +201,7 @@ async fn cursor_seq(
     let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT seq FROM {}", table.name()));
     push_scope(&mut query, tenant, filters);
     query.push(" AND id = ").push_bind(id);
-    let seq: Option<i64> = query
-        .build_query_scalar()
-        .fetch_optional(pool)
-        .await
-        .map_err(backend)?;
+    let seq: Option<i64> = query.build_query_scalar().fetch_optional(pool).await?;
     Ok(seq)
 }
 
@@ -261,11 +240,7 @@ async fn fetch_page<T: DeserializeOwned>(
         " ORDER BY seq ASC"
     });
     query.push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
-    let rows: Vec<String> = query
-        .build_query_scalar()
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
+    let rows: Vec<String> = query.build_query_scalar().fetch_all(pool).await?;
     let items = rows
         .iter()
         .map(|row| from_document(row))

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::leases::NOW_MS;
 use super::messages::insert_message_row;
-use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use super::{expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::models::run::ACTIVE_STATUSES;
 use crate::models::{Message, Run};
 use crate::store::{
@@ -37,8 +37,7 @@ impl SqliteStore {
         .bind(tenant.as_str())
         .bind(&run.thread_id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         if let Some(active) = active {
             return Err(StoreError::ActiveRun(active));
         }
@@ -63,10 +62,9 @@ impl SqliteStore {
         .bind(tenant.as_str())
         .bind(&run.thread_id)
         .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)?;
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 }
 
@@ -96,8 +94,7 @@ impl RunStore for SqliteStore {
         .bind(tenant.as_str())
         .bind(&run.id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -112,8 +109,7 @@ impl RunStore for SqliteStore {
         .bind(&run.id)
         .bind(expected)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -124,8 +120,7 @@ impl RunStore for SqliteStore {
         .bind(tenant.as_str())
         .bind(run_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         let attempts = attempts.ok_or(StoreError::NotFound)?;
         Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
     }
@@ -135,8 +130,7 @@ impl RunStore for SqliteStore {
             .bind(tenant.as_str())
             .bind(run_id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 
@@ -159,7 +153,7 @@ impl RunStore for SqliteStore {
         .bind(thread_id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(backend)
+        .map_err(StoreError::from)
     }
 
     async fn unfinished_runs(&self) -> StoreResult<Vec<UnfinishedRun>> {
@@ -168,8 +162,7 @@ impl RunStore for SqliteStore {
             active_clause()
         ))
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.into_iter()
             .map(|(tenant, data, attempts)| {
                 Ok(UnfinishedRun {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use super::{expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::models::{RunStep, RunUsage};
 use crate::store::{Page, PageRequest, StepStore, StoreResult, Tenant};
 
@@ -22,8 +22,7 @@ impl StepStore for SqliteStore {
         .bind(tenant.as_str())
         .bind(&step.run_id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -58,8 +57,7 @@ impl StepStore for SqliteStore {
         .bind(tenant.as_str())
         .bind(run_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.iter().map(|row| from_document(row)).collect()
     }
 
@@ -74,8 +72,7 @@ impl StepStore for SqliteStore {
             .bind(tenant.as_str())
             .bind(step_id)
             .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)
     }
 
@@ -85,8 +82,7 @@ impl StepStore for SqliteStore {
                 .bind(tenant.as_str())
                 .bind(step_id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+                .await?;
         held.flatten().map(|text| from_document(&text)).transpose()
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::messages::insert_message_row;
-use super::{backend, expect_one, to_document, SqliteStore, Table};
+use super::{expect_one, to_document, SqliteStore, Table};
 use crate::models::{Message, Thread};
 use crate::store::{StoreResult, Tenant, ThreadStore};
 
@@ -22,12 +22,11 @@ impl ThreadStore for SqliteStore {
             .bind(thread.created_at)
             .bind(to_document(thread)?)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         for message in messages {
             insert_message_row(&mut tx, tenant, message).await?;
         }
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn get_thread(&self, tenant: &Tenant, id: &str) -> StoreResult<Thread> {
@@ -46,15 +45,13 @@ impl ThreadStore for SqliteStore {
             .bind(tenant.as_str())
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         let result = sqlx::query("DELETE FROM threads WHERE tenant = ? AND id = ?")
             .bind(tenant.as_str())
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         expect_one(result)?;
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 }

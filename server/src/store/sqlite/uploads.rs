@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::SqliteConnection;
 
 use super::files::{check_quota, insert_file_row, queue_blob};
-use super::{backend, from_document, to_document, SqliteStore};
+use super::{from_document, to_document, SqliteStore};
 use crate::models::file::FileObject;
 use crate::models::upload::{status, Upload, UploadPart};
 use crate::store::{BlobKind, StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
@@ -24,8 +24,7 @@ impl UploadStore for SqliteStore {
         .bind(record.file_expires_after)
         .bind(to_document(upload)?)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(())
     }
 
@@ -36,8 +35,7 @@ impl UploadStore for SqliteStore {
         .bind(tenant.as_str())
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         let (data, file_expires_after) = row.ok_or(StoreError::NotFound)?;
         Ok(UploadRecord {
             upload: from_document(&data)?,
@@ -60,8 +58,7 @@ impl UploadStore for SqliteStore {
                 .bind(tenant.as_str())
                 .bind(&part.upload_id)
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
+                .await?;
         let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
             return Err(StoreError::Conflict(format!(
                 "upload {} is not pending",
@@ -88,13 +85,12 @@ impl UploadStore for SqliteStore {
         .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
         .bind(to_document(part)?)
         .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        .await?;
+        Ok(tx.commit().await?)
     }
 
     async fn upload_parts_bytes(&self, tenant: &Tenant, upload_id: &str) -> StoreResult<u64> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         parts_bytes(&mut conn, tenant, upload_id).await
     }
 
@@ -109,8 +105,7 @@ impl UploadStore for SqliteStore {
         .bind(tenant.as_str())
         .bind(upload_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.iter()
             .map(|(data, bytes)| Ok((from_document(data)?, u64::try_from(*bytes).unwrap_or(0))))
             .collect()
@@ -126,14 +121,14 @@ impl UploadStore for SqliteStore {
         end_pending(&mut tx, tenant, upload).await?;
         insert_file_row(&mut tx, tenant, file).await?;
         drop_parts(&mut tx, tenant, &upload.id).await?;
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn end_pending_upload(&self, tenant: &Tenant, upload: &Upload) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         end_pending(&mut tx, tenant, upload).await?;
         drop_parts(&mut tx, tenant, &upload.id).await?;
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn overdue_uploads(&self, now: i64) -> StoreResult<Vec<(Tenant, Upload)>> {
@@ -143,8 +138,7 @@ impl UploadStore for SqliteStore {
         .bind(status::PENDING)
         .bind(now)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.iter()
             .map(|(tenant, data)| Ok((Tenant::from_stored(tenant.clone()), from_document(data)?)))
             .collect()
@@ -167,8 +161,7 @@ async fn end_pending(
     .bind(&upload.id)
     .bind(status::PENDING)
     .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
+    .await?;
     if result.rows_affected() == 0 {
         return Err(StoreError::Conflict(format!(
             "upload {} is not pending",
@@ -189,8 +182,7 @@ async fn drop_parts(
         .bind(tenant.as_str())
         .bind(upload_id)
         .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
+        .await?;
     queue_blob(tx, tenant, BlobKind::Upload, upload_id).await
 }
 
@@ -206,7 +198,6 @@ async fn parts_bytes(
     .bind(tenant.as_str())
     .bind(upload_id)
     .fetch_one(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(u64::try_from(total).unwrap_or(0))
 }

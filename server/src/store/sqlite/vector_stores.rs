@@ -17,7 +17,7 @@ mod terms;
 #[cfg(test)]
 mod tests;
 
-use super::{backend, expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use super::{expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::store::vector_stores::{
     ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
     VectorStoreStore,
@@ -42,8 +42,7 @@ async fn upsert_file(
     .bind(&file.vector_store_id)
     .bind(&file.id)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     sqlx::query(
         "INSERT INTO vector_store_files (id, tenant, vector_store_id, batch_id, status, \
          usage_bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -56,8 +55,7 @@ async fn upsert_file(
     .bind(file.usage_bytes)
     .bind(to_document(file)?)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 
@@ -75,8 +73,7 @@ pub(super) async fn detach_file_everywhere(
     .bind(tenant.as_str())
     .bind(file_id)
     .fetch_all(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     for vector_store_id in &stores {
         drop_chunks(conn, tenant, vector_store_id, Some(file_id)).await?;
     }
@@ -84,8 +81,7 @@ pub(super) async fn detach_file_everywhere(
         .bind(tenant.as_str())
         .bind(file_id)
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(())
 }
 
@@ -107,12 +103,11 @@ impl VectorStoreStore for SqliteStore {
         .bind(to_document(store)?)
         .bind(embedding_model)
         .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         for file in files {
             upsert_file(&mut tx, tenant, file, None).await?;
         }
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn embedding_models(
@@ -129,14 +124,13 @@ impl VectorStoreStore for SqliteStore {
         id: &str,
         now: i64,
     ) -> StoreResult<VectorStore> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         let data: Option<String> =
             sqlx::query_scalar("SELECT data FROM vector_stores WHERE tenant = ? AND id = ?")
                 .bind(tenant.as_str())
                 .bind(id)
                 .fetch_optional(&mut *conn)
-                .await
-                .map_err(backend)?;
+                .await?;
         let store: VectorStore = from_document(&data.ok_or(StoreError::NotFound)?)?;
         with_counts(&mut conn, tenant, store, now).await
     }
@@ -158,7 +152,7 @@ impl VectorStoreStore for SqliteStore {
     ) -> StoreResult<Page<VectorStore>> {
         let page: Page<VectorStore> =
             fetch_page(&self.pool, Table::VectorStores, tenant, &[], page).await?;
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         let mut items = Vec::with_capacity(page.items.len());
         for store in page.items {
             items.push(with_counts(&mut conn, tenant, store, now).await?);
@@ -186,13 +180,12 @@ impl VectorStoreStore for SqliteStore {
             .bind(&batch.vector_store_id)
             .bind(to_document(batch)?)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         }
         for file in files {
             upsert_file(&mut tx, tenant, file, batch.map(|b| b.id.as_str())).await?;
         }
-        tx.commit().await.map_err(backend)
+        Ok(tx.commit().await?)
     }
 
     async fn get_vector_store_file(
@@ -208,8 +201,7 @@ impl VectorStoreStore for SqliteStore {
         .bind(vector_store_id)
         .bind(file_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         from_document(&data.ok_or(StoreError::NotFound)?)
     }
 
@@ -229,8 +221,7 @@ impl VectorStoreStore for SqliteStore {
         .bind(&file.vector_store_id)
         .bind(&file.id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -288,11 +279,7 @@ impl VectorStoreStore for SqliteStore {
             ids.push_bind(id.as_str());
         }
         query.push(") ORDER BY seq");
-        let rows: Vec<String> = query
-            .build_query_scalar()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows: Vec<String> = query.build_query_scalar().fetch_all(&self.pool).await?;
         rows.iter().map(|row| from_document(row)).collect()
     }
 
@@ -310,8 +297,7 @@ impl VectorStoreStore for SqliteStore {
         .bind(vector_store_id)
         .bind(file_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         row.ok_or(StoreError::NotFound)
     }
 
@@ -320,8 +306,7 @@ impl VectorStoreStore for SqliteStore {
             "SELECT tenant, data FROM vector_store_files WHERE status = 'in_progress' ORDER BY seq",
         )
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.into_iter()
             .map(|(tenant, data)| Ok((Tenant::from_stored(tenant), from_document(&data)?)))
             .collect()
@@ -333,7 +318,7 @@ impl VectorStoreStore for SqliteStore {
         vector_store_id: &str,
         batch_id: &str,
     ) -> StoreResult<FileBatch> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         let data: Option<String> = sqlx::query_scalar(
             "SELECT data FROM vector_store_file_batches \
              WHERE tenant = ? AND vector_store_id = ? AND id = ?",
@@ -342,8 +327,7 @@ impl VectorStoreStore for SqliteStore {
         .bind(vector_store_id)
         .bind(batch_id)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
         let batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
         let (file_counts, _) = counts(&mut conn, tenant, vector_store_id, Some(batch_id)).await?;
         Ok(batch.with_counts(file_counts))
@@ -364,8 +348,7 @@ impl VectorStoreStore for SqliteStore {
         .bind(vector_store_id)
         .bind(batch_id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
         batch.status = "cancelled".to_owned();
         sqlx::query("UPDATE vector_store_file_batches SET data = ? WHERE tenant = ? AND id = ?")
@@ -373,8 +356,7 @@ impl VectorStoreStore for SqliteStore {
             .bind(tenant.as_str())
             .bind(batch_id)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         sqlx::query(
             "UPDATE vector_store_files SET status = 'cancelled', \
              data = json_set(data, '$.status', 'cancelled') \
@@ -384,9 +366,8 @@ impl VectorStoreStore for SqliteStore {
         .bind(vector_store_id)
         .bind(batch_id)
         .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        .await?;
+        Ok(tx.commit().await?)
     }
 
     async fn keyword_stats(

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-use super::super::{backend, lock};
-use crate::store::{StoreResult, Tenant};
+use super::super::lock;
+use crate::store::{StoreError, StoreResult, Tenant};
 use crate::vector_stores::bm25::word_count;
 use crate::vector_stores::model::VectorStoreFile;
 use crate::vector_stores::tokenize::terms;
@@ -37,7 +37,7 @@ pub(super) async fn guard_store(
         .bind(vector_store_id)
         .fetch_optional(&mut *conn)
         .await
-        .map_err(backend)
+        .map_err(StoreError::from)
 }
 
 /// Takes the advisory locks of the tenant's `file_ids` (sorted, deduplicated), which
@@ -96,8 +96,7 @@ pub(super) async fn insert_chunks(
         .bind(&words)
         .bind(&bytes)
         .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
         written.sort_by_key(|(_, position)| *position);
         let batch_ids: Vec<i64> = written.into_iter().map(|(id, _)| id).collect();
         insert_terms(conn, store_key, &batch_ids, texts).await?;
@@ -138,8 +137,7 @@ async fn insert_terms(
     .bind(&all_chunks)
     .bind(&all_tfs)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 

@@ -2,7 +2,6 @@
 
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::super::backend;
 use crate::store::{StoreResult, Tenant};
 use crate::vector_stores::model::{FileCounts, VectorStore};
 
@@ -25,11 +24,7 @@ pub(super) async fn counts(
         query.push(" AND batch_id = ").push_bind(batch_id);
     }
     query.push(" GROUP BY status");
-    let rows: Vec<(String, i64, i64)> = query
-        .build_query_as()
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?;
+    let rows: Vec<(String, i64, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
     let mut counts = FileCounts::default();
     let mut usage = 0;
     for (status, count, bytes) in rows {

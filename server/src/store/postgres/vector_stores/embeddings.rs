@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use futures::TryStreamExt;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use super::super::backend;
 use super::terms::utf8;
 use crate::embeddings::vectors::to_blob;
 use crate::store::similarity::{nothing_to_compare, Scored, TopSimilar};
@@ -50,8 +49,7 @@ pub(super) async fn insert_vectors(
     .bind(chunk_ids)
     .bind(&blobs)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 
@@ -86,8 +84,7 @@ async fn record_dimensions(
     .bind(tenant.as_str())
     .bind(vector_store_id)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     match recorded.flatten() {
         Some(recorded) if recorded != wanted => Err(StoreError::Conflict(format!(
             "vector store '{vector_store_id}' holds {recorded}-dimension vectors and the \
@@ -112,8 +109,7 @@ pub(super) async fn embedding_models(
     .bind(tenant.as_str())
     .bind(ids)
     .fetch_all(pool)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -160,7 +156,7 @@ pub(super) async fn similar_chunks(
     push_scope(&mut query, tenant, scope);
     let mut ranking = TopSimilar::new(wanted);
     let mut rows = query.build_query_as::<(i64, Vec<u8>)>().fetch(pool);
-    while let Some((chunk_id, blob)) = rows.try_next().await.map_err(backend)? {
+    while let Some((chunk_id, blob)) = rows.try_next().await? {
         ranking.offer(chunk_id, &blob);
     }
     drop(rows);
@@ -185,8 +181,7 @@ async fn with_texts(
     .bind(tenant.as_str())
     .bind(&ids)
     .fetch_all(pool)
-    .await
-    .map_err(backend)?;
+    .await?;
     let mut by_id: HashMap<i64, (String, String, Vec<u8>)> = rows
         .into_iter()
         .map(|(id, store, file, text)| (id, (store, file, text)))

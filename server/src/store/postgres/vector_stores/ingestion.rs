@@ -6,7 +6,7 @@
 //! nothing), and one that comes later waits for this transaction and then sees the
 //! ingestion's end, as SQLite's single writer ordered them.
 
-use super::super::{backend, from_document, settle, to_document, PgStore};
+use super::super::{from_document, settle, to_document, PgStore};
 use super::chunks::{guard_store, insert_chunks};
 use super::embeddings::insert_vectors;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile};
@@ -35,8 +35,7 @@ pub(super) async fn finish(
         .bind(&file.vector_store_id)
         .bind(&file.id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         let Some(data) = data else {
             return Ok(false);
         };
@@ -64,8 +63,7 @@ pub(super) async fn finish(
         .bind(&file.vector_store_id)
         .bind(&file.id)
         .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         let chunk_ids = insert_chunks(&mut tx, tenant, store_key, file, &done.chunks).await?;
         if let Some(vectors) = vectors {
             insert_vectors(&mut tx, tenant, file, &chunk_ids, vectors).await?;

@@ -18,7 +18,7 @@ mod terms;
 #[cfg(test)]
 mod tests;
 
-use super::{backend, expect_one, fetch_page, from_document, settle, to_document, PgStore, Table};
+use super::{expect_one, fetch_page, from_document, settle, to_document, PgStore, Table};
 use crate::store::vector_stores::{
     ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
     VectorStoreStore,
@@ -44,8 +44,7 @@ async fn upsert_file(
     .bind(&file.vector_store_id)
     .bind(&file.id)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     sqlx::query(
         "INSERT INTO vector_store_files (id, tenant, vector_store_id, batch_id, status, \
          usage_bytes, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -58,8 +57,7 @@ async fn upsert_file(
     .bind(file.usage_bytes)
     .bind(to_document(file)?)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 
@@ -76,8 +74,7 @@ pub(super) async fn detach_file_everywhere(
         .bind(tenant.as_str())
         .bind(file_id)
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(())
 }
 
@@ -102,8 +99,7 @@ async fn attach(
             .bind(to_document(store)?)
             .bind(embedding_model)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         }
         let mut stores: Vec<&str> = files.iter().map(|f| f.vector_store_id.as_str()).collect();
         stores.extend(batch.map(|b| b.vector_store_id.as_str()));
@@ -128,8 +124,7 @@ async fn attach(
             .bind(&batch.vector_store_id)
             .bind(to_document(batch)?)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
         }
         for file in files {
             upsert_file(&mut tx, tenant, file, batch.map(|b| b.id.as_str())).await?;
@@ -157,16 +152,14 @@ async fn delete_with_chunks(
                     .bind(tenant.as_str())
                     .bind(vector_store_id)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
+                    .await?;
                 sqlx::query(
                     "DELETE FROM vector_store_chunk_stats WHERE tenant = $1 AND vector_store_id = $2",
                 )
                 .bind(tenant.as_str())
                 .bind(vector_store_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+                .await?;
                 result
             }
             Some(file_id) => {
@@ -185,8 +178,7 @@ async fn delete_with_chunks(
                 .bind(vector_store_id)
                 .bind(file_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(backend)?
+                .await?
             }
         };
         expect_one(result)?;
@@ -222,14 +214,13 @@ impl VectorStoreStore for PgStore {
         id: &str,
         now: i64,
     ) -> StoreResult<VectorStore> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         let data: Option<String> =
             sqlx::query_scalar("SELECT data FROM vector_stores WHERE tenant = $1 AND id = $2")
                 .bind(tenant.as_str())
                 .bind(id)
                 .fetch_optional(&mut *conn)
-                .await
-                .map_err(backend)?;
+                .await?;
         let store: VectorStore = from_document(&data.ok_or(StoreError::NotFound)?)?;
         with_counts(&mut conn, tenant, store, now).await
     }
@@ -251,7 +242,7 @@ impl VectorStoreStore for PgStore {
     ) -> StoreResult<Page<VectorStore>> {
         let page: Page<VectorStore> =
             fetch_page(&self.pool, Table::VectorStores, tenant, &[], page).await?;
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         let mut items = Vec::with_capacity(page.items.len());
         for store in page.items {
             items.push(with_counts(&mut conn, tenant, store, now).await?);
@@ -285,8 +276,7 @@ impl VectorStoreStore for PgStore {
         .bind(vector_store_id)
         .bind(file_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         from_document(&data.ok_or(StoreError::NotFound)?)
     }
 
@@ -306,8 +296,7 @@ impl VectorStoreStore for PgStore {
         .bind(&file.vector_store_id)
         .bind(&file.id)
         .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         expect_one(result)
     }
 
@@ -362,8 +351,7 @@ impl VectorStoreStore for PgStore {
         .bind(tenant.as_str())
         .bind(vector_store_ids)
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.iter().map(|row| from_document(row)).collect()
     }
 
@@ -381,8 +369,7 @@ impl VectorStoreStore for PgStore {
         .bind(vector_store_id)
         .bind(file_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         row.ok_or(StoreError::NotFound)?
             .map(|bytes| {
                 String::from_utf8(bytes).map_err(|_| {
@@ -398,8 +385,7 @@ impl VectorStoreStore for PgStore {
              ORDER BY seq",
         )
         .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         rows.into_iter()
             .map(|(tenant, data)| Ok((Tenant::from_stored(tenant), from_document(&data)?)))
             .collect()
@@ -411,7 +397,7 @@ impl VectorStoreStore for PgStore {
         vector_store_id: &str,
         batch_id: &str,
     ) -> StoreResult<FileBatch> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await?;
         let data: Option<String> = sqlx::query_scalar(
             "SELECT data FROM vector_store_file_batches \
              WHERE tenant = $1 AND vector_store_id = $2 AND id = $3",
@@ -420,8 +406,7 @@ impl VectorStoreStore for PgStore {
         .bind(vector_store_id)
         .bind(batch_id)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
         let batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
         let (file_counts, _) = counts(&mut conn, tenant, vector_store_id, Some(batch_id)).await?;
         Ok(batch.with_counts(file_counts))
@@ -449,8 +434,7 @@ impl VectorStoreStore for PgStore {
             .bind(vector_store_id)
             .bind(batch_id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
             let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
             batch.status = "cancelled".to_owned();
             sqlx::query(
@@ -460,8 +444,7 @@ impl VectorStoreStore for PgStore {
             .bind(tenant.as_str())
             .bind(batch_id)
             .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
             // Locked, so an ingestion finishing meanwhile either came first (its file is no
             // longer in progress here) or waits and then finds it cancelled.
             let pending: Vec<(i64, String)> = sqlx::query_as(
@@ -473,8 +456,7 @@ impl VectorStoreStore for PgStore {
             .bind(vector_store_id)
             .bind(batch_id)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
+            .await?;
             for (seq, data) in pending {
                 // The document changes only in its status, keys in place (no jsonb).
                 let mut file: VectorStoreFile = from_document(&data)?;
@@ -485,8 +467,7 @@ impl VectorStoreStore for PgStore {
                 .bind(to_document(&file)?)
                 .bind(seq)
                 .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+                .await?;
             }
             Ok(())
         }

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlx::PgPool;
 
-use super::super::{backend, StoreError};
+use super::super::StoreError;
 use crate::store::vector_stores::{KeywordStats, TermMatch};
 use crate::store::{StoreResult, Tenant};
 use crate::vector_stores::tokenize::terms;
@@ -33,8 +33,7 @@ pub(super) async fn keyword_stats(
     .bind(tenant.as_str())
     .bind(ids)
     .fetch_one(pool)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(KeywordStats {
         chunks: u64::try_from(chunks).unwrap_or(0),
         words: u64::try_from(words).unwrap_or(0),
@@ -61,8 +60,7 @@ pub(super) async fn term_matches(
             .bind(tenant.as_str())
             .bind(ids)
             .fetch_all(pool)
-            .await
-            .map_err(backend)?;
+            .await?;
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -75,8 +73,7 @@ pub(super) async fn term_matches(
         .bind(&keys)
         .bind(term)
         .fetch_all(pool)
-        .await
-        .map_err(backend)?
+        .await?
     } else {
         phrase_matches(pool, &keys, &phrase).await?
     };
@@ -117,8 +114,7 @@ async fn phrase_matches(
     .bind(&distinct)
     .bind(distinct.len() as i64)
     .fetch_all(pool)
-    .await
-    .map_err(backend)?;
+    .await?;
     let mut found = Vec::new();
     for (id, store, file, words, text) in rows {
         let chunk_terms = terms(&utf8(id, text)?);
@@ -154,8 +150,7 @@ pub(super) async fn chunk_texts(
     .bind(tenant.as_str())
     .bind(chunk_ids)
     .fetch_all(pool)
-    .await
-    .map_err(backend)?;
+    .await?;
     rows.into_iter()
         .map(|(id, text)| Ok((id, utf8(id, text)?)))
         .collect()

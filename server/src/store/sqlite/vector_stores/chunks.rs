@@ -8,7 +8,6 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::super::backend;
 use super::terms::add_to_stats;
 use crate::store::vector_stores::ChunkScope;
 use crate::store::{StoreResult, Tenant};
@@ -65,7 +64,7 @@ pub(super) async fn drop_chunks(
         if let Some(file_id) = file_id {
             query = query.bind(file_id);
         }
-        query.execute(&mut *conn).await.map_err(backend)?;
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -91,9 +90,9 @@ pub(super) async fn delete_with_chunks(
         .bind(vector_store_id)
         .bind(file_id),
     };
-    let result = query.execute(&mut *tx).await.map_err(backend)?;
+    let result = query.execute(&mut *tx).await?;
     super::super::expect_one(result)?;
-    tx.commit().await.map_err(backend)
+    Ok(tx.commit().await?)
 }
 
 /// The token of a store in the `scope` column: `s`, the id's bytes in upper-case hex,
@@ -141,8 +140,7 @@ pub(super) async fn insert_chunks(
         .bind(&file.id)
         .bind(position as i64)
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
         let chunk_id = written.last_insert_rowid();
         let count = word_count(chunk);
         sqlx::query(
@@ -155,8 +153,7 @@ pub(super) async fn insert_chunks(
         .bind(&file.id)
         .bind(i64::from(count))
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
         ids.push(chunk_id);
         words.push(count);
     }

@@ -8,7 +8,6 @@ use futures::TryStreamExt;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::super::backend;
 use super::chunks::push_scope;
 use crate::embeddings::vectors::to_blob;
 use crate::store::similarity::{nothing_to_compare, Scored, TopSimilar};
@@ -47,8 +46,7 @@ pub(super) async fn insert_vectors(
         .bind(&vectors.model)
         .bind(to_blob(vector))
         .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        .await?;
     }
     Ok(())
 }
@@ -77,8 +75,7 @@ async fn record_dimensions(
     .bind(tenant.as_str())
     .bind(vector_store_id)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     match recorded.flatten() {
         Some(recorded) if recorded != dimensions as i64 => Err(StoreError::Conflict(format!(
             "vector store '{vector_store_id}' holds {recorded}-dimension vectors and the \
@@ -107,11 +104,7 @@ pub(super) async fn embedding_models(
         list.push_bind(id.as_str());
     }
     query.push(")");
-    let rows: Vec<(String, Option<String>)> = query
-        .build_query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
+    let rows: Vec<(String, Option<String>)> = query.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -132,7 +125,7 @@ pub(super) async fn similar_chunks(
     push_scope(&mut query, tenant, scope);
     let mut ranking = TopSimilar::new(wanted);
     let mut rows = query.build_query_as::<(i64, Vec<u8>)>().fetch(pool);
-    while let Some((chunk_id, blob)) = rows.try_next().await.map_err(backend)? {
+    while let Some((chunk_id, blob)) = rows.try_next().await? {
         ranking.offer(chunk_id, &blob);
     }
     drop(rows);
@@ -159,11 +152,7 @@ async fn with_texts(
         ids.push_bind(scored.chunk_id);
     }
     query.push(")");
-    let rows: Vec<(i64, String, String, String)> = query
-        .build_query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
+    let rows: Vec<(i64, String, String, String)> = query.build_query_as().fetch_all(pool).await?;
     let mut by_id: HashMap<i64, (String, String, String)> = rows
         .into_iter()
         .map(|(id, store, file, text)| (id, (store, file, text)))

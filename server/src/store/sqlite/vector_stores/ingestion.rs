@@ -1,7 +1,7 @@
 //! The end of an ingestion in SQLite: the file's status, usage and text, its chunks
 //! and (with an embedding model) their vectors, all in one transaction.
 
-use super::super::{backend, to_document, SqliteStore};
+use super::super::{to_document, SqliteStore};
 use super::chunks::insert_chunks;
 use super::embeddings::insert_vectors;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile};
@@ -39,8 +39,7 @@ pub(super) async fn finish(
     .bind(file.created_at)
     .bind(to_document(&file.chunking_strategy)?)
     .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
+    .await?;
     if result.rows_affected() == 0 {
         return Ok(false);
     }
@@ -48,6 +47,6 @@ pub(super) async fn finish(
     if let Some(vectors) = vectors {
         insert_vectors(&mut tx, tenant, file, &chunk_ids, vectors).await?;
     }
-    tx.commit().await.map_err(backend)?;
+    tx.commit().await?;
     Ok(true)
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::super::{backend, SqliteStore};
+use super::super::SqliteStore;
 use super::chunks::match_expression;
 use crate::store::vector_stores::{KeywordStats, TermMatch};
 use crate::store::{StoreError, StoreResult, Tenant};
@@ -62,11 +62,7 @@ pub(super) async fn keyword_stats(
         list.push_bind(id.as_str());
     }
     query.push(")");
-    let (chunks, words): (i64, i64) = query
-        .build_query_as()
-        .fetch_one(pool)
-        .await
-        .map_err(backend)?;
+    let (chunks, words): (i64, i64) = query.build_query_as().fetch_one(pool).await?;
     Ok(KeywordStats {
         chunks: u64::try_from(chunks).unwrap_or(0),
         words: u64::try_from(words).unwrap_or(0),
@@ -102,12 +98,11 @@ pub(super) async fn term_matches(
         .bind(match_expression(ids, &phrase))
         .bind(tenant.as_str())
         .fetch_all(pool)
-        .await
-        .map_err(backend)?;
+        .await?;
     rows.into_iter()
         .map(|(chunk_id, vector_store_id, file_id, words, a, b, c, e)| {
             let tf = term_frequency([a, b, c, e]).ok_or_else(|| {
-                StoreError::Backend(format!(
+                StoreError::backend(format!(
                     "FTS5's bm25 values of chunk {chunk_id} give no term frequency: \
                      {a}, {b}, {c}, {e}"
                 ))
@@ -148,11 +143,7 @@ pub(super) async fn chunk_texts(
         list.push_bind(*id);
     }
     query.push(")");
-    let rows: Vec<(i64, Option<String>)> = query
-        .build_query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
+    let rows: Vec<(i64, Option<String>)> = query.build_query_as().fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(id, text)| Some((id, text?)))
@@ -180,8 +171,7 @@ pub(super) async fn add_to_stats(
     .bind(words.len() as i64)
     .bind(total)
     .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+    .await?;
     Ok(())
 }
 
@@ -192,8 +182,7 @@ pub(in crate::store::sqlite) async fn backfill_stats(store: &SqliteStore) -> Sto
         "SELECT EXISTS (SELECT 1 FROM vector_store_chunk_owners WHERE words IS NULL)",
     )
     .fetch_one(&store.pool)
-    .await
-    .map_err(backend)?;
+    .await?;
     if !missing {
         return Ok(());
     }
@@ -208,8 +197,7 @@ pub(in crate::store::sqlite) async fn backfill_stats(store: &SqliteStore) -> Sto
         )
         .bind(after)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
         let Some((last, _)) = texts.last() else {
             break;
         };
@@ -219,8 +207,7 @@ pub(in crate::store::sqlite) async fn backfill_stats(store: &SqliteStore) -> Sto
                 .bind(i64::from(word_count(text.as_deref().unwrap_or(""))))
                 .bind(chunk_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+                .await?;
         }
     }
     for statement in [
@@ -229,10 +216,7 @@ pub(in crate::store::sqlite) async fn backfill_stats(store: &SqliteStore) -> Sto
          SELECT tenant, vector_store_id, count(*), SUM(words) FROM vector_store_chunk_owners \
          GROUP BY tenant, vector_store_id",
     ] {
-        sqlx::query(statement)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(statement).execute(&mut *tx).await?;
     }
-    tx.commit().await.map_err(backend)
+    Ok(tx.commit().await?)
 }
