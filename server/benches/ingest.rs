@@ -1,4 +1,4 @@
-//! Ingestion throughput (`cargo bench -p server --bench ingest`): text extraction in
+//! Ingestion throughput (`cargo bench --workspace --bench ingest`): text extraction in
 //! MB/s for plain text, pages/s for a generated multi-page PDF and MB/s for a generated
 //! DOCX, plus extraction followed by token chunking (what a worker does per file).
 //! Sizes come from `BENCH_TEXT_MB` (default 16), `BENCH_PDF_PAGES` (default 1000) and

@@ -1,4 +1,4 @@
-//! Added time to first delta per provider adapter (`cargo bench -p server --bench
+//! Added time to first delta per provider adapter (`cargo bench --workspace --bench
 //! providers`): for each family (OpenAI-compatible, Anthropic, Gemini, Cohere, Bedrock)
 //! a loopback fake writes its whole streamed answer at once ([`fakes`]); the bench times
 //! (a) a direct call, a raw POST of a native request to the fake timed to the first

@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-/// The measurements, selectable with `BENCH_SECTIONS=overhead,delta,concurrent,requests`.
+/// The measurements, selectable with
+/// `BENCH_SECTIONS=overhead,delta,concurrent,requests,instances`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
     /// Create→completed latency of sequential runs on the offline model.
@@ -15,6 +16,8 @@ pub enum Section {
     Concurrent,
     /// Read throughput against the unknown-route floor.
     Requests,
+    /// Streamed runs per second through one to three instances.
+    Instances,
 }
 
 /// Sizes and sections of one benchmark run.
@@ -34,6 +37,10 @@ pub struct BenchConfig {
     pub request_rounds: usize,
     /// Requests per round (`BENCH_REQUESTS`).
     pub requests_per_round: usize,
+    /// Rounds per setup in the instances section (`BENCH_INSTANCE_ROUNDS`).
+    pub instance_rounds: usize,
+    /// Streamed runs per round in the instances section (`BENCH_INSTANCE_RUNS`).
+    pub instance_runs: usize,
     /// Sections to run (`BENCH_SECTIONS`, default all).
     pub sections: HashSet<Section>,
 }
@@ -56,6 +63,7 @@ impl BenchConfig {
                     "delta" => Some(Section::FirstDelta),
                     "concurrent" => Some(Section::Concurrent),
                     "requests" => Some(Section::Requests),
+                    "instances" => Some(Section::Instances),
                     _ => None,
                 })
                 .collect(),
@@ -64,6 +72,7 @@ impl BenchConfig {
                 Section::FirstDelta,
                 Section::Concurrent,
                 Section::Requests,
+                Section::Instances,
             ]
             .into_iter()
             .collect(),
@@ -76,6 +85,8 @@ impl BenchConfig {
             concurrent: size("BENCH_CONCURRENT", 500, 20),
             request_rounds: size("BENCH_REQUEST_ROUNDS", 9, 1),
             requests_per_round: size("BENCH_REQUESTS", 4000, 40),
+            instance_rounds: size("BENCH_INSTANCE_ROUNDS", 5, 1),
+            instance_runs: size("BENCH_INSTANCE_RUNS", 400, 16),
             sections,
         }
     }
@@ -89,13 +100,16 @@ impl BenchConfig {
     pub fn describe(&self) -> String {
         format!(
             "BENCH_RUNS={} BENCH_DELTA_RUNS={} BENCH_WARMUP={} BENCH_CONCURRENT={} \
-             BENCH_REQUEST_ROUNDS={} BENCH_REQUESTS={} ({})",
+             BENCH_REQUEST_ROUNDS={} BENCH_REQUESTS={} BENCH_INSTANCE_ROUNDS={} \
+             BENCH_INSTANCE_RUNS={} ({})",
             self.runs,
             self.delta_runs,
             self.warmup,
             self.concurrent,
             self.request_rounds,
             self.requests_per_round,
+            self.instance_rounds,
+            self.instance_runs,
             if self.full {
                 "full sizes: run with --bench"
             } else {

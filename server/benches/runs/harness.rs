@@ -73,17 +73,18 @@ impl BenchServer {
 
     /// [`BenchServer::start_serving`] on a given database (one backend or the other).
     pub async fn start_on(
-        database: TestDatabase,
+        database: impl Into<Arc<TestDatabase>>,
         serving: Serving,
         configure: impl FnOnce(&mut Settings),
     ) -> BenchResult<Self> {
+        let database: Arc<TestDatabase> = database.into();
         let mut settings = database.settings();
         configure(&mut settings);
         let app = match serving {
             Serving::AsShipped => testkit::spawn_app_on(database, settings).await,
             Serving::NoDelay => {
                 testkit::spawn_serving(
-                    Some(Arc::new(database)),
+                    Some(database),
                     settings,
                     |listener, settings, stopped| async move {
                         let state = AppState::from_settings(&settings).await?;

@@ -1,7 +1,8 @@
-//! Benchmarks of runs in the reference server (`cargo bench -p server --bench runs`):
+//! Benchmarks of runs in the reference server (`cargo bench --workspace --bench runs`):
 //! run overhead with the offline model, the time a streamed run adds before the first
 //! delta over a direct upstream call, a burst of concurrent streamed runs on SQLite,
-//! and read throughput against the unknown-route floor. Everything runs in this
+//! read throughput against the unknown-route floor, and streamed runs per second
+//! through one to three instances on one database. Everything runs in this
 //! process over loopback HTTP; sizes come from `BENCH_*` variables (see [`config`])
 //! and the results are printed as tables.
 
@@ -10,6 +11,7 @@ mod config;
 mod fake_upstream;
 mod first_delta;
 mod harness;
+mod instances;
 mod overhead;
 mod process;
 mod requests;
@@ -31,11 +33,11 @@ async fn main() -> BenchResult<()> {
     let mut report = Vec::new();
     let mut failed_runs = 0;
     if config.wants(Section::Overhead) {
-        eprintln!("1/4 run overhead ...");
+        eprintln!("1/5 run overhead ...");
         report.push(overhead::measure(&config).await?.render());
     }
     if config.wants(Section::FirstDelta) {
-        eprintln!("2/4 time to first delta ...");
+        eprintln!("2/5 time to first delta ...");
         report.push(first_delta::measure(&config).await?.render());
     }
     if config.wants(Section::Concurrent) {
@@ -47,7 +49,7 @@ async fn main() -> BenchResult<()> {
             (raised, Serving::NoDelay),
         ] {
             eprintln!(
-                "3/4 {} concurrent streamed runs, limit {limit}, {serving:?} ...",
+                "3/5 {} concurrent streamed runs, limit {limit}, {serving:?} ...",
                 config.concurrent
             );
             bursts.push(concurrent::measure(&config, limit, serving).await?);
@@ -56,7 +58,7 @@ async fn main() -> BenchResult<()> {
         report.push(concurrent::render(&bursts));
     }
     if config.wants(Section::Requests) {
-        eprintln!("4/4 read throughput against the unknown-route floor ...");
+        eprintln!("4/5 read throughput against the unknown-route floor ...");
         let mut databases = vec![("sqlite", testkit::TestDatabase::sqlite_file())];
         if let Some(postgres) = testkit::TestDatabase::postgres_if_reachable().await {
             databases.push(("postgres", postgres));
@@ -70,8 +72,14 @@ async fn main() -> BenchResult<()> {
         }
         report.push(requests::render(&results, &config));
     }
+    if config.wants(Section::Instances) {
+        eprintln!("5/5 streamed runs through several instances ...");
+        let setups = instances::setups().await;
+        let results = instances::measure(&config, &setups).await?;
+        report.push(instances::render(&results, &config));
+    }
     println!("# Run benchmarks of the reference server\n");
-    println!("command: cargo bench -p server --bench runs");
+    println!("command: cargo bench --workspace --bench runs");
     println!("sizes:   {}", config.describe());
     println!(
         "machine: {} CPUs; load average before {load_before}, after {}; \

@@ -107,7 +107,7 @@ fn median(samples: &mut [f64]) -> f64 {
 /// the goal is 2.0 or less).
 pub fn render(results: &[BackendThroughput], config: &BenchConfig) -> String {
     let mut out = format!(
-        "## Reads against the framework floor ({IN_FLIGHT} in flight, {} rounds of {} \
+        "## 4. Reads against the framework floor ({IN_FLIGHT} in flight, {} rounds of {} \
          requests, median)\n\n",
         config.request_rounds, config.requests_per_round
     );

@@ -1,4 +1,4 @@
-//! Vector store search latency and memory (`cargo bench -p server --bench search`):
+//! Vector store search latency and memory (`cargo bench --workspace --bench search`):
 //! a synthetic, seeded corpus of 10k and 100k chunks is written through the `Store`
 //! trait as ingestion writes it, then `vector_stores::search::search` (SQLite FTS5
 //! bm25, the offline default) is timed for several query shapes, with and without an
@@ -320,7 +320,7 @@ async fn main() -> BenchResult<()> {
         ));
     }
     println!("# Vector store search benchmark\n");
-    println!("command: cargo bench -p server --bench search");
+    println!("command: cargo bench --workspace --bench search");
     println!(
         "corpus:  seed {SEED}; {} words per chunk (~{tokens_per_chunk:.0} cl100k tokens), {} words overlap",
         words.size, words.overlap
