@@ -28,6 +28,12 @@ pub use leases::{
 pub use page::{Order, Page, PageRequest};
 pub use vector_stores::VectorStoreStore;
 
+/// A pooled connection idle at least this long is pinged before it is used again; a
+/// busier one is not: pinging on every checkout (sqlx's default) doubled the round
+/// trips of a `GET` on PostgreSQL. A connection that breaks while in use fails that
+/// statement and is dropped from the pool.
+pub(crate) const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
