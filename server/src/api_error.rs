@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::json::{render_pretty, render_pretty_indented};
+use crate::models::RunStatus;
 use crate::store::StoreError;
 
 /// Link OpenAI puts into both of its 401 messages.
@@ -370,7 +371,7 @@ impl ApiError {
     }
 
     /// 400 for tool outputs sent to a run that is not waiting for them (recorded).
-    pub fn run_rejects_tool_outputs(status: &str) -> Self {
+    pub fn run_rejects_tool_outputs(status: RunStatus) -> Self {
         Self::bad_request(format!(
             "Runs in status \"{status}\" do not accept tool outputs."
         ))
@@ -390,12 +391,12 @@ impl ApiError {
     }
 
     /// 400 for modifying a run the executor is working on (recorded in v1).
-    pub fn run_not_updatable(status: &str) -> Self {
+    pub fn run_not_updatable(status: RunStatus) -> Self {
         Self::bad_request(format!("Cannot update run with status '{status}'."))
     }
 
     /// 400 for cancelling a run that has already ended (wording guessed).
-    pub fn run_not_cancellable(status: &str) -> Self {
+    pub fn run_not_cancellable(status: RunStatus) -> Self {
         Self::bad_request(format!("Cannot cancel run with status '{status}'."))
     }
 

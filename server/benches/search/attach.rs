@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use server::models::VectorStoreFileStatus;
 use server::store::vector_stores::IngestedFile;
 use server::store::{Store, StoreResult, Tenant};
 use server::vector_stores::chunking::{usage_bytes, Chunking};
@@ -71,7 +72,7 @@ fn in_progress(store_id: &str, file_id: &str) -> VectorStoreFile {
         usage_bytes: 0,
         created_at: 1_764_000_000,
         vector_store_id: store_id.to_owned(),
-        status: "in_progress".to_owned(),
+        status: VectorStoreFileStatus::InProgress,
         last_error: None,
         chunking_strategy: Chunking::default().to_json(),
         attributes: Default::default(),
@@ -85,7 +86,7 @@ async fn ingest(
     chunks: &[String],
 ) -> StoreResult<()> {
     let mut done = file.clone();
-    done.status = "completed".to_owned();
+    done.status = VectorStoreFileStatus::Completed;
     done.usage_bytes = usage_bytes(chunks);
     let ingested = IngestedFile {
         file: done,

@@ -13,6 +13,7 @@
 
 use serde_json::{json, Value};
 use server::models::file::FileObject;
+use server::models::{FileStatus, VectorStoreFileStatus, VectorStoreStatus};
 use server::store::vector_stores::{ChunkVectors, IngestedFile};
 use server::store::{Store, StoreResult, Tenant};
 use server::vector_stores::chunking::{usage_bytes, Chunking};
@@ -148,7 +149,7 @@ pub async fn write(
                 usage_bytes: 0,
                 created_at: CREATED_AT,
                 vector_store_id: plan.id.clone(),
-                status: "in_progress".to_owned(),
+                status: VectorStoreFileStatus::InProgress,
                 last_error: None,
                 chunking_strategy: chunking.clone(),
                 attributes: file.attributes.clone(),
@@ -175,7 +176,7 @@ pub async fn write(
             let mut done = store
                 .get_vector_store_file(tenant, &plan.id, &file.id)
                 .await?;
-            done.status = "completed".to_owned();
+            done.status = VectorStoreFileStatus::Completed;
             done.usage_bytes = usage_bytes(&chunks);
             let ingested = IngestedFile {
                 file: done,
@@ -205,7 +206,7 @@ fn file_object(id: &str, chunks: usize) -> FileObject {
         bytes: 0,
         created_at: CREATED_AT,
         expires_at: None,
-        status: "processed".to_owned(),
+        status: FileStatus::Processed,
         status_details: None,
     }
 }
@@ -220,7 +221,7 @@ pub fn vector_store(id: &str) -> VectorStore {
         description: None,
         usage_bytes: 0,
         file_counts: FileCounts::default(),
-        status: "completed".to_owned(),
+        status: VectorStoreStatus::Completed,
         expires_after: None,
         expires_at: None,
         last_active_at: CREATED_AT,

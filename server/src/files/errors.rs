@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 
 use crate::api_error::ApiError;
 use crate::files::purpose::FILE_PURPOSES;
+use crate::models::UploadStatus;
 use crate::store::StoreError;
 
 fn invalid_request(status: StatusCode, message: String, param: Option<&str>) -> ApiError {
@@ -84,7 +85,7 @@ impl ApiError {
 
     /// 400 for adding parts to, completing or cancelling an upload that is no longer
     /// pending (guessed).
-    pub fn upload_not_pending(id: &str, status: &str) -> Self {
+    pub fn upload_not_pending(id: &str, status: UploadStatus) -> Self {
         invalid_request(
             StatusCode::BAD_REQUEST,
             format!("Upload {id} is {status}: only a pending Upload can be changed."),

@@ -6,7 +6,8 @@
 use crate::files::housekeeping::discard;
 use crate::files::BlobStore;
 use crate::ids::unix_now;
-use crate::models::upload::{status, Upload};
+use crate::models::upload::Upload;
+use crate::models::UploadStatus;
 use crate::store::{BlobKind, PendingBlob, Store, StoreError, StoreResult, Tenant};
 
 /// Deletes every expired file: its record first (so it vanishes from the API at once,
@@ -28,7 +29,7 @@ pub async fn expire_overdue_uploads(store: &dyn Store, data: &dyn BlobStore) -> 
 
 /// Whether a pending upload has outlived its hour.
 pub fn is_overdue(upload: &Upload, now: i64) -> bool {
-    upload.status == status::PENDING && now >= upload.expires_at
+    upload.status == UploadStatus::Pending && now >= upload.expires_at
 }
 
 /// Turns an overdue pending upload into an `expired` one; returns it as now stored.
@@ -38,7 +39,7 @@ pub async fn expire_upload(
     tenant: &Tenant,
     mut upload: Upload,
 ) -> StoreResult<Upload> {
-    upload.status = status::EXPIRED.to_owned();
+    upload.status = UploadStatus::Expired;
     match store.end_pending_upload(tenant, &upload).await {
         // Completed or cancelled meanwhile: what is stored now is the truth.
         Err(StoreError::Conflict(_)) => {

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::files::blobs::{BlobArea, BlobError, BlobKey, BlobStore, StoredBlob};
 use crate::files::expiry::{expire_overdue_uploads, remove_expired_files};
-use crate::models::upload::status;
+use crate::models::UploadStatus;
 use crate::store::{PendingBlob, Store, StoreError, StoreResult, Tenant};
 
 /// Queued removals handled per store call.
@@ -140,7 +140,7 @@ async fn held_parts(
     upload_id: &str,
 ) -> StoreResult<Vec<String>> {
     match store.get_upload(tenant, upload_id).await {
-        Ok(record) if record.upload.status == status::PENDING => Ok(store
+        Ok(record) if record.upload.status == UploadStatus::Pending => Ok(store
             .parts_of_upload(tenant, upload_id)
             .await?
             .into_iter()

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::FileStatus;
+
 /// A file as OpenAI returned it, keys in the recorded order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FileObject {
@@ -20,7 +22,7 @@ pub struct FileObject {
     /// Unix seconds after which the file is gone; null when it never expires.
     pub expires_at: Option<i64>,
     /// Always `processed` once stored (OpenAI's deprecated status field).
-    pub status: String,
+    pub status: FileStatus,
     /// Deprecated by OpenAI; always null.
     pub status_details: Option<String>,
 }

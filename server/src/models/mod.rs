@@ -6,6 +6,7 @@ pub mod assistant;
 pub mod file;
 pub mod message;
 pub mod run;
+pub mod status;
 pub mod step;
 pub mod thread;
 pub mod upload;
@@ -13,6 +14,10 @@ pub mod upload;
 pub use assistant::Assistant;
 pub use message::Message;
 pub use run::{Run, RunUsage};
+pub use status::{
+    FileBatchStatus, FileStatus, MessageStatus, RunStatus, StepStatus, UnknownStatus, UploadStatus,
+    VectorStoreFileStatus, VectorStoreStatus,
+};
 pub use step::{RunStep, StreamMessage};
 pub use thread::Thread;
 

@@ -4,10 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::JsonMap;
-
-/// Statuses in which a run still holds its thread.
-pub const ACTIVE_STATUSES: &[&str] = &["queued", "in_progress", "requires_action", "cancelling"];
+use super::{JsonMap, RunStatus};
 
 /// A run as OpenAI returned it from the REST endpoints.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -22,9 +19,8 @@ pub struct Run {
     pub assistant_id: String,
     /// The thread the run answers.
     pub thread_id: String,
-    /// queued, in_progress, requires_action, cancelling, cancelled, failed, completed,
-    /// incomplete or expired.
-    pub status: String,
+    /// Where the run is in its life.
+    pub status: RunStatus,
     /// When the latest model turn started; null while first queued.
     pub started_at: Option<i64>,
     /// `created_at` + the expiry window while active; null once ended.
@@ -76,7 +72,7 @@ pub struct Run {
 impl Run {
     /// Whether the run still holds its thread.
     pub fn is_active(&self) -> bool {
-        ACTIVE_STATUSES.contains(&self.status.as_str())
+        self.status.is_active()
     }
 
     /// The run as SSE events carried it: `tool_resources` always showed

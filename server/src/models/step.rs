@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::run::RunUsage;
-use super::{JsonMap, Message};
+use super::{JsonMap, Message, MessageStatus, StepStatus};
 
 /// One step of a run: a message it wrote or a round of tool calls.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,8 +24,8 @@ pub struct RunStep {
     /// `message_creation` or `tool_calls`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// in_progress, cancelled, failed, completed or expired.
-    pub status: String,
+    /// Where the step is in its life.
+    pub status: StepStatus,
     /// When the step was cancelled.
     pub cancelled_at: Option<i64>,
     /// When the step completed.
@@ -58,8 +58,8 @@ pub struct StreamMessage {
     pub thread_id: String,
     /// As [`Message::run_id`].
     pub run_id: Option<String>,
-    /// in_progress, incomplete or completed.
-    pub status: String,
+    /// Whether the run is still writing it.
+    pub status: MessageStatus,
     /// `{reason}` when incomplete.
     pub incomplete_details: Option<Value>,
     /// When it ended incomplete.
@@ -78,7 +78,7 @@ pub struct StreamMessage {
 
 impl StreamMessage {
     /// The SSE shape of `message` in `status`.
-    pub fn of(message: &Message, status: &str) -> Self {
+    pub fn of(message: &Message, status: MessageStatus) -> Self {
         Self {
             id: message.id.clone(),
             object: message.object.clone(),
@@ -86,7 +86,7 @@ impl StreamMessage {
             assistant_id: message.assistant_id.clone(),
             thread_id: message.thread_id.clone(),
             run_id: message.run_id.clone(),
-            status: status.to_owned(),
+            status,
             incomplete_details: None,
             incomplete_at: None,
             completed_at: None,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::file::FileObject;
+use super::UploadStatus;
 
 /// An upload as OpenAI returned it, keys in the recorded order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -19,25 +20,13 @@ pub struct Upload {
     pub filename: String,
     /// Purpose of the file the upload becomes.
     pub purpose: String,
-    /// `pending`, `completed`, `cancelled` or `expired`.
-    pub status: String,
+    /// Where the upload is in its life.
+    pub status: UploadStatus,
     /// An hour after creation, as OpenAI documented.
     pub expires_at: i64,
     /// The file created on completion; the key is absent before (as recorded).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub file: Option<FileObject>,
-}
-
-/// Statuses an upload moves through.
-pub mod status {
-    /// Accepting parts.
-    pub const PENDING: &str = "pending";
-    /// Turned into a file.
-    pub const COMPLETED: &str = "completed";
-    /// Cancelled by the client; its parts are gone.
-    pub const CANCELLED: &str = "cancelled";
-    /// Not completed within its hour; its parts are gone.
-    pub const EXPIRED: &str = "expired";
 }
 
 /// One chunk of an upload.

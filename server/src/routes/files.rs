@@ -23,6 +23,7 @@ use crate::files::{BlobError, BlobKey, TempBlob};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::file::{FileDeleted, FileList, FileObject};
+use crate::models::FileStatus;
 use crate::routes::serving_only;
 use crate::state::AppState;
 use crate::store::{BlobKind, Order, PageRequest, PendingBlob, StoreError, Tenant};
@@ -208,7 +209,7 @@ pub async fn create_file(
         bytes: blob.len(),
         created_at,
         expires_at: ttl.map(|seconds| created_at + seconds),
-        status: "processed".to_owned(),
+        status: FileStatus::Processed,
         status_details: None,
     };
     store_new_file(&state, &tenant, blob, &file).await?;

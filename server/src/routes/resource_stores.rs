@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
 use crate::ids::unix_now;
-use crate::models::{JsonMap, Message, Thread};
+use crate::models::{JsonMap, Message, Thread, VectorStoreStatus};
 
 /// The attachments of `messages`, for [`store_searchable_attachments`].
 pub fn attachments_of(messages: &[Message]) -> Vec<Value> {
@@ -175,7 +175,7 @@ async fn create_store(
         description: None,
         usage_bytes: 0,
         file_counts: FileCounts::default(),
-        status: "completed".to_owned(),
+        status: VectorStoreStatus::Completed,
         expires_after: None,
         expires_at: None,
         last_active_at: now,

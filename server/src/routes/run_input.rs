@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
 use crate::ids::{new_id, unix_now, IdKind};
-use crate::models::{Assistant, JsonMap, Run};
+use crate::models::{Assistant, JsonMap, Run, RunStatus};
 use crate::validation::content::{message_input, MessageInput};
 use crate::validation::tools::{normalize_response_format, normalize_tools, MAX_TOOLS};
 use crate::validation::{json_type_name, Checked, Field, Fields};
@@ -204,7 +204,7 @@ pub fn new_run(
         created_at,
         assistant_id: assistant.id.clone(),
         thread_id: thread_id.to_owned(),
-        status: "queued".into(),
+        status: RunStatus::Queued,
         started_at: None,
         expires_at: Some(created_at.saturating_add(expiry_secs)),
         cancelled_at: None,

@@ -13,7 +13,7 @@ use crate::api_error::ApiError;
 use crate::extract::{check_id, JsonObject, ListQuery, PathParams as Path};
 use crate::ids::{unix_now, IdKind};
 use crate::json::Pretty;
-use crate::models::{ListPage, Message, Run};
+use crate::models::{ListPage, Message, Run, RunStatus, StepStatus};
 use crate::routes::embedding_model::EmbeddingModelHeader;
 use crate::routes::resource_stores::{check_messages_attachments, store_searchable_attachments};
 use crate::routes::run_input::{check_include, new_run, read_run_request, RunRequest, RUN_FIELDS};
@@ -270,7 +270,7 @@ pub async fn modify_run(
     let run = state
         .runs
         .mutate_run(&key, |run| {
-            refused = matches!(run.status.as_str(), "queued" | "in_progress" | "cancelling");
+            refused = run.status.is_worked_on();
             if refused {
                 return false;
             }
@@ -285,7 +285,7 @@ pub async fn modify_run(
         .await
         .map_err(|e| ApiError::from_store(e, "run", &key.run_id))?;
     if refused {
-        return Err(ApiError::run_not_updatable(&run.status));
+        return Err(ApiError::run_not_updatable(run.status));
     }
     Ok(Pretty(run))
 }
@@ -314,14 +314,14 @@ pub async fn cancel_run(
             too_late = crate::runs::drive::due(run, now);
             accepted = !too_late
                 && matches!(
-                    run.status.as_str(),
-                    "queued" | "in_progress" | "requires_action"
+                    run.status,
+                    RunStatus::Queued | RunStatus::InProgress | RunStatus::RequiresAction
                 );
-            was_waiting = run.status == "requires_action";
+            was_waiting = run.status == RunStatus::RequiresAction;
             if !accepted {
                 return false;
             }
-            run.status = "cancelling".into();
+            run.status = RunStatus::Cancelling;
             true
         })
         .await
@@ -333,10 +333,10 @@ pub async fn cancel_run(
             .expire_if_waiting(&key)
             .await
             .map_err(|e| ApiError::from_store(e, "run", &key.run_id))?;
-        return Err(ApiError::run_not_cancellable("expired"));
+        return Err(ApiError::run_not_cancellable(RunStatus::Expired));
     }
     if !accepted {
-        return Err(ApiError::run_not_cancellable(&run.status));
+        return Err(ApiError::run_not_cancellable(run.status));
     }
     if !was_waiting {
         // A client streaming this run sees it, when this instance works on the run.
@@ -352,7 +352,7 @@ pub async fn cancel_run(
                 .steps_of(&key)
                 .await?
                 .into_iter()
-                .filter(|s| s.status == "in_progress")
+                .filter(|s| s.status == StepStatus::InProgress)
                 .collect();
             engine.finish_cancelled(&key, &mut open).await
         };

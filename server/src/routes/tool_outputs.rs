@@ -13,6 +13,7 @@ use crate::api_error::ApiError;
 use crate::extract::{JsonObject, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
+use crate::models::{RunStatus, StepStatus};
 use crate::routes::runs::{load_run, run_access};
 use crate::runs::events::sse_response;
 use crate::runs::writes::Writer;
@@ -86,8 +87,8 @@ pub async fn submit_tool_ouputs_to_run(
 ) -> Result<Response, ApiError> {
     let run = load_run(&state, &tenant, &thread_id, &run_id).await?;
     let (outputs, stream) = read_outputs(&body)?;
-    if run.status != "requires_action" {
-        return Err(ApiError::run_rejects_tool_outputs(&run.status));
+    if run.status != RunStatus::RequiresAction {
+        return Err(ApiError::run_rejects_tool_outputs(run.status));
     }
     let key = RunKey {
         tenant,
@@ -97,7 +98,7 @@ pub async fn submit_tool_ouputs_to_run(
     if crate::runs::drive::due(&run, unix_now()) {
         // Too late: the run expires now, on whichever instance gets here first.
         state.runs.expire_if_waiting(&key).await?;
-        return Err(ApiError::run_rejects_tool_outputs("expired"));
+        return Err(ApiError::run_rejects_tool_outputs(RunStatus::Expired));
     }
     let mut expected = pending_call_ids(run.required_action.as_ref());
     let mut got: Vec<String> = outputs.iter().map(|o| o.tool_call_id.clone()).collect();
@@ -112,17 +113,23 @@ pub async fn submit_tool_ouputs_to_run(
     // next turn, here: the same write takes the run's lease, so its stream is local.
     let run = state
         .runs
-        .transition(&key, "requires_action", Writer::Request, true, |run| {
-            run.status = "queued".into();
-            run.required_action = None;
-        })
+        .transition(
+            &key,
+            RunStatus::RequiresAction,
+            Writer::Request,
+            true,
+            |run| {
+                run.status = RunStatus::Queued;
+                run.required_action = None;
+            },
+        )
         .await
         .map_err(|e| ApiError::from_store(e, "run", &key.run_id))?
-        .map_err(|now| ApiError::run_rejects_tool_outputs(&now.status))?;
+        .map_err(|now| ApiError::run_rejects_tool_outputs(now.status))?;
     let steps = state.runs.steps_of(&key).await?;
     let waiting = steps
         .into_iter()
-        .find(|s| s.kind == "tool_calls" && s.status == "in_progress");
+        .find(|s| s.kind == "tool_calls" && s.status == StepStatus::InProgress);
     if let Some(mut step) = waiting {
         if let Some(calls) = step.step_details["tool_calls"].as_array_mut() {
             for call in calls {
@@ -134,7 +141,7 @@ pub async fn submit_tool_ouputs_to_run(
                 }
             }
         }
-        step.status = "completed".into();
+        step.status = StepStatus::Completed;
         step.completed_at = Some(unix_now());
         step.usage = Some(
             state

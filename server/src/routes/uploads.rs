@@ -25,7 +25,8 @@ use crate::files::{BlobError, BlobKey};
 use crate::ids::unix_now;
 use crate::json::Pretty;
 use crate::models::file::FileObject;
-use crate::models::upload::{status, Upload, UploadPart};
+use crate::models::upload::{Upload, UploadPart};
+use crate::models::{FileStatus, UploadStatus};
 use crate::routes::files::{check_expires_after, storage_failure, Room};
 use crate::routes::serving_only;
 use crate::state::AppState;
@@ -108,7 +109,7 @@ pub async fn create_upload(
         created_at,
         filename,
         purpose,
-        status: status::PENDING.to_owned(),
+        status: UploadStatus::Pending,
         expires_at: created_at + UPLOAD_LIFETIME_SECONDS,
         file: None,
     };
@@ -158,10 +159,10 @@ async fn load_pending(
     upload_id: &str,
 ) -> Result<UploadRecord, ApiError> {
     let record = load_upload(state, tenant, upload_id).await?;
-    if record.upload.status != status::PENDING {
+    if record.upload.status != UploadStatus::Pending {
         return Err(ApiError::upload_not_pending(
             upload_id,
-            &record.upload.status,
+            record.upload.status,
         ));
     }
     Ok(record)
@@ -171,11 +172,11 @@ async fn load_pending(
 /// concurrent request; an upload still pending means something else went wrong.
 async fn changed_meanwhile(state: &AppState, tenant: &Tenant, upload_id: &str) -> ApiError {
     match load_upload(state, tenant, upload_id).await {
-        Ok(record) if record.upload.status == status::PENDING => {
+        Ok(record) if record.upload.status == UploadStatus::Pending => {
             tracing::error!(%upload_id, "upload parts missing while the upload is pending");
             ApiError::internal("")
         }
-        Ok(record) => ApiError::upload_not_pending(upload_id, &record.upload.status),
+        Ok(record) => ApiError::upload_not_pending(upload_id, record.upload.status),
         Err(error) => error,
     }
 }
@@ -354,10 +355,10 @@ pub async fn complete_upload(
         expires_at: record
             .file_expires_after
             .map(|seconds| upload.created_at + seconds),
-        status: "processed".to_owned(),
+        status: FileStatus::Processed,
         status_details: None,
     };
-    upload.status = status::COMPLETED.to_owned();
+    upload.status = UploadStatus::Completed;
     upload.file = Some(file.clone());
     blob.persist().await.map_err(storage_failure)?;
     if let Err(error) = state.store.complete_upload(&tenant, &upload, &file).await {
@@ -379,7 +380,7 @@ pub async fn cancel_upload(
     Path(upload_id): Path<String>,
 ) -> Result<Pretty<Upload>, ApiError> {
     let mut upload = load_pending(&state, &tenant, &upload_id).await?.upload;
-    upload.status = status::CANCELLED.to_owned();
+    upload.status = UploadStatus::Cancelled;
     match state.store.end_pending_upload(&tenant, &upload).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {

@@ -13,7 +13,7 @@ use crate::api_error::ApiError;
 use crate::extract::{JsonObject, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
-use crate::models::{JsonMap, ListPage};
+use crate::models::{FileBatchStatus, JsonMap, ListPage};
 use crate::routes::embedding_model::{check_attach, EmbeddingModelHeader};
 use crate::routes::serving_only;
 use crate::routes::vector_store_files::{
@@ -144,7 +144,7 @@ pub async fn create_vector_store_file_batch(
         id: new_file_batch_id(),
         object: "vector_store.file_batch".to_owned(),
         created_at: now,
-        status: "in_progress".to_owned(),
+        status: FileBatchStatus::InProgress,
         vector_store_id: store.id.clone(),
         file_counts: FileCounts::default(),
     };
@@ -201,8 +201,8 @@ pub async fn cancel_vector_store_file_batch(
     Path((vector_store_id, batch_id)): Path<(String, String)>,
 ) -> Result<Pretty<FileBatch>, ApiError> {
     let batch = load_batch(&state, &tenant, &vector_store_id, &batch_id).await?;
-    if batch.status != "in_progress" {
-        return Err(batch_not_cancellable(&batch.status));
+    if batch.status != FileBatchStatus::InProgress {
+        return Err(batch_not_cancellable(batch.status));
     }
     state
         .store
@@ -225,13 +225,7 @@ pub async fn list_files_in_vector_store_batch(
     load_batch(&state, &tenant, &vector_store_id, &batch_id).await?;
     let page = state
         .store
-        .list_vector_store_files(
-            &tenant,
-            &vector_store_id,
-            Some(&batch_id),
-            status.as_deref(),
-            &page,
-        )
+        .list_vector_store_files(&tenant, &vector_store_id, Some(&batch_id), status, &page)
         .await?;
     let items = page.items.into_iter().map(BatchFileItem::from).collect();
     Ok(Pretty(ListPage::new(items, page.has_more, |f| &f.id)))

@@ -14,7 +14,7 @@ use crate::api_error::ApiError;
 use crate::extract::{parse_list_query, JsonObject, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
-use crate::models::{Deleted, JsonMap, ListPage};
+use crate::models::{Deleted, JsonMap, ListPage, VectorStoreFileStatus};
 use crate::routes::embedding_model::{check_attach, EmbeddingModelHeader};
 use crate::routes::serving_only;
 use crate::routes::vector_stores::{load_live_vector_store, load_vector_store, touch};
@@ -31,8 +31,6 @@ const MAX_ATTRIBUTES: usize = 16;
 const MAX_ATTRIBUTE_KEY: usize = 64;
 /// Longest string attribute value.
 const MAX_ATTRIBUTE_VALUE: usize = 512;
-/// Values of the `filter` query parameter.
-pub const FILE_STATUSES: &[&str] = &["in_progress", "completed", "failed", "cancelled"];
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -74,7 +72,7 @@ pub fn new_attachment(
         usage_bytes: 0,
         created_at: now,
         vector_store_id: vector_store_id.to_owned(),
-        status: "in_progress".to_owned(),
+        status: VectorStoreFileStatus::InProgress,
         last_error: None,
         chunking_strategy: chunking.to_json(),
         attributes,
@@ -197,17 +195,19 @@ pub async fn create_vector_store_file(
 }
 
 /// A list request plus its optional status `filter`.
-pub fn parse_files_query(query: Option<&str>) -> Result<(PageRequest, Option<String>), ApiError> {
+pub fn parse_files_query(
+    query: Option<&str>,
+) -> Result<(PageRequest, Option<VectorStoreFileStatus>), ApiError> {
     let query = query.unwrap_or_default();
     let page = parse_list_query(query)?.page;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let mut status = None;
     for (key, value) in pairs {
         if key == "filter" && !value.is_empty() {
-            if !FILE_STATUSES.contains(&value.as_str()) {
-                return Err(ApiError::invalid_value("filter", &value, FILE_STATUSES));
-            }
-            status = Some(value);
+            let parsed = value.parse().map_err(|_| {
+                ApiError::invalid_value("filter", &value, VectorStoreFileStatus::NAMES)
+            })?;
+            status = Some(parsed);
         }
     }
     Ok((page, status))
@@ -224,7 +224,7 @@ pub async fn list_vector_store_files(
     load_vector_store(&state, &tenant, &vector_store_id).await?;
     let page = state
         .store
-        .list_vector_store_files(&tenant, &vector_store_id, None, status.as_deref(), &page)
+        .list_vector_store_files(&tenant, &vector_store_id, None, status, &page)
         .await?;
     Ok(Pretty(ListPage::new(page.items, page.has_more, |f| &f.id)))
 }

@@ -13,7 +13,7 @@ use crate::api_error::ApiError;
 use crate::extract::{JsonObject, ListQuery, PathParams as Path};
 use crate::ids::unix_now;
 use crate::json::Pretty;
-use crate::models::{Deleted, JsonMap, ListPage};
+use crate::models::{Deleted, JsonMap, ListPage, VectorStoreStatus};
 use crate::routes::embedding_model::{model_for_new_store, EmbeddingModelHeader};
 use crate::routes::serving_only;
 use crate::routes::vector_store_files::{check_file_ids, new_attachment};
@@ -82,7 +82,7 @@ pub async fn load_live_vector_store(
     id: &str,
 ) -> Result<VectorStore, ApiError> {
     let store = load_vector_store(state, tenant, id).await?;
-    if store.status == "expired" {
+    if store.status == VectorStoreStatus::Expired {
         return Err(expired(id));
     }
     Ok(store)
@@ -170,7 +170,7 @@ pub async fn create_vector_store(
         description,
         usage_bytes: 0,
         file_counts: FileCounts::default(),
-        status: "completed".to_owned(),
+        status: VectorStoreStatus::Completed,
         expires_after,
         expires_at: None,
         last_active_at: now,

@@ -14,7 +14,7 @@ use super::signals::{signalled, Hold, Signal};
 use super::writes::Writer;
 use super::{RunEngine, RunKey};
 use crate::ids::unix_now;
-use crate::models::{Run, RunStep, RunUsage};
+use crate::models::{Run, RunStatus, RunStep, RunUsage, StepStatus};
 use crate::store::StoreResult;
 
 /// The `error` event ending a stream whose run this instance stopped working on.
@@ -25,7 +25,7 @@ pub const STOPPED_MESSAGE: &str = "This server instance stopped working on the r
 /// Whether a run waits for tool outputs past its `expires_at` (unix seconds `now`):
 /// it is to expire, and takes no outputs and no cancel any more.
 pub fn due(run: &Run, now: i64) -> bool {
-    run.status == "requires_action" && run.expires_at.is_some_and(|at| at <= now)
+    run.status == RunStatus::RequiresAction && run.expires_at.is_some_and(|at| at <= now)
 }
 
 impl RunEngine {
@@ -83,8 +83,8 @@ impl RunEngine {
     ) -> StoreResult<()> {
         let now = unix_now();
         let started = self
-            .transition(key, "queued", Writer::Holder, false, |run| {
-                run.status = "in_progress".into();
+            .transition(key, RunStatus::Queued, Writer::Holder, false, |run| {
+                run.status = RunStatus::InProgress;
                 run.started_at = Some(now);
             })
             .await?;
@@ -92,7 +92,7 @@ impl RunEngine {
             Ok(run) => run,
             // Cancelled while queued; any other status is another task's run (only the
             // task that moved it out of `queued` works on it).
-            Err(run) if run.status == "cancelling" => {
+            Err(run) if run.status == RunStatus::Cancelling => {
                 let mut open = self.open_steps(key).await?;
                 return self.finish_cancelled(key, &mut open).await;
             }
@@ -110,7 +110,7 @@ impl RunEngine {
         let steps = self.store.steps_of_run(&key.tenant, &key.run_id).await?;
         Ok(steps
             .into_iter()
-            .filter(|step| step.status == "in_progress")
+            .filter(|step| step.status == StepStatus::InProgress)
             .collect())
     }
 
@@ -122,7 +122,7 @@ impl RunEngine {
     pub async fn finish_cancelled(&self, key: &RunKey, open: &mut [RunStep]) -> StoreResult<()> {
         let now = unix_now();
         for step in open.iter_mut() {
-            step.status = "cancelled".into();
+            step.status = StepStatus::Cancelled;
             step.cancelled_at = Some(now);
             self.store.update_step(&key.tenant, step).await?;
             self.emit(&key.run_id, "thread.run.step.cancelled", step);
@@ -130,11 +130,11 @@ impl RunEngine {
         let mut ended = false;
         let run = self
             .mutate_worked(key, |run| {
-                ended = run.status == "cancelling";
+                ended = run.status == RunStatus::Cancelling;
                 if !ended {
                     return false;
                 }
-                run.status = "cancelled".into();
+                run.status = RunStatus::Cancelled;
                 run.cancelled_at = Some(now);
                 run.expires_at = None;
                 run.required_action = None;
@@ -159,7 +159,7 @@ impl RunEngine {
         let now = unix_now();
         let error = json!({"code": code, "message": message});
         for step in open.iter_mut() {
-            step.status = "failed".into();
+            step.status = StepStatus::Failed;
             step.failed_at = Some(now);
             step.last_error = Some(error.clone());
             self.store.update_step(&key.tenant, step).await?;
@@ -168,11 +168,11 @@ impl RunEngine {
         let mut cancelled = false;
         let run = self
             .mutate_worked(key, |run| {
-                cancelled = run.status == "cancelling";
+                cancelled = run.status == RunStatus::Cancelling;
                 if cancelled {
                     return false;
                 }
-                run.status = "failed".into();
+                run.status = RunStatus::Failed;
                 run.failed_at = Some(now);
                 run.expires_at = None;
                 run.last_error = Some(error.clone());
@@ -200,10 +200,10 @@ impl RunEngine {
             .get_run(&key.tenant, &key.thread_id, &key.run_id)
             .await?;
         if !due(&run, now) {
-            return Ok(run.status == "expired");
+            return Ok(run.status == RunStatus::Expired);
         }
         for mut step in self.open_steps(key).await? {
-            step.status = "expired".into();
+            step.status = StepStatus::Expired;
             self.store.update_step(&key.tenant, &step).await?;
         }
         // The instance that rested the run and one that claimed it may both get here.
@@ -214,7 +214,7 @@ impl RunEngine {
                 if !expired {
                     return false;
                 }
-                run.status = "expired".into();
+                run.status = RunStatus::Expired;
                 run.expires_at = None;
                 run.required_action = None;
                 true
@@ -224,7 +224,7 @@ impl RunEngine {
             self.forget_access(&key.run_id);
             self.emit(&key.run_id, "thread.run.expired", &run.for_stream());
         }
-        Ok(run.status == "expired")
+        Ok(run.status == RunStatus::Expired)
     }
 
     /// Expires the run at its `expires_at` unless outputs arrive first.
@@ -254,11 +254,11 @@ impl RunEngine {
         let mut cancelled_meanwhile = false;
         let run = self
             .mutate_worked(key, |run| {
-                cancelled_meanwhile = run.status == "cancelling";
+                cancelled_meanwhile = run.status == RunStatus::Cancelling;
                 if cancelled_meanwhile {
                     return false;
                 }
-                run.status = "requires_action".into();
+                run.status = RunStatus::RequiresAction;
                 run.required_action = Some(json!({"type": "submit_tool_outputs",
                     "submit_tool_outputs": {"tool_calls": calls.clone()}}));
                 true
@@ -285,7 +285,7 @@ impl RunEngine {
         let now = unix_now();
         let run = self
             .mutate_worked(key, |run| {
-                run.status = "incomplete".into();
+                run.status = RunStatus::Incomplete;
                 run.completed_at = Some(now);
                 run.expires_at = None;
                 run.incomplete_details = Some(json!({"reason": reason}));

@@ -13,7 +13,7 @@ use super::{RunEngine, RunKey};
 use crate::ids::unix_now;
 use crate::llm::offline::file_search::FILE_SEARCH_FUNCTION;
 use crate::llm::{ChatCompletion, FunctionTool};
-use crate::models::{Run, RunStep, RunUsage};
+use crate::models::{Run, RunStep, RunUsage, StepStatus};
 use crate::store::{StoreError, StoreResult};
 use crate::vector_stores::{search_with, SearchOptions};
 
@@ -215,7 +215,7 @@ impl RunEngine {
             );
         }
         step.step_details = json!({"type": "tool_calls", "tool_calls": calls});
-        step.status = "completed".into();
+        step.status = StepStatus::Completed;
         step.completed_at = Some(unix_now());
         step.usage = Some(RunUsage::from_turn(&completion.usage));
         self.store.update_step(&key.tenant, &step).await?;

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use super::signals::Signal;
 use super::RunEngine;
+use crate::models::RunStatus;
 use crate::store::{ClaimScope, LeaseHolder, StoreResult};
 
 /// How long a lease lasts unless renewed, unless configured otherwise.
@@ -193,7 +194,7 @@ impl RunEngine {
                 // Another instance took the run over (and may have finished it
                 // already), or this one's task let it rest or end and is ending.
                 self.worked.stop_at(&key.run_id, generation);
-            } else if watch.status == "cancelling" && self.worked.working(&key.run_id) {
+            } else if watch.status == RunStatus::Cancelling && self.worked.working(&key.run_id) {
                 let run = self
                     .store
                     .get_run(&key.tenant, &key.thread_id, &key.run_id)

@@ -7,7 +7,7 @@ use super::citations::Sources;
 use super::{RunEngine, RunKey};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::llm::CompletionAccumulator;
-use crate::models::{Message, Run, RunStep};
+use crate::models::{Message, Run, RunStep, StepStatus};
 use crate::store::StoreResult;
 
 /// The writes of one model turn.
@@ -62,7 +62,7 @@ pub fn new_step(run: &Run, kind: &str, details: Value) -> RunStep {
         assistant_id: run.assistant_id.clone(),
         thread_id: run.thread_id.clone(),
         kind: kind.into(),
-        status: "in_progress".into(),
+        status: StepStatus::InProgress,
         cancelled_at: None,
         completed_at: None,
         expires_at: run.expires_at,

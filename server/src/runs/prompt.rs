@@ -8,7 +8,7 @@ use crate::llm::tokens::count_prompt;
 use crate::llm::{
     ChatMessage, ChatRequest, ContentPart, FunctionTool, ResponseFormat, Role, ToolCall, ToolChoice,
 };
-use crate::models::{Message, Run, RunStep};
+use crate::models::{Message, Run, RunStep, StepStatus};
 use crate::store::{Order, PageRequest, Store, StoreError, Tenant};
 
 use super::citations::format_results;
@@ -181,7 +181,7 @@ fn tool_rounds(steps: &[RunStep]) -> Vec<ChatMessage> {
     let mut searches = 0;
     for step in steps
         .iter()
-        .filter(|s| s.kind == "tool_calls" && s.status == "completed")
+        .filter(|s| s.kind == "tool_calls" && s.status == StepStatus::Completed)
     {
         let search_calls: Vec<&Value> = step.step_details["tool_calls"]
             .as_array()

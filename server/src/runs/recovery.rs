@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::signals::Hold;
 use super::{RunEngine, RunKey, MAX_RUN_ATTEMPTS};
 use crate::ids::unix_now;
+use crate::models::RunStatus;
 use crate::store::{ClaimScope, StoreResult, UnfinishedRun};
 
 /// `last_error.message` of a run recovery gives up on.
@@ -56,12 +57,12 @@ impl RunEngine {
                 run_id: run.id.clone(),
             };
             let hold = self.worked.hold(&key);
-            let outcome = match run.status.as_str() {
-                "cancelling" => match self.open_steps(&key).await {
+            let outcome = match run.status {
+                RunStatus::Cancelling => match self.open_steps(&key).await {
                     Ok(mut open) => self.finish_cancelled(&key, &mut open).await,
                     Err(error) => Err(error),
                 },
-                "requires_action" => self.look_at_waiting(&key, run.expires_at).await,
+                RunStatus::RequiresAction => self.look_at_waiting(&key, run.expires_at).await,
                 _ if attempts >= MAX_RUN_ATTEMPTS => self.give_up(&key, attempts).await,
                 _ => self.requeue(hold).await,
             };
@@ -87,7 +88,7 @@ impl RunEngine {
             return self.expire_if_waiting(key).await.map(|_| ());
         }
         // Rewriting a waiting run releases its lease until its expiry.
-        self.mutate_worked(key, |run| run.status == "requires_action")
+        self.mutate_worked(key, |run| run.status == RunStatus::RequiresAction)
             .await?;
         if let Some(at) = expires_at {
             self.schedule_expiry(key.clone(), at);
@@ -125,9 +126,9 @@ impl RunEngine {
         // A cancel may have come meanwhile: it is not undone.
         let mut requeued = false;
         self.mutate_worked(&key, |run| {
-            requeued = matches!(run.status.as_str(), "queued" | "in_progress");
+            requeued = matches!(run.status, RunStatus::Queued | RunStatus::InProgress);
             if requeued {
-                run.status = "queued".into();
+                run.status = RunStatus::Queued;
             }
             requeued
         })

@@ -17,7 +17,9 @@ use super::{RunEngine, RunKey};
 use crate::ids::{new_id, unix_now, IdKind};
 use crate::llm::offline::file_search::FILE_SEARCH_FUNCTION;
 use crate::llm::{ChatEvent, FinishReason, ToolCallDelta};
-use crate::models::{Message, Run, RunStep, RunUsage, StreamMessage};
+use crate::models::{
+    Message, MessageStatus, Run, RunStatus, RunStep, RunUsage, StepStatus, StreamMessage,
+};
 use crate::store::StoreResult;
 
 /// Appended to the error of a model call that fails on a run taken over from another
@@ -40,7 +42,7 @@ impl RunEngine {
             }
             // The server ran the model's searches: the model answers in a new turn.
             run = self.mutate_worked(key, |_| false).await?;
-            if run.status == "cancelling" {
+            if run.status == RunStatus::Cancelling {
                 return self.finish_cancelled(key, &mut []).await;
             }
         }
@@ -229,7 +231,7 @@ impl RunEngine {
         self.store.insert_message(&key.tenant, &message).await?;
         self.emit(&key.run_id, "thread.run.step.created", &step);
         self.emit(&key.run_id, "thread.run.step.in_progress", &step);
-        let shown = StreamMessage::of(&message, "in_progress");
+        let shown = StreamMessage::of(&message, MessageStatus::InProgress);
         self.emit(&key.run_id, "thread.message.created", &shown);
         self.emit(&key.run_id, "thread.message.in_progress", &shown);
         progress.message = Some((message, step));
@@ -285,7 +287,7 @@ impl RunEngine {
                     })
                     .collect();
                 step.step_details = json!({"type": "tool_calls", "tool_calls": cut});
-                step.status = "completed".into();
+                step.status = StepStatus::Completed;
                 step.completed_at = Some(now);
                 step.usage = Some(RunUsage::default());
                 self.store.update_step(&key.tenant, &step).await?;
@@ -300,8 +302,14 @@ impl RunEngine {
             message.content = vec![json!({"type": "text",
                 "text": {"value": completion.text, "annotations": annotations}})];
             self.store.update_message(&key.tenant, &message).await?;
-            let mut shown =
-                StreamMessage::of(&message, if truncated { "incomplete" } else { "completed" });
+            let mut shown = StreamMessage::of(
+                &message,
+                if truncated {
+                    MessageStatus::Incomplete
+                } else {
+                    MessageStatus::Completed
+                },
+            );
             if truncated {
                 shown.incomplete_details = Some(json!({"reason": "max_tokens"}));
                 shown.incomplete_at = Some(now);
@@ -310,7 +318,7 @@ impl RunEngine {
                 shown.completed_at = Some(now);
                 self.emit(&key.run_id, "thread.message.completed", &shown);
             }
-            step.status = "completed".into();
+            step.status = StepStatus::Completed;
             step.completed_at = Some(now);
             step.usage = Some(if wants_tools {
                 RunUsage::default()
@@ -350,11 +358,11 @@ impl RunEngine {
         let mut cancelled_meanwhile = false;
         let run = self
             .mutate_worked(key, |run| {
-                cancelled_meanwhile = run.status == "cancelling";
+                cancelled_meanwhile = run.status == RunStatus::Cancelling;
                 if cancelled_meanwhile {
                     return false;
                 }
-                run.status = "completed".into();
+                run.status = RunStatus::Completed;
                 run.completed_at = Some(now);
                 run.expires_at = None;
                 run.usage = Some(total);

@@ -8,7 +8,7 @@
 
 use super::signals::Signal;
 use super::{RunEngine, RunKey};
-use crate::models::Run;
+use crate::models::{Run, RunStatus};
 use crate::store::{LeaseChange, RunVersion, StoreError, StoreResult, VersionedRun};
 
 /// Reads and writes of one change before it gives up (each lost race is another
@@ -23,11 +23,6 @@ pub enum Writer {
     /// The task working on the run (or the claim taking it over): it writes only while
     /// this process holds the run's lease.
     Holder,
-}
-
-/// Statuses in which an instance works on a run and holds its lease.
-fn worked_on(status: &str) -> bool {
-    matches!(status, "queued" | "in_progress" | "cancelling")
 }
 
 impl RunEngine {
@@ -62,7 +57,7 @@ impl RunEngine {
     pub async fn transition(
         &self,
         key: &RunKey,
-        from: &str,
+        from: RunStatus,
         writer: Writer,
         take: bool,
         mut change: impl FnMut(&mut Run),
@@ -120,18 +115,18 @@ impl RunEngine {
             if !change(&mut run) {
                 return Ok(run);
             }
-            let lease = match run.status.as_str() {
-                status if worked_on(status) && take => LeaseChange::Take {
+            let lease = match run.status {
+                status if status.is_worked_on() && take => LeaseChange::Take {
                     holder: own,
                     lease_ms: self.instance.lease_ms(),
                 },
-                status if worked_on(status) && holder.is_some() => LeaseChange::Keep,
+                status if status.is_worked_on() && holder.is_some() => LeaseChange::Keep,
                 // Nobody works on it (a cancel of a waiting run): claimable at once.
-                status if worked_on(status) => LeaseChange::Release {
+                status if status.is_worked_on() => LeaseChange::Release {
                     look_again_at_ms: None,
                 },
                 // Some instance must expire it if no outputs come.
-                "requires_action" => LeaseChange::Release {
+                RunStatus::RequiresAction => LeaseChange::Release {
                     look_again_at_ms: run.expires_at.map(|at| at * 1000 + 1000),
                 },
                 _ => LeaseChange::Release {

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::models::{Assistant, JsonMap, Message, Run, Thread};
+use crate::models::{Assistant, JsonMap, Message, Run, RunStatus, Thread};
 use crate::store::{
     AssistantStore, MessageStore, Order, PageRequest, RunStore, StepStore, StoreError, Tenant,
     ThreadStore,
@@ -301,7 +301,7 @@ async fn one_active_run_per_thread_even_when_inserts_race(store: &dyn CoreStore)
     let mut ended = run(&winner, "t1", "completed");
     ended.completed_at = Some(101);
     assert!(store
-        .update_run_if(&tenant, &ended, "queued")
+        .update_run_if(&tenant, &ended, RunStatus::Queued)
         .await
         .unwrap());
     store

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{StoreError, StoreResult};
+use crate::models::UnknownStatus;
 
 /// An object as the document text a row holds.
 pub(crate) fn to_document(value: &impl Serialize) -> StoreResult<String> {
@@ -15,6 +16,14 @@ pub(crate) fn to_document(value: &impl Serialize) -> StoreResult<String> {
 /// An object read back from its document text.
 pub(crate) fn from_document<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A status column holding a value no status enum knows was not written by this
+/// server: corrupt data, like a document that does not parse.
+impl From<UnknownStatus> for StoreError {
+    fn from(error: UnknownStatus) -> Self {
+        StoreError::Corrupt(error.to_string())
+    }
 }
 
 /// The tables both backends page through; names never come from user input.

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::models::{Run, Thread};
+use crate::models::{Run, RunStatus, Thread};
 use crate::store::{
     ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunStore, RunVersion, Tenant, ThreadStore,
 };
@@ -69,7 +69,7 @@ async fn only_runs_nobody_works_on_are_claimable(store: &dyn LeaseStore, _: &dyn
     leased(store, "run_out", "in_progress", &a, RAN_OUT).await;
     let done = leased(store, "run_done", "queued", &a, RAN_OUT).await;
     let mut ended = done.clone();
-    ended.status = "completed".into();
+    ended.status = RunStatus::Completed;
     store.update_run(&tenant(), &ended).await.unwrap();
 
     let claimed = store
@@ -124,7 +124,7 @@ async fn a_waiting_run_is_claimable_only_once_due(store: &dyn LeaseStore, _: &dy
     let a = LeaseHolder::new("a:1");
     let waiting = leased(store, "run_1", "in_progress", &a, LIVE).await;
     let mut rested = waiting.clone();
-    rested.status = "requires_action".into();
+    rested.status = RunStatus::RequiresAction;
     let version = store
         .get_versioned_run(&tenant(), "thread_run_1", "run_1")
         .await
@@ -214,7 +214,7 @@ async fn writes_are_compare_and_set_on_version_and_lease(
         .unwrap());
     let watched = store.watch_runs(&["run_1".into()]).await.unwrap();
     assert_eq!(watched[0].holder, Some(b));
-    assert_eq!(watched[0].status, "in_progress");
+    assert_eq!(watched[0].status, RunStatus::InProgress);
 }
 
 async fn renewed_leases_stay_and_released_ones_go_at_once(

@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 
 use super::{StoreResult, Tenant, UnfinishedRun};
-use crate::models::{Message, Run};
+use crate::models::{Message, Run, RunStatus};
 
 /// Who holds a run's lease: an instance, in one life of its process.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -82,7 +82,7 @@ pub struct RunWatch {
     /// The run.
     pub run_id: String,
     /// Its stored status: `cancelling` means a request on any instance cancelled it.
-    pub status: String,
+    pub status: RunStatus,
     /// Who holds its lease now.
     pub holder: Option<LeaseHolder>,
 }

@@ -133,7 +133,12 @@ pub trait RunStore: Send + Sync {
     /// Replaces a stored run only while its stored status is still `expected`, as one
     /// compare-and-set: true when this call changed the row, false when the run is in
     /// another status (someone else moved it first) or gone.
-    async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool>;
+    async fn update_run_if(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        expected: crate::models::RunStatus,
+    ) -> StoreResult<bool>;
     /// Counts one more start of the run's current model turn, durably and before the
     /// model is called; returns the count (see [`UnfinishedRun::attempts`]).
     async fn start_attempt(&self, tenant: &Tenant, run_id: &str) -> StoreResult<u32>;

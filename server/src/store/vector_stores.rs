@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::{Page, PageRequest, StoreResult, Tenant};
+use crate::models::VectorStoreFileStatus;
 use crate::vector_stores::model::{FileBatch, SimilarChunk, VectorStore, VectorStoreFile};
 
 /// How an ingestion ended, written together with the chunks.
@@ -174,7 +175,7 @@ pub trait VectorStoreStore: Send + Sync {
         tenant: &Tenant,
         vector_store_id: &str,
         batch_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<VectorStoreFileStatus>,
         page: &PageRequest,
     ) -> StoreResult<Page<VectorStoreFile>>;
     /// Every completed file of the given stores (search filters read their attributes).

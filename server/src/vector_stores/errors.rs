@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 
 use crate::api_error::ApiError;
+use crate::models::FileBatchStatus;
 
 /// A 400 `invalid_request_error` naming `param`.
 pub fn bad_param(param: &str, message: String) -> ApiError {
@@ -50,7 +51,7 @@ pub fn expired(id: &str) -> ApiError {
 }
 
 /// 400 for cancelling a batch that has ended (guessed).
-pub fn batch_not_cancellable(status: &str) -> ApiError {
+pub fn batch_not_cancellable(status: FileBatchStatus) -> ApiError {
     ApiError {
         status: StatusCode::BAD_REQUEST,
         message: format!("Cannot cancel a file batch with status '{status}'."),

@@ -16,6 +16,7 @@ use super::extract::extract_text;
 use super::model::{LastError, VectorStoreFile};
 use crate::embeddings::{EmbedAccess, EmbeddingsClient};
 use crate::files::{BlobKey, BlobStore};
+use crate::models::VectorStoreFileStatus;
 use crate::ops::metrics::IngestMetrics;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile};
 use crate::store::{Store, StoreError, StoreResult, Tenant};
@@ -169,13 +170,13 @@ async fn ingest(
     };
     match outcome {
         Ok((text, chunks)) => {
-            done.file.status = "completed".to_owned();
+            done.file.status = VectorStoreFileStatus::Completed;
             done.file.usage_bytes = usage_bytes(&chunks);
             done.text = Some(text);
             done.chunks = chunks;
         }
         Err(error) => {
-            done.file.status = "failed".to_owned();
+            done.file.status = VectorStoreFileStatus::Failed;
             done.file.last_error = Some(error);
         }
     }
@@ -187,7 +188,7 @@ async fn ingest(
         // saying so, with nothing written.
         Err(StoreError::Conflict(why)) if vectors.is_some() => {
             tracing::error!(file = %done.file.id, "the store refused the file's vectors: {why}");
-            done.file.status = "failed".to_owned();
+            done.file.status = VectorStoreFileStatus::Failed;
             done.file.usage_bytes = 0;
             done.file.last_error = Some(LastError {
                 code: "server_error".to_owned(),

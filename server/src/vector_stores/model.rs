@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::models::JsonMap;
+use crate::models::{FileBatchStatus, JsonMap, VectorStoreFileStatus, VectorStoreStatus};
 
 /// How many files of a store or batch are in each state.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub struct VectorStore {
     /// Its files by state (computed on read).
     pub file_counts: FileCounts,
     /// `expired`, `in_progress` while any file is, else `completed` (computed on read).
-    pub status: String,
+    pub status: VectorStoreStatus,
     /// Expiry policy, null when the store never expires.
     pub expires_after: Option<ExpiresAfter>,
     /// When it expires: `last_active_at + days`.
@@ -74,13 +74,12 @@ impl VectorStore {
         self.file_counts = counts;
         self.usage_bytes = usage_bytes;
         self.status = if self.expires_at.is_some_and(|at| at <= now) {
-            "expired"
+            VectorStoreStatus::Expired
         } else if counts.in_progress > 0 {
-            "in_progress"
+            VectorStoreStatus::InProgress
         } else {
-            "completed"
-        }
-        .to_owned();
+            VectorStoreStatus::Completed
+        };
         self
     }
 }
@@ -107,8 +106,8 @@ pub struct VectorStoreFile {
     pub created_at: i64,
     /// The store it is attached to.
     pub vector_store_id: String,
-    /// `in_progress`, `completed`, `failed` or `cancelled`.
-    pub status: String,
+    /// Where its ingestion is.
+    pub status: VectorStoreFileStatus,
     /// Why it failed, else null.
     pub last_error: Option<LastError>,
     /// The chunking used, always echoed as `static` (auto → 800/400).
@@ -129,7 +128,7 @@ pub struct BatchFileItem {
     /// The store it is attached to.
     pub vector_store_id: String,
     /// Its ingestion state.
-    pub status: String,
+    pub status: VectorStoreFileStatus,
     /// Why it failed, else null.
     pub last_error: Option<LastError>,
 }
@@ -156,8 +155,8 @@ pub struct FileBatch {
     pub object: String,
     /// Unix seconds of creation.
     pub created_at: i64,
-    /// `in_progress`, `completed`, `cancelled` or `failed`.
-    pub status: String,
+    /// Follows its files, unless cancelled.
+    pub status: FileBatchStatus,
     /// The store the batch adds to.
     pub vector_store_id: String,
     /// Its files by state (computed on read).
@@ -168,15 +167,14 @@ impl FileBatch {
     /// Fills the computed fields; a cancelled batch stays cancelled.
     pub fn with_counts(mut self, counts: FileCounts) -> Self {
         self.file_counts = counts;
-        if self.status != "cancelled" {
+        if self.status != FileBatchStatus::Cancelled {
             self.status = if counts.in_progress > 0 {
-                "in_progress"
+                FileBatchStatus::InProgress
             } else if counts.total > 0 && counts.failed == counts.total {
-                "failed"
+                FileBatchStatus::Failed
             } else {
-                "completed"
-            }
-            .to_owned();
+                FileBatchStatus::Completed
+            };
         }
         self
     }

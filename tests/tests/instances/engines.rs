@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use server::models::RunStatus;
 use server::runs::drive::STOPPED_MESSAGE;
 
 use crate::client::{names_collapsed, Api, Events, ENDED};
@@ -134,7 +135,7 @@ async fn a_dead_instances_run_is_taken_over_once_its_lease_runs_out() {
     tokio::time::sleep(LEASE * 3).await;
     let held = a.stored_run(&thread, &run).await;
     assert_eq!(held.holder, Some(a.holder()), "a still holds the run");
-    assert_eq!(held.run.status, "in_progress");
+    assert_eq!(held.run.status, RunStatus::InProgress);
     assert_eq!(stuck.started(), 1, "no second turn anywhere");
 
     let died = Instant::now();

@@ -9,13 +9,12 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-/// The statuses a run ends in, as the run's closing event names them.
-const FINAL_STATUSES: [&str; 5] = ["completed", "incomplete", "failed", "cancelled", "expired"];
+use crate::models::RunStatus;
 
 /// Labels of the ended-runs counter.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
-    /// One of the final run statuses.
+    /// A terminal run status ([`RunStatus::is_terminal`]), as its wire string.
     pub status: &'static str,
 }
 
@@ -55,8 +54,11 @@ impl RunMetrics {
         let Some(status) = name.strip_prefix("thread.run.") else {
             return;
         };
-        if let Some(status) = FINAL_STATUSES.iter().find(|s| **s == status) {
-            self.finished.get_or_create(&StatusLabels { status }).inc();
+        if let Some(status) = status.parse::<RunStatus>().ok().filter(|s| s.is_terminal()) {
+            let labels = StatusLabels {
+                status: status.as_str(),
+            };
+            self.finished.get_or_create(&labels).inc();
         }
     }
 
@@ -133,6 +135,8 @@ mod tests {
         for name in [
             "thread.run.created",
             "thread.run.in_progress",
+            "thread.run.requires_action",
+            "thread.run.cancelling",
             "thread.run.completed",
             "thread.run.step.completed",
             "thread.run.cancelled",
@@ -142,6 +146,7 @@ mod tests {
         let count = |status| runs.finished.get_or_create(&StatusLabels { status }).get();
         assert_eq!((count("completed"), count("cancelled")), (1, 1));
         assert_eq!(count("failed"), 0);
+        assert_eq!((count("requires_action"), count("cancelling")), (0, 0));
         let guard = runs.waiting();
         assert_eq!(runs.waiting.get(), 1);
         drop(guard);

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::sqlite_to_postgres;
-use crate::models::{JsonMap, Message, Thread};
+use crate::models::{JsonMap, Message, Thread, VectorStoreFileStatus, VectorStoreStatus};
 use crate::store::backend_tests::assistant;
 use crate::store::sqlite::SqliteStore;
 use crate::store::vector_stores::{ChunkScope, ChunkVectors, IngestedFile, SimilarityQuery};
@@ -134,7 +134,7 @@ fn vector_store(id: &str) -> VectorStore {
         description: None,
         usage_bytes: 0,
         file_counts: FileCounts::default(),
-        status: "completed".to_owned(),
+        status: VectorStoreStatus::Completed,
         expires_after: None,
         expires_at: None,
         last_active_at: 1,
@@ -149,7 +149,7 @@ fn attached(store_id: &str, file_id: &str) -> VectorStoreFile {
         usage_bytes: 0,
         created_at: 1,
         vector_store_id: store_id.to_owned(),
-        status: "in_progress".to_owned(),
+        status: VectorStoreFileStatus::InProgress,
         last_error: None,
         chunking_strategy: json!({"type": "auto"}),
         attributes: Default::default(),
@@ -197,7 +197,7 @@ async fn vector_stores_cross_with_chunks_vectors_and_identical_search_statistics
         .unwrap();
     for (id, chunks) in &files {
         let mut done = attached("vs_1", id);
-        done.status = "completed".to_owned();
+        done.status = VectorStoreFileStatus::Completed;
         done.usage_bytes = 40;
         let ingested = IngestedFile {
             file: done,

@@ -21,10 +21,7 @@ pub(super) const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000):
 
 /// Statuses in which an instance works on a run (and so holds its lease).
 fn worked_on() -> Vec<String> {
-    ["queued", "in_progress", "cancelling"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
+    super::runs::statuses(crate::models::RunStatus::is_worked_on)
 }
 
 /// The holder of a row's lease, from its two columns.
@@ -106,7 +103,9 @@ impl RunLeaseStore for PgStore {
             next + 1,
             next + 2
         );
-        let mut query = sqlx::query(&sql).bind(to_document(run)?).bind(&run.status);
+        let mut query = sqlx::query(&sql)
+            .bind(to_document(run)?)
+            .bind(run.status.as_str());
         query = match lease {
             LeaseChange::Keep => query,
             LeaseChange::Take { holder, lease_ms } => query
@@ -162,14 +161,15 @@ impl RunLeaseStore for PgStore {
         .bind(run_ids)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(run_id, status, owner, process)| RunWatch {
-                run_id,
-                status,
-                holder: holder_of(owner, process),
+        rows.into_iter()
+            .map(|(run_id, status, owner, process)| {
+                Ok(RunWatch {
+                    run_id,
+                    status: status.parse()?,
+                    holder: holder_of(owner, process),
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn claim_runs(

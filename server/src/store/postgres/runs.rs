@@ -8,8 +8,7 @@ use async_trait::async_trait;
 use super::leases::NOW_MS;
 use super::messages::insert_message_row;
 use super::{expect_one, fetch_page, from_document, to_document, PgStore, Table};
-use crate::models::run::ACTIVE_STATUSES;
-use crate::models::{Message, Run};
+use crate::models::{Message, Run, RunStatus};
 use crate::store::{
     LeaseHolder, Page, PageRequest, RunStore, StoreError, StoreResult, Tenant, UnfinishedRun,
 };
@@ -17,8 +16,18 @@ use crate::store::{
 /// The partial unique index that holds one active run per thread.
 const ONE_ACTIVE_INDEX: &str = "runs_one_active_per_thread";
 
+/// The wire strings of the run statuses `keep` selects, bound as a `text[]`.
+pub(super) fn statuses(keep: fn(RunStatus) -> bool) -> Vec<String> {
+    RunStatus::ALL
+        .iter()
+        .filter(|status| keep(**status))
+        .map(|status| status.as_str().to_owned())
+        .collect()
+}
+
+/// The active statuses, bound as a `text[]`.
 pub(super) fn active_statuses() -> Vec<String> {
-    ACTIVE_STATUSES.iter().map(|s| (*s).to_owned()).collect()
+    statuses(RunStatus::is_active)
 }
 
 impl PgStore {
@@ -47,7 +56,7 @@ impl PgStore {
         .bind(&run.id)
         .bind(tenant.as_str())
         .bind(&run.thread_id)
-        .bind(&run.status)
+        .bind(run.status.as_str())
         .bind(run.created_at)
         .bind(to_document(run)?)
         .bind(lease.map(|(holder, _)| holder.instance.as_str()))
@@ -90,7 +99,7 @@ impl RunStore for PgStore {
                  WHERE tenant = $3 AND id = $4",
         )
         .bind(to_document(run)?)
-        .bind(&run.status)
+        .bind(run.status.as_str())
         .bind(tenant.as_str())
         .bind(&run.id)
         .execute(&self.pool)
@@ -98,16 +107,21 @@ impl RunStore for PgStore {
         expect_one(result)
     }
 
-    async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool> {
+    async fn update_run_if(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        expected: RunStatus,
+    ) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE runs SET data = $1, status = $2, version = version + 1 \
              WHERE tenant = $3 AND id = $4 AND status = $5",
         )
         .bind(to_document(run)?)
-        .bind(&run.status)
+        .bind(run.status.as_str())
         .bind(tenant.as_str())
         .bind(&run.id)
-        .bind(expected)
+        .bind(expected.as_str())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)

@@ -13,7 +13,8 @@ use sqlx::PgConnection;
 use super::files::{check_quota, insert_file_row, lock_storage, queue_blob};
 use super::{from_document, settle, to_document, PgStore};
 use crate::models::file::FileObject;
-use crate::models::upload::{status, Upload, UploadPart};
+use crate::models::upload::{Upload, UploadPart};
+use crate::models::UploadStatus;
 use crate::store::{BlobKind, StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
 
 #[async_trait]
@@ -26,7 +27,7 @@ impl UploadStore for PgStore {
         )
         .bind(&upload.id)
         .bind(tenant.as_str())
-        .bind(&upload.status)
+        .bind(upload.status.as_str())
         .bind(upload.expires_at)
         .bind(record.file_expires_after)
         .bind(to_document(upload)?)
@@ -67,7 +68,13 @@ impl UploadStore for PgStore {
             .bind(&part.upload_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
+            let pending = match row {
+                Some((state, data)) => {
+                    (state.parse::<UploadStatus>()? == UploadStatus::Pending).then_some(data)
+                }
+                None => None,
+            };
+            let Some(data) = pending else {
                 return Err(StoreError::Conflict(format!(
                     "upload {} is not pending",
                     part.upload_id
@@ -160,7 +167,7 @@ impl UploadStore for PgStore {
             "SELECT tenant, data FROM uploads WHERE status = $1 AND expires_at <= $2 \
              ORDER BY seq",
         )
-        .bind(status::PENDING)
+        .bind(UploadStatus::Pending.as_str())
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
@@ -178,11 +185,11 @@ async fn end_pending(conn: &mut PgConnection, tenant: &Tenant, upload: &Upload) 
         "UPDATE uploads SET status = $1, data = $2 \
          WHERE tenant = $3 AND id = $4 AND status = $5",
     )
-    .bind(&upload.status)
+    .bind(upload.status.as_str())
     .bind(to_document(upload)?)
     .bind(tenant.as_str())
     .bind(&upload.id)
-    .bind(status::PENDING)
+    .bind(UploadStatus::Pending.as_str())
     .execute(&mut *conn)
     .await?;
     if result.rows_affected() == 0 {

@@ -16,8 +16,11 @@ use crate::store::{
 /// The database's clock in unix milliseconds.
 pub(super) const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
-/// Statuses in which an instance works on a run (and so holds its lease).
-const WORKED_ON: &str = "status IN ('queued', 'in_progress', 'cancelling')";
+/// `status IN (…)` for the statuses in which an instance works on a run (and so holds
+/// its lease).
+fn worked_on_clause() -> String {
+    super::runs::status_clause(crate::models::RunStatus::is_worked_on)
+}
 
 /// `?, ?, …` for `count` bound values.
 fn placeholders(count: usize) -> String {
@@ -93,7 +96,9 @@ impl RunLeaseStore for SqliteStore {
             "UPDATE runs SET data = ?, status = ?, version = version + 1{lease_sql} \
              WHERE tenant = ? AND id = ? AND version = ?{holder_sql}"
         );
-        let mut query = sqlx::query(&sql).bind(to_document(run)?).bind(&run.status);
+        let mut query = sqlx::query(&sql)
+            .bind(to_document(run)?)
+            .bind(run.status.as_str());
         query = match lease {
             LeaseChange::Keep => query,
             LeaseChange::Take { holder, lease_ms } => query
@@ -126,7 +131,8 @@ impl RunLeaseStore for SqliteStore {
         }
         let sql = format!(
             "UPDATE runs SET lease_expires_at = {NOW_MS} + ? \
-             WHERE lease_owner = ? AND lease_process = ? AND {WORKED_ON} AND id IN ({})",
+             WHERE lease_owner = ? AND lease_process = ? AND {} AND id IN ({})",
+            worked_on_clause(),
             placeholders(run_ids.len())
         );
         let mut query = sqlx::query(&sql)
@@ -153,14 +159,15 @@ impl RunLeaseStore for SqliteStore {
             query = query.bind(id);
         }
         let rows = query.fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(run_id, status, owner, process)| RunWatch {
-                run_id,
-                status,
-                holder: holder_of(owner, process),
+        rows.into_iter()
+            .map(|(run_id, status, owner, process)| {
+                Ok(RunWatch {
+                    run_id,
+                    status: status.parse()?,
+                    holder: holder_of(owner, process),
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn claim_runs(

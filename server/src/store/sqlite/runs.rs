@@ -5,16 +5,25 @@ use async_trait::async_trait;
 use super::leases::NOW_MS;
 use super::messages::insert_message_row;
 use super::{expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
-use crate::models::run::ACTIVE_STATUSES;
-use crate::models::{Message, Run};
+use crate::models::{Message, Run, RunStatus};
 use crate::store::{
     LeaseHolder, Page, PageRequest, RunStore, StoreError, StoreResult, Tenant, UnfinishedRun,
 };
 
-/// `status IN ('queued', …)` for the active statuses (constants, not user input).
-pub(super) fn active_clause() -> String {
-    let quoted: Vec<String> = ACTIVE_STATUSES.iter().map(|s| format!("'{s}'")).collect();
+/// `status IN ('queued', …)` for the run statuses `keep` selects (constants, not user
+/// input).
+pub(super) fn status_clause(keep: fn(RunStatus) -> bool) -> String {
+    let quoted: Vec<String> = RunStatus::ALL
+        .iter()
+        .filter(|status| keep(**status))
+        .map(|status| format!("'{status}'"))
+        .collect();
     format!("status IN ({})", quoted.join(", "))
+}
+
+/// `status IN (…)` for the active statuses.
+pub(super) fn active_clause() -> String {
+    status_clause(RunStatus::is_active)
 }
 
 impl SqliteStore {
@@ -53,7 +62,7 @@ impl SqliteStore {
         .bind(&run.id)
         .bind(tenant.as_str())
         .bind(&run.thread_id)
-        .bind(&run.status)
+        .bind(run.status.as_str())
         .bind(run.created_at)
         .bind(to_document(run)?)
         .bind(lease.map(|(holder, _)| holder.instance.as_str()))
@@ -90,7 +99,7 @@ impl RunStore for SqliteStore {
                  WHERE tenant = ? AND id = ?",
         )
         .bind(to_document(run)?)
-        .bind(&run.status)
+        .bind(run.status.as_str())
         .bind(tenant.as_str())
         .bind(&run.id)
         .execute(&self.pool)
@@ -98,16 +107,21 @@ impl RunStore for SqliteStore {
         expect_one(result)
     }
 
-    async fn update_run_if(&self, tenant: &Tenant, run: &Run, expected: &str) -> StoreResult<bool> {
+    async fn update_run_if(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        expected: RunStatus,
+    ) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE runs SET data = ?, status = ?, version = version + 1 \
              WHERE tenant = ? AND id = ? AND status = ?",
         )
         .bind(to_document(run)?)
-        .bind(&run.status)
+        .bind(run.status.as_str())
         .bind(tenant.as_str())
         .bind(&run.id)
-        .bind(expected)
+        .bind(expected.as_str())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)

@@ -6,7 +6,8 @@ use sqlx::SqliteConnection;
 use super::files::{check_quota, insert_file_row, queue_blob};
 use super::{from_document, to_document, SqliteStore};
 use crate::models::file::FileObject;
-use crate::models::upload::{status, Upload, UploadPart};
+use crate::models::upload::{Upload, UploadPart};
+use crate::models::UploadStatus;
 use crate::store::{BlobKind, StoreError, StoreResult, Tenant, UploadRecord, UploadStore};
 
 #[async_trait]
@@ -19,7 +20,7 @@ impl UploadStore for SqliteStore {
         )
         .bind(&upload.id)
         .bind(tenant.as_str())
-        .bind(&upload.status)
+        .bind(upload.status.as_str())
         .bind(upload.expires_at)
         .bind(record.file_expires_after)
         .bind(to_document(upload)?)
@@ -59,7 +60,13 @@ impl UploadStore for SqliteStore {
                 .bind(&part.upload_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some((_, data)) = row.filter(|(state, _)| state == status::PENDING) else {
+        let pending = match row {
+            Some((state, data)) => {
+                (state.parse::<UploadStatus>()? == UploadStatus::Pending).then_some(data)
+            }
+            None => None,
+        };
+        let Some(data) = pending else {
             return Err(StoreError::Conflict(format!(
                 "upload {} is not pending",
                 part.upload_id
@@ -135,7 +142,7 @@ impl UploadStore for SqliteStore {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT tenant, data FROM uploads WHERE status = ? AND expires_at <= ? ORDER BY seq",
         )
-        .bind(status::PENDING)
+        .bind(UploadStatus::Pending.as_str())
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
@@ -155,11 +162,11 @@ async fn end_pending(
     let result = sqlx::query(
         "UPDATE uploads SET status = ?, data = ? WHERE tenant = ? AND id = ? AND status = ?",
     )
-    .bind(&upload.status)
+    .bind(upload.status.as_str())
     .bind(to_document(upload)?)
     .bind(tenant.as_str())
     .bind(&upload.id)
-    .bind(status::PENDING)
+    .bind(UploadStatus::Pending.as_str())
     .execute(&mut **tx)
     .await?;
     if result.rows_affected() == 0 {

@@ -18,6 +18,7 @@ mod terms;
 mod tests;
 
 use super::{expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
+use crate::models::{FileBatchStatus, VectorStoreFileStatus};
 use crate::store::vector_stores::{
     ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
     VectorStoreStore,
@@ -51,7 +52,7 @@ async fn upsert_file(
     .bind(tenant.as_str())
     .bind(&file.vector_store_id)
     .bind(batch_id)
-    .bind(&file.status)
+    .bind(file.status.as_str())
     .bind(file.usage_bytes)
     .bind(to_document(file)?)
     .execute(&mut *conn)
@@ -215,7 +216,7 @@ impl VectorStoreStore for SqliteStore {
              WHERE tenant = ? AND vector_store_id = ? AND id = ?",
         )
         .bind(to_document(file)?)
-        .bind(&file.status)
+        .bind(file.status.as_str())
         .bind(file.usage_bytes)
         .bind(tenant.as_str())
         .bind(&file.vector_store_id)
@@ -248,7 +249,7 @@ impl VectorStoreStore for SqliteStore {
         tenant: &Tenant,
         vector_store_id: &str,
         batch_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<VectorStoreFileStatus>,
         page: &PageRequest,
     ) -> StoreResult<Page<VectorStoreFile>> {
         let mut filters = vec![("vector_store_id", vector_store_id)];
@@ -256,7 +257,7 @@ impl VectorStoreStore for SqliteStore {
             filters.push(("batch_id", batch_id));
         }
         if let Some(status) = status {
-            filters.push(("status", status));
+            filters.push(("status", status.as_str()));
         }
         fetch_page(&self.pool, Table::VectorStoreFiles, tenant, &filters, page).await
     }
@@ -350,7 +351,7 @@ impl VectorStoreStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
-        batch.status = "cancelled".to_owned();
+        batch.status = FileBatchStatus::Cancelled;
         sqlx::query("UPDATE vector_store_file_batches SET data = ? WHERE tenant = ? AND id = ?")
             .bind(to_document(&batch)?)
             .bind(tenant.as_str())

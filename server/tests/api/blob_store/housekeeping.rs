@@ -9,6 +9,7 @@ use server::files::housekeeping::{
 };
 use server::files::{BlobKey, BlobStore};
 use server::models::file::FileObject;
+use server::models::FileStatus;
 use testkit::TestDatabase;
 
 use super::{object, tenant};
@@ -23,7 +24,7 @@ fn file_record(id: &str, expires_at: Option<i64>) -> FileObject {
         bytes: 1,
         created_at: server::ids::unix_now() - 7_200,
         expires_at,
-        status: "processed".into(),
+        status: FileStatus::Processed,
         status_details: None,
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use server::files::housekeeping::{sweep_orphans, OrphanSweep};
 use server::files::DataDir;
 use server::models::file::FileObject;
+use server::models::FileStatus;
 use server::store::{StoreError, Tenant};
 
 use crate::support::files::{FilesApp, Multipart};
@@ -34,7 +35,7 @@ fn file_record(id: &str, bytes: u64) -> FileObject {
         bytes,
         created_at: server::ids::unix_now(),
         expires_at: None,
-        status: "processed".into(),
+        status: FileStatus::Processed,
         status_details: None,
     }
 }

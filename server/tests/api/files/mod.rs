@@ -392,6 +392,7 @@ async fn expired_files_disappear_with_their_bytes() {
     use server::files::expiry::remove_expired_files;
     use server::files::DataDir;
     use server::models::file::FileObject;
+    use server::models::FileStatus;
     use server::store::Tenant;
 
     let dir = tempfile::tempdir().unwrap();
@@ -413,7 +414,7 @@ async fn expired_files_disappear_with_their_bytes() {
             bytes: 1,
             created_at: now - 7200,
             expires_at,
-            status: "processed".into(),
+            status: FileStatus::Processed,
             status_details: None,
         };
         let path = data.file_path(&tenant, id);

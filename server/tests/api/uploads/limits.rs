@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use server::files::{housekeeping, DataDir};
 use server::models::upload::Upload;
+use server::models::UploadStatus;
 use server::store::{Tenant, UploadRecord};
 
 use super::{add_part, add_part_as, create_upload};
@@ -127,7 +128,7 @@ async fn the_background_sweep_expires_abandoned_uploads() {
         created_at: now - 3601,
         filename: "f".into(),
         purpose: "assistants".into(),
-        status: "pending".into(),
+        status: UploadStatus::Pending,
         expires_at: now - 1,
         file: None,
     };
@@ -146,7 +147,7 @@ async fn the_background_sweep_expires_abandoned_uploads() {
     for _ in 0..5_000 {
         let stored = store.get_upload(&tenant, "upload_abandoned").await.unwrap();
         let queued = store.pending_blobs(10).await.unwrap();
-        if stored.upload.status == "expired" && !part.exists() && queued.is_empty() {
+        if stored.upload.status == UploadStatus::Expired && !part.exists() && queued.is_empty() {
             expired = true;
             break;
         }

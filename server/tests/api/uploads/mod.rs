@@ -348,6 +348,7 @@ async fn overdue_uploads_expire_and_lose_their_parts() {
     use server::files::expiry::expire_overdue_uploads;
     use server::files::DataDir;
     use server::models::upload::Upload;
+    use server::models::UploadStatus;
     use server::store::{Store, Tenant, UploadRecord};
 
     let dir = tempfile::tempdir().unwrap();
@@ -363,7 +364,7 @@ async fn overdue_uploads_expire_and_lose_their_parts() {
         created_at: now - 3601,
         filename: "f".into(),
         purpose: "assistants".into(),
-        status: "pending".into(),
+        status: UploadStatus::Pending,
         expires_at: now - 1,
         file: None,
     };
@@ -383,6 +384,6 @@ async fn overdue_uploads_expire_and_lose_their_parts() {
     let store: &dyn Store = store.as_ref();
     expire_overdue_uploads(store, &data).await.unwrap();
     let stored = store.get_upload(&tenant, "upload_old").await.unwrap();
-    assert_eq!(stored.upload.status, "expired");
+    assert_eq!(stored.upload.status, UploadStatus::Expired);
     assert!(!part.exists());
 }

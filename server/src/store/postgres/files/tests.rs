@@ -3,7 +3,8 @@
 //! queue of bytes to remove).
 
 use crate::models::file::FileObject;
-use crate::models::upload::{status, Upload, UploadPart};
+use crate::models::upload::{Upload, UploadPart};
+use crate::models::{FileStatus, UploadStatus};
 use crate::store::postgres::test_store;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{FileStore, PageRequest, StoreResult, Tenant, UploadRecord, UploadStore};
@@ -17,12 +18,12 @@ fn file(id: &str, purpose: &str, bytes: u64, expires_at: Option<i64>) -> FileObj
         bytes,
         created_at: 1,
         expires_at,
-        status: "processed".to_owned(),
+        status: FileStatus::Processed,
         status_details: None,
     }
 }
 
-fn upload(id: &str, bytes: u64, state: &str, expires_at: i64) -> Upload {
+fn upload(id: &str, bytes: u64, state: UploadStatus, expires_at: i64) -> Upload {
     Upload {
         id: id.to_owned(),
         object: "upload".to_owned(),
@@ -30,7 +31,7 @@ fn upload(id: &str, bytes: u64, state: &str, expires_at: i64) -> Upload {
         created_at: 1,
         filename: "u.txt".to_owned(),
         purpose: "assistants".to_owned(),
-        status: state.to_owned(),
+        status: state,
         expires_at,
         file: None,
     }
@@ -91,7 +92,7 @@ async fn scenario<S: FileStore + UploadStore>(store: &S) -> Vec<String> {
 
     // An upload of 300 bytes: parts past it or past the quota are refused.
     let record = UploadRecord {
-        upload: upload("upload_1", 300, status::PENDING, 100),
+        upload: upload("upload_1", 300, UploadStatus::Pending, 100),
         file_expires_after: Some(60),
     };
     log.push(shown(store.insert_upload(&tenant, &record).await));
@@ -113,11 +114,11 @@ async fn scenario<S: FileStore + UploadStore>(store: &S) -> Vec<String> {
     log.push(shown(store.storage_used(&tenant).await));
     log.push(shown(store.overdue_uploads(99).await));
     log.push(shown(store.overdue_uploads(100).await.map(|u| u.len())));
-    let done = upload("upload_1", 300, status::COMPLETED, 100);
+    let done = upload("upload_1", 300, UploadStatus::Completed, 100);
     let made = file("file-u", "assistants", 300, None);
     log.push(shown(store.complete_upload(&tenant, &done, &made).await));
     log.push(shown(store.complete_upload(&tenant, &done, &made).await));
-    let cancelled = upload("upload_1", 300, status::CANCELLED, 100);
+    let cancelled = upload("upload_1", 300, UploadStatus::Cancelled, 100);
     log.push(shown(store.end_pending_upload(&tenant, &cancelled).await));
     log.push(shown(
         store

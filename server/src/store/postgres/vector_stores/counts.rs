@@ -2,6 +2,7 @@
 
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+use crate::models::VectorStoreFileStatus;
 use crate::store::{StoreResult, Tenant};
 use crate::vector_stores::model::{FileCounts, VectorStore};
 
@@ -28,12 +29,11 @@ pub(super) async fn counts(
     let mut counts = FileCounts::default();
     let mut usage = 0;
     for (status, count, bytes) in rows {
-        match status.as_str() {
-            "in_progress" => counts.in_progress += count,
-            "completed" => counts.completed += count,
-            "failed" => counts.failed += count,
-            "cancelled" => counts.cancelled += count,
-            _ => {}
+        match status.parse::<VectorStoreFileStatus>()? {
+            VectorStoreFileStatus::InProgress => counts.in_progress += count,
+            VectorStoreFileStatus::Completed => counts.completed += count,
+            VectorStoreFileStatus::Failed => counts.failed += count,
+            VectorStoreFileStatus::Cancelled => counts.cancelled += count,
         }
         counts.total += count;
         usage += bytes;

@@ -48,14 +48,14 @@ pub(super) async fn finish(
             return Ok(false);
         }
         // Only the ingestion's own fields change (attributes set meanwhile stay).
-        stored.status.clone_from(&file.status);
+        stored.status = file.status;
         stored.usage_bytes = file.usage_bytes;
         stored.last_error.clone_from(&file.last_error);
         sqlx::query(
             "UPDATE vector_store_files SET status = $1, usage_bytes = $2, content = $3, data = $4 \
              WHERE tenant = $5 AND vector_store_id = $6 AND id = $7",
         )
-        .bind(&file.status)
+        .bind(file.status.as_str())
         .bind(file.usage_bytes)
         .bind(done.text.as_deref().map(str::as_bytes))
         .bind(to_document(&stored)?)

@@ -19,6 +19,7 @@ mod terms;
 mod tests;
 
 use super::{expect_one, fetch_page, from_document, settle, to_document, PgStore, Table};
+use crate::models::{FileBatchStatus, VectorStoreFileStatus};
 use crate::store::vector_stores::{
     ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
     VectorStoreStore,
@@ -53,7 +54,7 @@ async fn upsert_file(
     .bind(tenant.as_str())
     .bind(&file.vector_store_id)
     .bind(batch_id)
-    .bind(&file.status)
+    .bind(file.status.as_str())
     .bind(file.usage_bytes)
     .bind(to_document(file)?)
     .execute(&mut *conn)
@@ -290,7 +291,7 @@ impl VectorStoreStore for PgStore {
              WHERE tenant = $4 AND vector_store_id = $5 AND id = $6",
         )
         .bind(to_document(file)?)
-        .bind(&file.status)
+        .bind(file.status.as_str())
         .bind(file.usage_bytes)
         .bind(tenant.as_str())
         .bind(&file.vector_store_id)
@@ -323,7 +324,7 @@ impl VectorStoreStore for PgStore {
         tenant: &Tenant,
         vector_store_id: &str,
         batch_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<VectorStoreFileStatus>,
         page: &PageRequest,
     ) -> StoreResult<Page<VectorStoreFile>> {
         let mut filters = vec![("vector_store_id", vector_store_id)];
@@ -331,7 +332,7 @@ impl VectorStoreStore for PgStore {
             filters.push(("batch_id", batch_id));
         }
         if let Some(status) = status {
-            filters.push(("status", status));
+            filters.push(("status", status.as_str()));
         }
         fetch_page(&self.pool, Table::VectorStoreFiles, tenant, &filters, page).await
     }
@@ -436,7 +437,7 @@ impl VectorStoreStore for PgStore {
             .fetch_optional(&mut *tx)
             .await?;
             let mut batch: FileBatch = from_document(&data.ok_or(StoreError::NotFound)?)?;
-            batch.status = "cancelled".to_owned();
+            batch.status = FileBatchStatus::Cancelled;
             sqlx::query(
                 "UPDATE vector_store_file_batches SET data = $1 WHERE tenant = $2 AND id = $3",
             )
@@ -460,7 +461,7 @@ impl VectorStoreStore for PgStore {
             for (seq, data) in pending {
                 // The document changes only in its status, keys in place (no jsonb).
                 let mut file: VectorStoreFile = from_document(&data)?;
-                file.status = "cancelled".to_owned();
+                file.status = VectorStoreFileStatus::Cancelled;
                 sqlx::query(
                     "UPDATE vector_store_files SET status = 'cancelled', data = $1 WHERE seq = $2",
                 )

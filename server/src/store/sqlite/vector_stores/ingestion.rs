@@ -27,10 +27,10 @@ pub(super) async fn finish(
          AND json_extract(data, '$.created_at') = ? \
          AND json(json_extract(data, '$.chunking_strategy')) = json(?)",
     )
-    .bind(&file.status)
+    .bind(file.status.as_str())
     .bind(file.usage_bytes)
     .bind(done.text.as_deref())
-    .bind(&file.status)
+    .bind(file.status.as_str())
     .bind(file.usage_bytes)
     .bind(to_document(&file.last_error)?)
     .bind(tenant.as_str())

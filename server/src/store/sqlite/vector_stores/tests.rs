@@ -7,6 +7,7 @@ use sqlx::sqlite::SqlitePoolOptions;
 
 use super::super::SqliteStore;
 use super::chunks::{drop_statements, match_expression, scope_token};
+use crate::models::{VectorStoreFileStatus, VectorStoreStatus};
 use crate::store::vector_stores::{ChunkScope, ChunkVectors, IngestedFile, VectorStoreStore};
 use crate::store::Tenant;
 use crate::vector_stores::model::{FileCounts, VectorStore, VectorStoreFile};
@@ -21,7 +22,7 @@ pub(super) fn vector_store(id: &str) -> VectorStore {
         description: None,
         usage_bytes: 0,
         file_counts: FileCounts::default(),
-        status: "completed".to_owned(),
+        status: VectorStoreStatus::Completed,
         expires_after: None,
         expires_at: None,
         last_active_at: 1,
@@ -36,7 +37,7 @@ pub(super) fn in_progress(store_id: &str, file_id: &str) -> VectorStoreFile {
         usage_bytes: 0,
         created_at: 1,
         vector_store_id: store_id.to_owned(),
-        status: "in_progress".to_owned(),
+        status: VectorStoreFileStatus::InProgress,
         last_error: None,
         chunking_strategy: serde_json::json!({"type": "auto"}),
         attributes: Default::default(),
@@ -51,7 +52,7 @@ pub(super) async fn ingest(
     chunks: &[&str],
 ) {
     let mut done = file.clone();
-    done.status = "completed".to_owned();
+    done.status = VectorStoreFileStatus::Completed;
     let ingested = IngestedFile {
         file: done,
         text: Some(chunks.join(" ")),

@@ -5,6 +5,7 @@
 use futures::future::join_all;
 
 use super::{in_progress, sqlite, vector_store};
+use crate::models::VectorStoreFileStatus;
 use crate::store::postgres::test_store;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile, VectorStoreStore};
 use crate::store::{StoreError, StoreResult, Tenant};
@@ -18,7 +19,7 @@ async fn ingest<S: VectorStoreStore>(
     vectors: Vec<Vec<f32>>,
 ) -> StoreResult<bool> {
     let mut file = in_progress(store_id, file_id);
-    file.status = "completed".to_owned();
+    file.status = VectorStoreFileStatus::Completed;
     let chunks: Vec<String> = (0..vectors.len()).map(|n| format!("chunk {n}")).collect();
     let ingested = IngestedFile {
         file,
@@ -36,7 +37,9 @@ async fn ingest<S: VectorStoreStore>(
 
 /// What each step of the scenario answered: taken, or the conflict's message; then each
 /// file's status and the store's chunk count.
-async fn scenario<S: VectorStoreStore>(store: &S) -> (Vec<Result<bool, String>>, Vec<String>, u64) {
+async fn scenario<S: VectorStoreStore>(
+    store: &S,
+) -> (Vec<Result<bool, String>>, Vec<VectorStoreFileStatus>, u64) {
     let tenant = Tenant::from_api_key("k");
     let files: Vec<_> = ["file-a", "file-b", "file-c", "file-d"]
         .iter()
@@ -91,9 +94,12 @@ async fn a_store_keeps_the_dimension_of_its_first_vectors() {
             Err("the vectors of one file have different dimensions".to_owned()),
             Ok(true),
         ],
-        ["completed", "in_progress", "in_progress", "completed"]
-            .map(str::to_owned)
-            .to_vec(),
+        vec![
+            VectorStoreFileStatus::Completed,
+            VectorStoreFileStatus::InProgress,
+            VectorStoreFileStatus::InProgress,
+            VectorStoreFileStatus::Completed,
+        ],
         3,
     );
     assert_eq!(scenario(&sqlite().await).await, expected);

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::{in_progress, ingest, sqlite, vector_store};
+use crate::models::{FileBatchStatus, VectorStoreFileStatus};
 use crate::store::postgres::test_store;
 use crate::store::vector_stores::{IngestedFile, VectorStoreStore};
 use crate::store::{Order, PageRequest, StoreResult, Tenant};
@@ -23,7 +24,7 @@ fn batch(id: &str, store: &str) -> FileBatch {
         id: id.to_owned(),
         object: "vector_store.file_batch".to_owned(),
         created_at: 2,
-        status: "in_progress".to_owned(),
+        status: FileBatchStatus::InProgress,
         vector_store_id: store.to_owned(),
         file_counts: FileCounts::default(),
     }
@@ -105,7 +106,7 @@ async fn scenario<S: VectorStoreStore>(store: &S) -> Vec<String> {
     ));
     ingest(store, &tenant, &files[0], &["apple pie", "banana bread"]).await;
     let mut failed = in_progress("vs_1", "file-c");
-    failed.status = "failed".to_owned();
+    failed.status = VectorStoreFileStatus::Failed;
     failed.last_error = Some(LastError {
         code: "invalid_file".to_owned(),
         message: "no text".to_owned(),
@@ -122,8 +123,8 @@ async fn scenario<S: VectorStoreStore>(store: &S) -> Vec<String> {
     for (batch_id, status) in [
         (None, None),
         (Some("vsfb_1"), None),
-        (None, Some("in_progress")),
-        (Some("vsfb_1"), Some("failed")),
+        (None, Some(VectorStoreFileStatus::InProgress)),
+        (Some("vsfb_1"), Some(VectorStoreFileStatus::Failed)),
     ] {
         let files = store
             .list_vector_store_files(&tenant, "vs_1", batch_id, status, &page(10, None))
@@ -186,7 +187,7 @@ async fn scenario<S: VectorStoreStore>(store: &S) -> Vec<String> {
         store.get_vector_store_file(&tenant, "vs_1", "file-b").await,
     ));
     let mut late = in_progress("vs_1", "file-b");
-    late.status = "completed".to_owned();
+    late.status = VectorStoreFileStatus::Completed;
     let done = IngestedFile {
         file: late,
         text: Some("late".to_owned()),

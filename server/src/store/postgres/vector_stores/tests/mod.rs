@@ -13,6 +13,7 @@ mod scope;
 mod search;
 mod stats;
 
+use crate::models::{VectorStoreFileStatus, VectorStoreStatus};
 use crate::store::sqlite::SqliteStore;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile, TermMatch, VectorStoreStore};
 use crate::store::{StoreResult, Tenant};
@@ -34,7 +35,7 @@ pub(super) fn vector_store(id: &str) -> VectorStore {
         description: None,
         usage_bytes: 0,
         file_counts: FileCounts::default(),
-        status: "completed".to_owned(),
+        status: VectorStoreStatus::Completed,
         expires_after: None,
         expires_at: None,
         last_active_at: 1,
@@ -49,7 +50,7 @@ pub(super) fn in_progress(store_id: &str, file_id: &str) -> VectorStoreFile {
         usage_bytes: 0,
         created_at: 1,
         vector_store_id: store_id.to_owned(),
-        status: "in_progress".to_owned(),
+        status: VectorStoreFileStatus::InProgress,
         last_error: None,
         chunking_strategy: serde_json::json!({"type": "auto"}),
         attributes: Default::default(),
@@ -66,7 +67,7 @@ pub(super) async fn ingest_with<S: VectorStoreStore>(
     vector: impl Fn(usize) -> Vec<f32>,
 ) -> bool {
     let mut done = file.clone();
-    done.status = "completed".to_owned();
+    done.status = VectorStoreFileStatus::Completed;
     done.usage_bytes = chunks.iter().map(|c| c.len() as i64).sum();
     let ingested = IngestedFile {
         file: done,

@@ -8,7 +8,8 @@ use futures::future::join_all;
 use super::stats::{recounted, stats_rows};
 use super::{in_progress, ingest_with, vector_store};
 use crate::models::file::FileObject;
-use crate::models::upload::{status, Upload, UploadPart};
+use crate::models::upload::{Upload, UploadPart};
+use crate::models::{FileStatus, UploadStatus};
 use crate::store::postgres::{test_store, PgStore};
 use crate::store::vector_stores::VectorStoreStore;
 use crate::store::{FileStore, StoreError, Tenant, UploadRecord, UploadStore};
@@ -25,7 +26,7 @@ fn file(id: &str, bytes: u64) -> FileObject {
         bytes,
         created_at: 1,
         expires_at: None,
-        status: "processed".to_owned(),
+        status: FileStatus::Processed,
         status_details: None,
     }
 }
@@ -38,7 +39,7 @@ fn upload(id: &str, bytes: u64) -> Upload {
         created_at: 1,
         filename: "u.txt".to_owned(),
         purpose: "assistants".to_owned(),
-        status: status::PENDING.to_owned(),
+        status: UploadStatus::Pending,
         expires_at: 3_600,
         file: None,
     }
@@ -122,11 +123,11 @@ async fn concurrent_files_and_parts_never_pass_the_quota_or_the_declared_size() 
         async move {
             let mut ended = upload("upload_1", 250);
             if n % 2 == 0 {
-                ended.status = status::COMPLETED.to_owned();
+                ended.status = UploadStatus::Completed;
                 let made = file(&format!("file-from-upload-{n}"), 200);
                 store.complete_upload(&tenant, &ended, &made).await
             } else {
-                ended.status = status::CANCELLED.to_owned();
+                ended.status = UploadStatus::Cancelled;
                 store.end_pending_upload(&tenant, &ended).await
             }
         }

@@ -3,6 +3,7 @@
 //! re-attachment, detachment, a file's deletion and a store's deletion.
 
 use super::{files_matching, in_progress, ingest, sqlite, vector_store};
+use crate::models::FileStatus;
 use crate::store::postgres::{test_store, PgStore};
 use crate::store::vector_stores::{KeywordStats, VectorStoreStore};
 use crate::store::{FileStore, Tenant};
@@ -144,7 +145,7 @@ async fn statistics_through_changes<S: VectorStoreStore + FileStore>(store: &S) 
         expires_at: None,
         filename: "c.txt".to_owned(),
         purpose: "assistants".to_owned(),
-        status: "processed".to_owned(),
+        status: FileStatus::Processed,
         status_details: None,
     };
     store.insert_file(&tenant, &record).await.unwrap();
