@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::{Page, PageRequest, StoreResult, Tenant};
+use super::{LeaseHolder, Page, PageRequest, StoreResult, Tenant};
 use crate::models::VectorStoreFileStatus;
 use crate::vector_stores::model::{FileBatch, SimilarChunk, VectorStore, VectorStoreFile};
 
@@ -75,6 +75,43 @@ pub struct TermMatch {
     pub tf: u32,
     /// The chunk's length, counted as `bm25::word_count` counts it.
     pub words: u32,
+}
+
+/// Which `in_progress` files an ingestion claim takes (see [`VectorStoreStore::claim_ingestion`]).
+#[derive(Debug, Clone, Copy)]
+pub enum IngestionClaim<'a> {
+    /// These attachments of `tenant`, just written by the claiming instance, unless
+    /// another instance claimed them first.
+    Attached {
+        /// Their tenant.
+        tenant: &'a Tenant,
+        /// The attachments (by store and file id).
+        files: &'a [VectorStoreFile],
+    },
+    /// Up to `limit` files nobody ingests, of any tenant, oldest first.
+    Oldest {
+        /// How many at most (the claiming instance's free workers).
+        limit: usize,
+    },
+}
+
+/// One attachment, as leases name it: store ids are unique across tenants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttachmentKey {
+    /// The vector store.
+    pub vector_store_id: String,
+    /// The file.
+    pub file_id: String,
+}
+
+impl AttachmentKey {
+    /// The key of `file`'s attachment.
+    pub fn of(file: &VectorStoreFile) -> Self {
+        Self {
+            vector_store_id: file.vector_store_id.clone(),
+            file_id: file.id.clone(),
+        }
+    }
 }
 
 /// Vector stores, their files and batches.
@@ -161,7 +198,42 @@ pub trait VectorStoreStore: Send + Sync {
         tenant: &Tenant,
         done: &IngestedFile,
         vectors: Option<&ChunkVectors>,
+    ) -> StoreResult<bool> {
+        self.finish_held_ingestion(tenant, done, vectors, None)
+            .await
+    }
+    /// [`Self::finish_ingestion_with_vectors`] by the instance ingesting the file:
+    /// with `Some(holder)`, only while `holder` still holds the file's ingestion lease
+    /// (an instance that took the file over does the writing instead). Releases the
+    /// lease in the same write.
+    async fn finish_held_ingestion(
+        &self,
+        tenant: &Tenant,
+        done: &IngestedFile,
+        vectors: Option<&ChunkVectors>,
+        holder: Option<&LeaseHolder>,
     ) -> StoreResult<bool>;
+    /// Takes the ingestion lease of the `in_progress` files in `claim` that nobody
+    /// ingests (no lease, a lease that ran out, or one of an earlier life of `holder`'s
+    /// instance) for `lease_ms`, atomically: of instances claiming at once, each file
+    /// goes to one. Returns the files taken as they are now stored.
+    async fn claim_ingestion(
+        &self,
+        holder: &LeaseHolder,
+        lease_ms: i64,
+        claim: IngestionClaim<'_>,
+    ) -> StoreResult<Vec<(Tenant, VectorStoreFile)>>;
+    /// Extends the ingestion leases `holder` holds on `files` (still `in_progress`) to
+    /// `lease_ms` from now; how many it extended.
+    async fn renew_ingestion(
+        &self,
+        holder: &LeaseHolder,
+        files: &[AttachmentKey],
+        lease_ms: i64,
+    ) -> StoreResult<u64>;
+    /// Releases every ingestion lease `holder` holds, so other instances claim those
+    /// files at once (graceful shutdown); how many.
+    async fn release_ingestion(&self, holder: &LeaseHolder) -> StoreResult<u64>;
     /// Detaches a file and drops its chunks; `NotFound` if absent.
     async fn delete_vector_store_file(
         &self,
@@ -191,7 +263,7 @@ pub trait VectorStoreStore: Send + Sync {
         vector_store_id: &str,
         file_id: &str,
     ) -> StoreResult<Option<String>>;
-    /// Every file of any tenant still waiting for ingestion (restart recovery).
+    /// Every file of any tenant still waiting for ingestion, whoever ingests it.
     async fn files_in_progress(&self) -> StoreResult<Vec<(Tenant, VectorStoreFile)>>;
 
     /// One batch with its computed fields; `NotFound` if absent.
@@ -241,3 +313,7 @@ pub trait VectorStoreStore: Send + Sync {
         query: &SimilarityQuery<'_>,
     ) -> StoreResult<Vec<SimilarChunk>>;
 }
+
+#[cfg(test)]
+#[path = "ingestion_lease_tests.rs"]
+mod ingestion_lease_tests;

@@ -12,6 +12,9 @@ mod counts;
 mod embeddings;
 mod ingestion;
 #[cfg(test)]
+mod lease_migration_tests;
+mod leases;
+#[cfg(test)]
 mod stats_tests;
 mod terms;
 #[cfg(test)]
@@ -20,10 +23,10 @@ mod tests;
 use super::{expect_one, fetch_page, from_document, to_document, SqliteStore, Table};
 use crate::models::{FileBatchStatus, VectorStoreFileStatus};
 use crate::store::vector_stores::{
-    ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
-    VectorStoreStore,
+    AttachmentKey, ChunkScope, ChunkVectors, IngestedFile, IngestionClaim, KeywordStats,
+    SimilarityQuery, TermMatch, VectorStoreStore,
 };
-use crate::store::{Page, PageRequest, StoreError, StoreResult, Tenant};
+use crate::store::{LeaseHolder, Page, PageRequest, StoreError, StoreResult, Tenant};
 use crate::vector_stores::model::{FileBatch, SimilarChunk, VectorStore, VectorStoreFile};
 use chunks::drop_chunks;
 use counts::{counts, with_counts};
@@ -226,13 +229,36 @@ impl VectorStoreStore for SqliteStore {
         expect_one(result)
     }
 
-    async fn finish_ingestion_with_vectors(
+    async fn finish_held_ingestion(
         &self,
         tenant: &Tenant,
         done: &IngestedFile,
         vectors: Option<&ChunkVectors>,
+        holder: Option<&LeaseHolder>,
     ) -> StoreResult<bool> {
-        ingestion::finish(self, tenant, done, vectors).await
+        ingestion::finish(self, tenant, done, vectors, holder).await
+    }
+
+    async fn claim_ingestion(
+        &self,
+        holder: &LeaseHolder,
+        lease_ms: i64,
+        claim: IngestionClaim<'_>,
+    ) -> StoreResult<Vec<(Tenant, VectorStoreFile)>> {
+        leases::claim(self, holder, lease_ms, claim).await
+    }
+
+    async fn renew_ingestion(
+        &self,
+        holder: &LeaseHolder,
+        files: &[AttachmentKey],
+        lease_ms: i64,
+    ) -> StoreResult<u64> {
+        leases::renew(self, holder, files, lease_ms).await
+    }
+
+    async fn release_ingestion(&self, holder: &LeaseHolder) -> StoreResult<u64> {
+        leases::release(self, holder).await
     }
 
     async fn delete_vector_store_file(
@@ -360,7 +386,8 @@ impl VectorStoreStore for SqliteStore {
             .await?;
         sqlx::query(
             "UPDATE vector_store_files SET status = 'cancelled', \
-             data = json_set(data, '$.status', 'cancelled') \
+             data = json_set(data, '$.status', 'cancelled'), \
+             lease_owner = NULL, lease_process = NULL, lease_expires_at = NULL \
              WHERE tenant = ? AND vector_store_id = ? AND batch_id = ? AND status = 'in_progress'",
         )
         .bind(tenant.as_str())

@@ -14,6 +14,7 @@ pub(crate) use chunks::import_chunks;
 mod counts;
 mod embeddings;
 mod ingestion;
+mod leases;
 mod terms;
 #[cfg(test)]
 mod tests;
@@ -21,10 +22,10 @@ mod tests;
 use super::{expect_one, fetch_page, from_document, settle, to_document, PgStore, Table};
 use crate::models::{FileBatchStatus, VectorStoreFileStatus};
 use crate::store::vector_stores::{
-    ChunkScope, ChunkVectors, IngestedFile, KeywordStats, SimilarityQuery, TermMatch,
-    VectorStoreStore,
+    AttachmentKey, ChunkScope, ChunkVectors, IngestedFile, IngestionClaim, KeywordStats,
+    SimilarityQuery, TermMatch, VectorStoreStore,
 };
-use crate::store::{Page, PageRequest, StoreError, StoreResult, Tenant};
+use crate::store::{LeaseHolder, Page, PageRequest, StoreError, StoreResult, Tenant};
 use crate::vector_stores::model::{FileBatch, SimilarChunk, VectorStore, VectorStoreFile};
 use chunks::{guard_store, lock_files};
 use counts::{counts, with_counts};
@@ -301,13 +302,36 @@ impl VectorStoreStore for PgStore {
         expect_one(result)
     }
 
-    async fn finish_ingestion_with_vectors(
+    async fn finish_held_ingestion(
         &self,
         tenant: &Tenant,
         done: &IngestedFile,
         vectors: Option<&ChunkVectors>,
+        holder: Option<&LeaseHolder>,
     ) -> StoreResult<bool> {
-        ingestion::finish(self, tenant, done, vectors).await
+        ingestion::finish(self, tenant, done, vectors, holder).await
+    }
+
+    async fn claim_ingestion(
+        &self,
+        holder: &LeaseHolder,
+        lease_ms: i64,
+        claim: IngestionClaim<'_>,
+    ) -> StoreResult<Vec<(Tenant, VectorStoreFile)>> {
+        leases::claim(self, holder, lease_ms, claim).await
+    }
+
+    async fn renew_ingestion(
+        &self,
+        holder: &LeaseHolder,
+        files: &[AttachmentKey],
+        lease_ms: i64,
+    ) -> StoreResult<u64> {
+        leases::renew(self, holder, files, lease_ms).await
+    }
+
+    async fn release_ingestion(&self, holder: &LeaseHolder) -> StoreResult<u64> {
+        leases::release(self, holder).await
     }
 
     async fn delete_vector_store_file(
@@ -463,7 +487,9 @@ impl VectorStoreStore for PgStore {
                 let mut file: VectorStoreFile = from_document(&data)?;
                 file.status = VectorStoreFileStatus::Cancelled;
                 sqlx::query(
-                    "UPDATE vector_store_files SET status = 'cancelled', data = $1 WHERE seq = $2",
+                    "UPDATE vector_store_files SET status = 'cancelled', data = $1, \
+                     lease_owner = NULL, lease_process = NULL, lease_expires_at = NULL \
+                     WHERE seq = $2",
                 )
                 .bind(to_document(&file)?)
                 .bind(seq)
