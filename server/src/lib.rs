@@ -86,7 +86,7 @@ pub async fn run_listeners(
     let state = AppState::from_settings(&settings).await?;
     let keeper = state.runs.join_instances().await?;
     tracing::info!(instance = %state.runs.instance().holder.instance, "joined the instances on the database");
-    state.ingest.resume().await?;
+    let ingestion = state.ingest.join_instances().await?;
     let housekeeping = files::housekeeping::spawn(
         state.store.clone(),
         state.data.clone(),
@@ -112,6 +112,7 @@ pub async fn run_listeners(
     let store = state.store.clone();
     let ops = state.ops.clone();
     let engine = state.runs.clone();
+    let ingest = state.ingest.clone();
     let draining = {
         let engine = engine.clone();
         async move {
@@ -133,6 +134,12 @@ pub async fn run_listeners(
         tracing::error!(%error, "handing runs back failed; they are taken over when their leases run out");
     }
     keeper.abort();
+    // Files being ingested here go to the other instances now too (an instance started
+    // again with the same id would take them at once anyway).
+    ingestion.abort();
+    if let Err(error) = ingest.hand_back().await {
+        tracing::error!(%error, "handing ingestion back failed; files are taken over when their leases run out");
+    }
     if let Some((stop, serving)) = operator {
         let _ = stop.send(());
         let _ = serving.await;

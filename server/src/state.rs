@@ -101,7 +101,8 @@ impl AppState {
                 settings.ingest_workers,
             )
             .with_embeddings(embeddings.clone())
-            .with_metrics(metrics.ingest.clone()),
+            .with_metrics(metrics.ingest.clone())
+            .with_instance(runs.instance().clone()),
         );
         Self {
             store,

@@ -192,7 +192,8 @@ async fn create_store(
         .await?;
     state
         .ingest
-        .enqueue_with(tenant, files, requested_model.access());
+        .enqueue_with(tenant, files, requested_model.access())
+        .await;
     Ok(store.id)
 }
 
@@ -240,7 +241,8 @@ pub async fn store_searchable_attachments(
         state.store.attach_files(tenant, &files, None).await?;
         state
             .ingest
-            .enqueue_with(tenant, files, requested_model.access());
+            .enqueue_with(tenant, files, requested_model.access())
+            .await;
         return Ok(false);
     }
     let ids: Vec<Value> = file_ids.into_iter().map(Value::String).collect();

@@ -161,7 +161,8 @@ pub async fn create_vector_store_file_batch(
     let created = load_batch(&state, &tenant, &vector_store_id, &batch.id).await?;
     state
         .ingest
-        .enqueue_with(&tenant, files, embedding_model.access());
+        .enqueue_with(&tenant, files, embedding_model.access())
+        .await;
     Ok(Pretty(created))
 }
 

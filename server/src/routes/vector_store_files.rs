@@ -190,7 +190,8 @@ pub async fn create_vector_store_file(
     let access = embedding_model.access();
     state
         .ingest
-        .enqueue_with(&tenant, vec![file.clone()], access);
+        .enqueue_with(&tenant, vec![file.clone()], access)
+        .await;
     Ok(Pretty(file))
 }
 

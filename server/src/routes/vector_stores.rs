@@ -187,7 +187,8 @@ pub async fn create_vector_store(
         .await?;
     state
         .ingest
-        .enqueue_with(&tenant, files, requested_model.access());
+        .enqueue_with(&tenant, files, requested_model.access())
+        .await;
     Ok(Pretty(load_vector_store(&state, &tenant, &store.id).await?))
 }
 
