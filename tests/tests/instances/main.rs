@@ -6,6 +6,8 @@
 //!   engine, so each is an instance as far as the database can tell) prove the lease,
 //!   takeover, race and cancel rules with models that never finish a turn;
 //! - `credentials`: a taken-over run never uses another key than the operator's;
+//! - `ingestion`: a vector store file is ingested by the instance holding its lease,
+//!   left alone by a starting instance, and taken over once its holder died;
 //! - `cluster`: the real `assistants-server` binary started three times behind a
 //!   round-robin proxy (per request, so a create and its stream land on different
 //!   instances): the conformance harness in `--strict`, cross-instance run sequences,
@@ -21,6 +23,7 @@ mod credentials;
 mod engines;
 mod expiry;
 mod harness;
+mod ingestion;
 mod load;
 mod models;
 mod node;

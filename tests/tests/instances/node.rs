@@ -1,14 +1,14 @@
-//! An instance in this test process: its own store connection pool, run engine and
-//! HTTP listener on a shared database (a SQLite file, or a PostgreSQL schema). To the
-//! database it is one more instance; its model is any [`ChatModel`], so a test decides
-//! how its turns behave.
+//! An instance in this test process: its own store connection pool, run engine,
+//! ingestion queue and HTTP listener on a shared database (a SQLite file, or a
+//! PostgreSQL schema). To the database it is one more instance; its model is any
+//! [`ChatModel`], so a test decides how its turns behave.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use server::llm::ChatModel;
 use server::store::{LeaseHolder, Tenant, VersionedRun};
-use server::AppState;
+use server::{AppState, Settings};
 use testkit::TestDatabase;
 use tokio::task::JoinHandle;
 
@@ -21,6 +21,8 @@ pub struct Node {
     /// Its state (engine, store).
     pub state: AppState,
     keeper: Option<JoinHandle<()>>,
+    /// The ingestion queue's keeper (lease renewals and sweeps).
+    ingestion: Option<JoinHandle<()>>,
     server: JoinHandle<()>,
 }
 
@@ -32,16 +34,29 @@ impl Drop for Node {
 
 impl Node {
     /// Instance `id` on `database`, answered by `model`, with leases of `lease`: takes
-    /// over the runs nobody works on and keeps its own (the keeper task).
+    /// over the runs and files nobody works on and keeps its own (the keeper tasks).
     pub async fn start(
         database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
         lease: Duration,
     ) -> Self {
-        let mut node = Self::without_keeper(database, id, model, lease).await;
+        Self::start_with(database, id, model, lease, |_| {}).await
+    }
+
+    /// [`Self::start`] with `configure` applied to its settings first.
+    pub async fn start_with(
+        database: &TestDatabase,
+        id: &str,
+        model: Arc<dyn ChatModel>,
+        lease: Duration,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut node = Self::configured(database, id, model, lease, configure).await;
         let keeper = node.state.runs.join_instances().await.expect("joins");
         node.keeper = Some(keeper);
+        let ingestion = node.state.ingest.join_instances().await.expect("joins");
+        node.ingestion = Some(ingestion);
         node
     }
 
@@ -53,10 +68,21 @@ impl Node {
         model: Arc<dyn ChatModel>,
         lease: Duration,
     ) -> Self {
+        Self::configured(database, id, model, lease, |_| {}).await
+    }
+
+    async fn configured(
+        database: &TestDatabase,
+        id: &str,
+        model: Arc<dyn ChatModel>,
+        lease: Duration,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let store = database.connect().await;
         let mut settings = database.settings();
         settings.instance_id = Some(id.to_owned());
         settings.run_lease = lease;
+        configure(&mut settings);
         let state = AppState::with_parts(store, model, &settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -70,16 +96,22 @@ impl Node {
             api: Api::new(&format!("http://{address}/v1")),
             state,
             keeper: None,
+            ingestion: None,
             server,
         }
     }
 
     /// Stops answering and keeping leases (its run tasks stay, but on a model that
-    /// never finishes a turn they write nothing more): the instance died.
+    /// never finishes a turn they write nothing more) and ingesting files: the
+    /// instance died.
     pub fn die(&mut self) {
         if let Some(keeper) = self.keeper.take() {
             keeper.abort();
         }
+        if let Some(ingestion) = self.ingestion.take() {
+            ingestion.abort();
+        }
+        self.state.ingest.stop();
         self.server.abort();
     }
 
