@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::client::{Api, KEY};
 
 /// One running instance.
-pub struct Node {
+pub(crate) struct Node {
     /// A client of its listener.
     pub api: Api,
     /// Its state (engine, store).
@@ -33,7 +33,7 @@ impl Drop for Node {
 impl Node {
     /// Instance `id` on `database`, answered by `model`, with leases of `lease`: takes
     /// over the runs nobody works on and keeps its own (the keeper task).
-    pub async fn start(
+    pub(crate) async fn start(
         database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
@@ -47,7 +47,7 @@ impl Node {
 
     /// The same without the keeper task: it renews no lease, notices no cancel written
     /// elsewhere and claims nothing, as an instance that is about to die.
-    pub async fn without_keeper(
+    pub(crate) async fn without_keeper(
         database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
@@ -76,7 +76,7 @@ impl Node {
 
     /// Stops answering and keeping leases (its run tasks stay, but on a model that
     /// never finishes a turn they write nothing more): the instance died.
-    pub fn die(&mut self) {
+    pub(crate) fn die(&mut self) {
         if let Some(keeper) = self.keeper.take() {
             keeper.abort();
         }
@@ -84,7 +84,7 @@ impl Node {
     }
 
     /// The run as stored, with its version and lease holder.
-    pub async fn stored_run(&self, thread_id: &str, run_id: &str) -> VersionedRun {
+    pub(crate) async fn stored_run(&self, thread_id: &str, run_id: &str) -> VersionedRun {
         self.state
             .store
             .get_versioned_run(&Tenant::from_api_key(KEY), thread_id, run_id)
@@ -93,7 +93,7 @@ impl Node {
     }
 
     /// This instance's lease holder.
-    pub fn holder(&self) -> LeaseHolder {
+    pub(crate) fn holder(&self) -> LeaseHolder {
         self.state.runs.instance().holder.clone()
     }
 }
