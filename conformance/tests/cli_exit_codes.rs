@@ -1,6 +1,9 @@
 //! The binary's exit codes for unusable input (2), checked by running it; the codes for results
 //! (0 and 1) are covered by the runner tests through `Results::exit_code`.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 fn harness(args: &[&str]) -> (i32, String) {

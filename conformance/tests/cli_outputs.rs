@@ -2,6 +2,9 @@
 //! rendered from what was read back; nothing else is written unless asked for. And `compare`,
 //! run as the binary over results files.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use conformance::cli::{summary_line, write_outputs, OutputPaths};

@@ -2,6 +2,9 @@
 //! fixed number of polls: settling, timing out (FAIL with the last answer), the global cap,
 //! intermediate schema problems reported once, and `expect.status` lists.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod runner_support;
 
 use std::collections::HashMap;

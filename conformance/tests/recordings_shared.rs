@@ -2,6 +2,9 @@
 //! workspace root), when that folder exists: every covered response and stream event must be
 //! valid against the pinned document plus our errata.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 #[path = "recordings_shared_cases/invariants.rs"]

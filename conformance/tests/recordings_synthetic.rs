@@ -2,6 +2,9 @@
 //! copies of real ones): each supported format, streams, a deliberately wrong response, traffic
 //! outside the covered operations, and the inputs that make it exit with 2.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

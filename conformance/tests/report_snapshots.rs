@@ -1,6 +1,9 @@
 //! Snapshots of `coverage.md` and the Markdown report rendered from a hand-built [`Results`], plus
 //! the properties the snapshots alone would not pin down (determinism, no run-specific values).
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use conformance::results::{
     Finding, FindingKind, OperationRecord, Phase, RequestRecord, ResponseRecord, RunInfo,
     ScenarioResult, StepResult, RESULTS_SCHEMA_VERSION,

@@ -1,6 +1,9 @@
 //! Fixture loading: scenario ids from paths, README ignored, and every load-time check that makes
 //! a broken fixture an input error naming the file and the reason.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use conformance::fixture::{find_fixtures_dir, load_scenarios};

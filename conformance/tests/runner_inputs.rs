@@ -1,6 +1,9 @@
 //! Run-level inputs against the stub server: the expected-failures list (XFAIL/XPASS), filters,
 //! the input errors that mean exit code 2, and results that round-trip through JSON.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod runner_support;
 
 use conformance::results::FailOn;

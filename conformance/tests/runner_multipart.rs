@@ -2,6 +2,9 @@
 //! fields, file parts, `filename*`, binary content), raw-body downloads that match or do not,
 //! a wrong content type, and the `/files*` trailing newline.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;

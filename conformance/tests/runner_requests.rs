@@ -1,6 +1,9 @@
 //! Request building from fixture steps: default headers, overrides and removal, variables in
 //! every part, repeated query keys, raw bodies and raw URLs, and the masked request record.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use conformance::client::{base_headers, mask_authorization, record_request};
 use conformance::exec::request::prepare;
 use conformance::fixture::Step;

@@ -2,6 +2,9 @@
 //! later steps and cleanup after a failure, skipped steps and unknown variables, severities and
 //! `--strict`.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod runner_support;
 #[path = "runner_stub_cases/second_tenant.rs"]
 mod second_tenant;

@@ -1,6 +1,9 @@
 //! Loading the pinned document end to end: fetch (through pip, on first use), verify, normalise,
 //! apply the errata and compile every covered operation and stream event.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Instant;
 
 use conformance::spec::{default_cache_dir, Family, Spec, SpecSource};

@@ -2,6 +2,9 @@
 //! of `nullable` in the real document is rewritten as expected (snapshots), a broken reachable
 //! schema or a stale erratum stops the load, and status codes pick the right schema.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use conformance::spec::{
     default_cache_dir, errata::Erratum, load_document, load_raw_document, Spec, SpecError,
     SpecSource,

@@ -2,6 +2,9 @@
 //! StreamingToolCall(): a plain run, a createThreadAndRun that stops at requires_action, and the
 //! submit_tool_outputs stream that resumes it), and on each way a stream can break it.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use conformance::exec::stream::framing::framing_differences;
 use conformance::exec::stream::grammar::{check_grammar, StreamOrigin, Violation};
 use conformance::sse::{parse, SseEvent};

@@ -3,6 +3,9 @@
 //! captures reach the next step; a missing `done`, spaced JSON, unexpected events, a JSON answer
 //! and a stream that never ends are each judged as the harness documents.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod runner_support;
 
 use std::time::Duration;

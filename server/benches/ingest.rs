@@ -4,6 +4,9 @@
 //! Sizes come from `BENCH_TEXT_MB` (default 16), `BENCH_PDF_PAGES` (default 1000) and
 //! `BENCH_REPEATS` (default 3); each figure is the median of the repeats.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use server::vector_stores::chunking::{chunk_text, Chunking};

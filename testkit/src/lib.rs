@@ -4,6 +4,9 @@
 //! names), insta redactions that check a value's shape before hiding it, and the
 //! [`run_postgres_half`] that runs a whole test binary again on PostgreSQL.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 pub mod app;
 pub mod assertions;
 pub mod backend;

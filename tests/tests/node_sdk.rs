@@ -6,6 +6,9 @@
 //! are checked. 6.x stays because the two parse streams and poll differently (README, "The
 //! official SDK tests").
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 use e2e::node::{node_sdks, pinned_node_version};

@@ -7,6 +7,9 @@
 //! and the tenant in `astra-api-token`. Afterwards the fakes' records show what reached
 //! each provider: the caller's keys, signed requests, resolved model names.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 #[path = "python_providers/fakes.rs"]
 mod fakes;
 

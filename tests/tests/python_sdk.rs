@@ -2,6 +2,9 @@
 //! assistants, threads, messages, runs, files and vector stores, and `AsyncOpenAI` through the
 //! polling and streaming helpers an asyncio application uses (`tests/sdk/python/test_async.py`).
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 use e2e::python::{run_pytest, sdk_python};
 use e2e::workspace_root;
 use testkit::spawn_app;

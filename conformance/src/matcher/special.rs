@@ -6,20 +6,20 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 /// The key of the list matcher `{"$every": PATTERN, "$min_items": N}`.
-pub const EVERY: &str = "$every";
+pub(super) const EVERY: &str = "$every";
 /// The optional least length of a `$every` list (default 1: a list that may be empty says so).
-pub const MIN_ITEMS: &str = "$min_items";
+pub(super) const MIN_ITEMS: &str = "$min_items";
 /// The value that requires its key to be missing.
-pub const ABSENT: &str = "$absent";
+pub(super) const ABSENT: &str = "$absent";
 
 /// Whether `text` is one of this module's string matchers.
-pub fn is_special(text: &str) -> bool {
+pub(super) fn is_special(text: &str) -> bool {
     matches!(text, "$number" | "$score" | ABSENT) || text.starts_with("$regex:")
 }
 
 /// Why `actual` does not match the string matcher `text`; `None` when it does or when `text` is
 /// not one of this module's matchers.
-pub fn refusal(text: &str, actual: &Value) -> Option<String> {
+pub(super) fn refusal(text: &str, actual: &Value) -> Option<String> {
     match text {
         "$number" => (!actual.is_number()).then(|| "expected a number".into()),
         "$score" => match actual.as_f64() {
@@ -43,6 +43,6 @@ pub fn refusal(text: &str, actual: &Value) -> Option<String> {
 }
 
 /// The least length a `$every` list accepts.
-pub fn min_items(matcher: &Map<String, Value>) -> u64 {
+pub(super) fn min_items(matcher: &Map<String, Value>) -> u64 {
     matcher.get(MIN_ITEMS).and_then(Value::as_u64).unwrap_or(1)
 }

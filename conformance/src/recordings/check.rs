@@ -21,7 +21,7 @@ pub fn api_path(url: &str) -> String {
 }
 
 /// Checks one file's exchanges, adding to `report`.
-pub fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileReport) {
+pub(super) fn check_exchanges(spec: &Spec, exchanges: &[Exchange], report: &mut FileReport) {
     report.exchanges += exchanges.len();
     for exchange in exchanges {
         let Some(operation) = spec.find_operation(&exchange.method, &api_path(&exchange.url))

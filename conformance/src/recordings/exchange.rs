@@ -78,7 +78,7 @@ impl Body {
 }
 
 /// Decodes a stored body according to its `Content-Encoding` (gzip, deflate or identity).
-pub fn decode_content(encoding: Option<&str>, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+pub(super) fn decode_content(encoding: Option<&str>, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let encoding = encoding.unwrap_or("identity").trim().to_ascii_lowercase();
     let mut out = Vec::new();

@@ -7,12 +7,12 @@ use serde_json::Value;
 use super::exchange::{Body, Exchange};
 
 /// Whether a parsed file is in this format.
-pub fn recognises(document: &Value) -> bool {
+pub(super) fn recognises(document: &Value) -> bool {
     document.get("Entries").is_some_and(Value::is_array)
 }
 
 /// Reads every entry of a SessionRecords document.
-pub fn exchanges(document: &Value) -> Result<Vec<Exchange>, String> {
+pub(super) fn exchanges(document: &Value) -> Result<Vec<Exchange>, String> {
     let entries = document
         .get("Entries")
         .and_then(Value::as_array)

@@ -9,7 +9,7 @@ use super::exchange::{decode_content, Body, Exchange};
 
 /// Which recorder wrote a cassette.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavour {
+pub(super) enum Flavour {
     /// Ruby's VCR gem.
     Ruby,
     /// Python's vcrpy.
@@ -18,7 +18,7 @@ pub enum Flavour {
 
 /// Parses cassette text. `!!binary` is turned into the local tag `!binary` first because the YAML
 /// parser resolves the core `!!binary` tag away and would hand us the base64 as if it were text.
-pub fn parse(text: &str) -> Result<Yaml, String> {
+pub(super) fn parse(text: &str) -> Result<Yaml, String> {
     let retagged = text
         .replace(": !!binary", ": !binary")
         .replace("- !!binary", "- !binary");
@@ -26,7 +26,7 @@ pub fn parse(text: &str) -> Result<Yaml, String> {
 }
 
 /// Which flavour a parsed document is, if it is a cassette at all.
-pub fn recognise(document: &Yaml) -> Option<Flavour> {
+pub(super) fn recognise(document: &Yaml) -> Option<Flavour> {
     if document
         .get("http_interactions")
         .is_some_and(Yaml::is_sequence)
@@ -40,7 +40,7 @@ pub fn recognise(document: &Yaml) -> Option<Flavour> {
 }
 
 /// Reads every interaction of a cassette.
-pub fn exchanges(document: &Yaml, flavour: Flavour) -> Result<Vec<Exchange>, String> {
+pub(super) fn exchanges(document: &Yaml, flavour: Flavour) -> Result<Vec<Exchange>, String> {
     let key = match flavour {
         Flavour::Ruby => "http_interactions",
         Flavour::Python => "interactions",

@@ -16,11 +16,11 @@ const COMPONENT_PREFIX: &str = "#/components/schemas/";
 const DEFS_PREFIX: &str = "#/$defs/";
 
 /// A compiled root schema, shared by every operation and event that uses it.
-pub type SharedValidator = Arc<Validator>;
+pub(super) type SharedValidator = Arc<Validator>;
 
 /// The JSON pointer of the schema at `pointer`, following it when it is nothing but a `$ref` to a
 /// component, so that operations and events answering with the same object share one validator.
-pub fn canonical_root(document: &Value, pointer: &str) -> Result<String, SpecError> {
+pub(super) fn canonical_root(document: &Value, pointer: &str) -> Result<String, SpecError> {
     let schema = document
         .pointer(pointer)
         .ok_or_else(|| SpecError::Compile {
@@ -51,7 +51,7 @@ fn component_pointer(at: &str, reference: &str) -> Result<String, SpecError> {
 }
 
 /// Builds the self-contained bundle for the schema at `pointer`.
-pub fn bundle(document: &Value, pointer: &str) -> Result<Value, SpecError> {
+pub(super) fn bundle(document: &Value, pointer: &str) -> Result<Value, SpecError> {
     let schemas = document
         .pointer("/components/schemas")
         .and_then(Value::as_object);
@@ -178,7 +178,7 @@ fn escape(key: &str) -> String {
 }
 
 /// Compiles the bundle for `pointer`; any failure names the root and the validator's complaint.
-pub fn compile(document: &Value, pointer: &str) -> Result<Validator, SpecError> {
+pub(super) fn compile(document: &Value, pointer: &str) -> Result<Validator, SpecError> {
     let bundle = bundle(document, pointer)?;
     jsonschema::options()
         .with_draft(Draft::Draft202012)
@@ -196,7 +196,7 @@ pub fn compile(document: &Value, pointer: &str) -> Result<Validator, SpecError> 
 }
 
 /// Compiles every root once, on as many threads as the machine offers.
-pub fn compile_all(
+pub(super) fn compile_all(
     document: &Value,
     roots: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, SharedValidator>, SpecError> {

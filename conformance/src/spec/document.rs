@@ -15,7 +15,7 @@ use super::{SpecError, SpecSource};
 mod yaml;
 
 /// A parsed, not yet normalised document and the hash of the bytes it was parsed from.
-pub struct RawDocument {
+pub(super) struct RawDocument {
     /// The document as JSON, key order as in the file.
     pub value: Value,
     /// sha256 of the source file (the pinned hash for the pinned document).
@@ -23,7 +23,7 @@ pub struct RawDocument {
 }
 
 /// Reads, verifies (when pinned) and parses the document `source` names.
-pub fn read(source: &SpecSource) -> Result<RawDocument, SpecError> {
+pub(super) fn read(source: &SpecSource) -> Result<RawDocument, SpecError> {
     match source {
         SpecSource::Pinned { cache_dir } => {
             let pin = Pin::embedded();
@@ -63,7 +63,7 @@ fn parse_cached(cache_dir: &Path, sha256: &str, bytes: &[u8]) -> Result<Value, S
 }
 
 /// Parses a JSON or YAML document (JSON is a subset of YAML, but the JSON parser is much faster).
-pub fn parse(bytes: &[u8]) -> Result<Value, SpecError> {
+pub(super) fn parse(bytes: &[u8]) -> Result<Value, SpecError> {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,
         Err(_) => {

@@ -38,10 +38,10 @@ pub const KNOWN_EVENTS: [&str; 25] = [
 ];
 
 /// The component that lists every stream event.
-pub const STREAM_EVENT_COMPONENT: &str = "/components/schemas/AssistantStreamEvent";
+pub(super) const STREAM_EVENT_COMPONENT: &str = "/components/schemas/AssistantStreamEvent";
 
 /// Maps each event name to the JSON pointer of its branch's `data` schema.
-pub fn event_data_schemas(document: &Value) -> Result<BTreeMap<String, String>, SpecError> {
+pub(super) fn event_data_schemas(document: &Value) -> Result<BTreeMap<String, String>, SpecError> {
     let fail = |pointer: &str, message: &str| SpecError::Compile {
         pointer: pointer.into(),
         message: message.into(),

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use super::SpecError;
 
 /// Lower-case hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -13,7 +13,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Fails with [`SpecError::HashMismatch`] unless `bytes` hash to `expected`.
-pub fn verify(what: &str, bytes: &[u8], expected: &str) -> Result<(), SpecError> {
+pub(super) fn verify(what: &str, bytes: &[u8], expected: &str) -> Result<(), SpecError> {
     let actual = sha256_hex(bytes);
     if actual == expected {
         Ok(())

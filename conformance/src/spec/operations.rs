@@ -21,7 +21,7 @@ const METHODS: &[&str] = &[
 ];
 
 /// The family an operation path belongs to; `None` for paths outside the covered resources.
-pub fn family_of(path: &str) -> Option<Family> {
+pub(super) fn family_of(path: &str) -> Option<Family> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let family = match segments.as_slice() {
         ["assistants", ..] => Family::Assistants,
@@ -45,7 +45,7 @@ fn is_covered(path: &str) -> bool {
 }
 
 /// The covered operations in document order.
-pub fn covered_operations(document: &Value) -> Result<Vec<Operation>, SpecError> {
+pub(super) fn covered_operations(document: &Value) -> Result<Vec<Operation>, SpecError> {
     let paths = document
         .get("paths")
         .and_then(Value::as_object)
@@ -81,7 +81,7 @@ pub fn covered_operations(document: &Value) -> Result<Vec<Operation>, SpecError>
 
 /// How well a concrete path matches a template: `None` if it does not, otherwise the number of
 /// literal segments matched, so `/threads/runs` prefers `/threads/runs` over `/threads/{thread_id}`.
-pub fn match_score(template: &str, path: &str) -> Option<usize> {
+pub(super) fn match_score(template: &str, path: &str) -> Option<usize> {
     let template: Vec<&str> = template.trim_matches('/').split('/').collect();
     let concrete: Vec<&str> = path
         .trim_end_matches('/')
@@ -107,7 +107,11 @@ pub fn match_score(template: &str, path: &str) -> Option<usize> {
 }
 
 /// The best-matching covered operation for `method` and `path` (relative to the server URL).
-pub fn find<'a>(operations: &'a [Operation], method: &str, path: &str) -> Option<&'a Operation> {
+pub(super) fn find<'a>(
+    operations: &'a [Operation],
+    method: &str,
+    path: &str,
+) -> Option<&'a Operation> {
     operations
         .iter()
         .filter(|op| op.method.eq_ignore_ascii_case(method))

@@ -18,12 +18,12 @@ use serde_json::{json, Value};
 
 /// Counts DELETE requests, to prove cleanup ran.
 #[derive(Clone, Default)]
-pub struct Stub {
+pub(crate) struct Stub {
     /// DELETE requests received.
     pub deletes: Arc<AtomicUsize>,
 }
 
-pub fn openai_json(status: StatusCode, body: Value) -> Response {
+pub(crate) fn openai_json(status: StatusCode, body: Value) -> Response {
     let text = serde_json::to_string_pretty(&body).unwrap();
     (
         status,
@@ -39,7 +39,7 @@ pub fn openai_json(status: StatusCode, body: Value) -> Response {
 
 /// Like [`openai_json`] with another indent and a trailing newline, as OpenAI's edge renders
 /// its 401s (four spaces).
-pub fn openai_json_indented(indent: &[u8], body: Value) -> Response {
+pub(crate) fn openai_json_indented(indent: &[u8], body: Value) -> Response {
     let mut text = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
     serde::Serialize::serialize(
@@ -56,13 +56,13 @@ pub fn openai_json_indented(indent: &[u8], body: Value) -> Response {
     (StatusCode::OK, headers, text).into_response()
 }
 
-pub fn header(headers: &HeaderMap, name: &str) -> Value {
+pub(crate) fn header(headers: &HeaderMap, name: &str) -> Value {
     headers
         .get(name)
         .map_or(Value::Null, |v| json!(v.to_str().unwrap()))
 }
 
-pub async fn create_thing(headers: HeaderMap, body: String) -> Response {
+pub(crate) async fn create_thing(headers: HeaderMap, body: String) -> Response {
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     openai_json(
         StatusCode::OK,
@@ -77,14 +77,14 @@ pub async fn create_thing(headers: HeaderMap, body: String) -> Response {
     )
 }
 
-pub async fn get_thing(Path(id): Path<String>) -> Response {
+pub(crate) async fn get_thing(Path(id): Path<String>) -> Response {
     openai_json(
         StatusCode::OK,
         json!({"id": id, "object": "thing", "name": "wrong"}),
     )
 }
 
-pub async fn delete_thing(State(stub): State<Stub>, Path(id): Path<String>) -> Response {
+pub(crate) async fn delete_thing(State(stub): State<Stub>, Path(id): Path<String>) -> Response {
     stub.deletes.fetch_add(1, Ordering::SeqCst);
     openai_json(
         StatusCode::OK,
@@ -92,24 +92,24 @@ pub async fn delete_thing(State(stub): State<Stub>, Path(id): Path<String>) -> R
     )
 }
 
-pub async fn unordered() -> Response {
+pub(crate) async fn unordered() -> Response {
     openai_json(
         StatusCode::OK,
         json!({"object": "thing", "id": "thing_abcdefgh1234"}),
     )
 }
 
-pub async fn invalid_url() -> Response {
+pub(crate) async fn invalid_url() -> Response {
     let error = json!({"error": {"message": "Invalid URL (GET /v1/widgets)", "type": "invalid_request_error", "param": null, "code": null}});
     openai_json(StatusCode::NOT_FOUND, error)
 }
 
 /// A web framework's answer to a route it lacks (FastAPI's words).
-pub async fn framework_not_found() -> Response {
+pub(crate) async fn framework_not_found() -> Response {
     openai_json(StatusCode::NOT_FOUND, json!({"detail": "Not Found"}))
 }
 
-pub async fn spawn_stub() -> (String, Stub) {
+pub(crate) async fn spawn_stub() -> (String, Stub) {
     let stub = Stub::default();
     let app = Router::new()
         .route("/v1/things", post(create_thing))
@@ -161,7 +161,7 @@ pub async fn spawn_stub() -> (String, Stub) {
     (format!("http://{address}/v1"), stub)
 }
 
-pub fn catalog() -> InMemoryCatalog {
+pub(crate) fn catalog() -> InMemoryCatalog {
     InMemoryCatalog::default()
         .with(
             "createThing",
@@ -246,7 +246,7 @@ pub fn catalog() -> InMemoryCatalog {
 }
 
 /// A fresh fixtures directory holding `files` (id → YAML).
-pub fn fixtures(test: &str, files: &[(&str, &str)]) -> PathBuf {
+pub(crate) fn fixtures(test: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("runner_stub")
         .join(test)
@@ -262,10 +262,10 @@ pub fn fixtures(test: &str, files: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
-pub const HEADER: &str =
+pub(crate) const HEADER: &str =
     "description: A stub scenario.\nprovenance:\n  - source: the stub server in this test\n";
 
-pub const CREATE: &str = r#"
+pub(crate) const CREATE: &str = r#"
   - name: create
     operation: createThing
     body: {name: "thing ${run_tag}"}
@@ -281,7 +281,7 @@ pub const CREATE: &str = r#"
         custom: "yes"
 "#;
 
-pub const CLEANUP: &str = r#"
+pub(crate) const CLEANUP: &str = r#"
 cleanup:
   - name: delete
     operation: deleteThing
@@ -291,11 +291,11 @@ cleanup:
       body: {id: "${thing}", object: thing.deleted, deleted: true}
 "#;
 
-pub fn scenario(steps: &str, cleanup: &str) -> String {
+pub(crate) fn scenario(steps: &str, cleanup: &str) -> String {
     format!("{HEADER}steps:{CREATE}{steps}{cleanup}")
 }
 
-pub fn config(base_url: &str, fixtures_dir: PathBuf) -> RunConfig {
+pub(crate) fn config(base_url: &str, fixtures_dir: PathBuf) -> RunConfig {
     let mut config = RunConfig::new(base_url, fixtures_dir);
     config.api_key = Some("sk-stub".into());
     config.headers = vec![("X-Custom".into(), "yes".into())];
@@ -303,12 +303,16 @@ pub fn config(base_url: &str, fixtures_dir: PathBuf) -> RunConfig {
     config
 }
 
-pub async fn run_files(test: &str, files: &[(&str, &str)]) -> (Results, Stub) {
+pub(crate) async fn run_files(test: &str, files: &[(&str, &str)]) -> (Results, Stub) {
     run_files_with(test, files, false).await
 }
 
 /// [`run_files`], `--strict` or not.
-pub async fn run_files_with(test: &str, files: &[(&str, &str)], strict: bool) -> (Results, Stub) {
+pub(crate) async fn run_files_with(
+    test: &str,
+    files: &[(&str, &str)],
+    strict: bool,
+) -> (Results, Stub) {
     let (base_url, stub) = spawn_stub().await;
     let mut config = config(&base_url, fixtures(test, files));
     config.strict = strict;
@@ -318,7 +322,10 @@ pub async fn run_files_with(test: &str, files: &[(&str, &str)], strict: bool) ->
     (results, stub)
 }
 
-pub fn scenario_of<'a>(results: &'a Results, id: &str) -> &'a conformance::results::ScenarioResult {
+pub(crate) fn scenario_of<'a>(
+    results: &'a Results,
+    id: &str,
+) -> &'a conformance::results::ScenarioResult {
     results
         .scenarios
         .iter()
@@ -326,7 +333,7 @@ pub fn scenario_of<'a>(results: &'a Results, id: &str) -> &'a conformance::resul
         .unwrap_or_else(|| panic!("no scenario {id}"))
 }
 
-pub const GET_EXPECTING_RIGHT: &str = r#"
+pub(crate) const GET_EXPECTING_RIGHT: &str = r#"
   - name: get
     operation: getThing
     path: {thing_id: "${thing}"}
@@ -340,6 +347,6 @@ pub const GET_EXPECTING_RIGHT: &str = r#"
 "#;
 
 /// A one-step scenario calling `operation` (no parameters) and expecting `expect` (YAML flow map).
-pub fn single_step(operation: &str, expect: &str) -> String {
+pub(crate) fn single_step(operation: &str, expect: &str) -> String {
     format!("{HEADER}steps:\n  - name: only\n    operation: {operation}\n    expect: {expect}\n")
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use server::llm::providers::bedrock::eventstream::encode_event;
 
 /// Starts the fakes; their origin, `http://127.0.0.1:PORT`.
-pub async fn start() -> std::io::Result<String> {
+pub(crate) async fn start() -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let origin = format!("http://{}", listener.local_addr()?);
     let sse = "text/event-stream";

@@ -9,6 +9,9 @@
 //! median difference b - a (the goal: under 1 ms) and the ratio b/a. `BENCH_SAMPLES`
 //! (default 400) sets the timed iterations per family, after 50 untimed.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod fakes;
 #[path = "../runs/stats.rs"]
 mod stats;

@@ -15,7 +15,7 @@ use crate::stats::{ms, Summary};
 use crate::BenchResult;
 
 /// The outcome of one burst.
-pub struct BurstReport {
+pub(crate) struct BurstReport {
     /// The server's `max_concurrent_runs`.
     pub limit: usize,
     /// How the app was served.
@@ -37,7 +37,7 @@ pub struct BurstReport {
 }
 
 /// Runs a burst of `config.concurrent` streamed runs on a fresh server with `limit`.
-pub async fn measure(
+pub(crate) async fn measure(
     config: &BenchConfig,
     limit: usize,
     serving: Serving,
@@ -97,7 +97,7 @@ pub async fn measure(
 }
 
 /// The section's table.
-pub fn render(bursts: &[BurstReport]) -> String {
+pub(crate) fn render(bursts: &[BurstReport]) -> String {
     let mut out = String::from(
         "## 3. Concurrent streamed runs, offline model, one SQLite file (WAL, pool of 8)\n\n",
     );

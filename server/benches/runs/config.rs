@@ -7,7 +7,7 @@ use std::collections::HashSet;
 /// The measurements, selectable with
 /// `BENCH_SECTIONS=overhead,delta,concurrent,requests,instances`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Section {
+pub(crate) enum Section {
     /// Create→completed latency of sequential runs on the offline model.
     Overhead,
     /// Time to the first delta through the server versus straight from the upstream.
@@ -22,7 +22,7 @@ pub enum Section {
 
 /// Sizes and sections of one benchmark run.
 #[derive(Debug, Clone)]
-pub struct BenchConfig {
+pub(crate) struct BenchConfig {
     /// Whether cargo ran us as a benchmark (`--bench`) rather than as a smoke test.
     pub full: bool,
     /// Sequential runs per variant in the overhead section (`BENCH_RUNS`).
@@ -47,7 +47,7 @@ pub struct BenchConfig {
 
 impl BenchConfig {
     /// Reads the command line (for `--bench`) and the `BENCH_*` variables.
-    pub fn from_env_and_args() -> Self {
+    pub(crate) fn from_env_and_args() -> Self {
         let full = std::env::args().any(|arg| arg == "--bench");
         let size = |name: &str, full_size: usize, smoke_size: usize| {
             std::env::var(name)
@@ -92,12 +92,12 @@ impl BenchConfig {
     }
 
     /// Whether `section` should run.
-    pub fn wants(&self, section: Section) -> bool {
+    pub(crate) fn wants(&self, section: Section) -> bool {
         self.sections.contains(&section)
     }
 
     /// The settings as environment variables, to reproduce the run.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "BENCH_RUNS={} BENCH_DELTA_RUNS={} BENCH_WARMUP={} BENCH_CONCURRENT={} \
              BENCH_REQUEST_ROUNDS={} BENCH_REQUESTS={} BENCH_INSTANCE_ROUNDS={} \

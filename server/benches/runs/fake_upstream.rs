@@ -14,7 +14,7 @@ use crate::BenchResult;
 const WORDS: &[&str] = &["Sunny", " with", " a", " light", " breeze."];
 
 /// Starts the fake upstream and returns its base URL (`http://127.0.0.1:PORT/v1`).
-pub async fn start() -> BenchResult<String> {
+pub(crate) async fn start() -> BenchResult<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base_url = format!("http://{}/v1", listener.local_addr()?);
     let app = Router::new().route("/v1/chat/completions", axum::routing::post(answer));

@@ -19,7 +19,7 @@ use crate::stats::{latency_header, latency_row, ms, Summary};
 use crate::{fake_upstream, BenchResult};
 
 /// The measured latencies of the first-delta section.
-pub struct FirstDeltaReport {
+pub(crate) struct FirstDeltaReport {
     /// Raw HTTP POST to the upstream → first chunk with content.
     pub direct: Summary,
     /// `UpstreamModel::stream` → first `ChatEvent::TextDelta`.
@@ -31,7 +31,7 @@ pub struct FirstDeltaReport {
 }
 
 /// Runs the section against a fresh fake upstream and a fresh server.
-pub async fn measure(config: &BenchConfig) -> BenchResult<FirstDeltaReport> {
+pub(crate) async fn measure(config: &BenchConfig) -> BenchResult<FirstDeltaReport> {
     let upstream_url = fake_upstream::start().await?;
     let upstream = |settings: &mut server::Settings| {
         settings.llm.mode = LlmMode::Upstream;
@@ -146,7 +146,7 @@ async fn server_first_delta(
 
 impl FirstDeltaReport {
     /// The section's table.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::from(
             "## 2. Time to first delta, fake upstream on loopback (answers at once)\n\n",
         );

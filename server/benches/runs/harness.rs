@@ -26,7 +26,7 @@ const TERMINAL: &[&str] = &[
 
 /// How the app is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Serving {
+pub(crate) enum Serving {
     /// `server::run`, exactly as the binary serves.
     AsShipped,
     /// `server::app` served with `TCP_NODELAY` on every accepted socket: a diagnostic
@@ -36,7 +36,7 @@ pub enum Serving {
 }
 
 /// A running server and a loopback client for it; [`BenchServer::stop`] shuts it down.
-pub struct BenchServer {
+pub(crate) struct BenchServer {
     /// `http://127.0.0.1:PORT/v1`.
     pub base_url: String,
     /// Keep-alive client, shared by every call (clones share the connection pool).
@@ -47,7 +47,7 @@ pub struct BenchServer {
 
 /// A client that never goes through a proxy (loopback only) and gives up on a stuck
 /// answer, so a broken server ends the benchmark instead of hanging it.
-pub fn loopback_client() -> BenchResult<reqwest::Client> {
+pub(crate) fn loopback_client() -> BenchResult<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(120))
@@ -58,12 +58,12 @@ impl BenchServer {
     /// Starts `server::run` with default settings (offline model, no delay) changed by
     /// `configure`, on a fresh test-kit database (a SQLite file unless
     /// `ASSISTANTS_TEST_BACKEND` says otherwise).
-    pub async fn start(configure: impl FnOnce(&mut Settings)) -> BenchResult<Self> {
+    pub(crate) async fn start(configure: impl FnOnce(&mut Settings)) -> BenchResult<Self> {
         Self::start_serving(Serving::AsShipped, configure).await
     }
 
     /// [`BenchServer::start`], served as `serving` says.
-    pub async fn start_serving(
+    pub(crate) async fn start_serving(
         serving: Serving,
         configure: impl FnOnce(&mut Settings),
     ) -> BenchResult<Self> {
@@ -72,7 +72,7 @@ impl BenchServer {
     }
 
     /// [`BenchServer::start_serving`] on a given database (one backend or the other).
-    pub async fn start_on(
+    pub(crate) async fn start_on(
         database: impl Into<Arc<TestDatabase>>,
         serving: Serving,
         configure: impl FnOnce(&mut Settings),
@@ -137,7 +137,7 @@ impl BenchServer {
     }
 
     /// Shuts the server down and waits for it to drain.
-    pub async fn stop(self) -> BenchResult<()> {
+    pub(crate) async fn stop(self) -> BenchResult<()> {
         drop(self.client);
         match tokio::time::timeout(Duration::from_secs(30), self.app.stop()).await {
             Ok(served) => Ok(served?),
@@ -146,7 +146,7 @@ impl BenchServer {
     }
 
     /// A request with the key and the v2 beta header, as the SDKs send it.
-    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.base_url))
             .bearer_auth(KEY)
@@ -154,7 +154,7 @@ impl BenchServer {
     }
 
     /// POSTs `body` and returns the JSON answer; any non-200 is an error.
-    pub async fn post(&self, path: &str, body: &Value) -> BenchResult<Value> {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> BenchResult<Value> {
         let response = self
             .request(reqwest::Method::POST, path)
             .json(body)
@@ -164,18 +164,18 @@ impl BenchServer {
     }
 
     /// GETs `path` and returns the JSON answer; any non-200 is an error.
-    pub async fn get(&self, path: &str) -> BenchResult<Value> {
+    pub(crate) async fn get(&self, path: &str) -> BenchResult<Value> {
         json_of(self.request(reqwest::Method::GET, path).send().await?).await
     }
 
     /// Creates the assistant every run uses (no tools: the offline model just answers).
-    pub async fn create_assistant(&self) -> BenchResult<String> {
+    pub(crate) async fn create_assistant(&self) -> BenchResult<String> {
         let body = json!({"model": "gpt-4o", "instructions": "Answer briefly."});
         id_of(&self.post("/assistants", &body).await?)
     }
 
     /// Creates a thread, then posts one user message to it; returns the thread id.
-    pub async fn thread_with_message(&self) -> BenchResult<String> {
+    pub(crate) async fn thread_with_message(&self) -> BenchResult<String> {
         let thread = id_of(&self.post("/threads", &json!({})).await?)?;
         let message =
             json!({"role": "user", "content": "Summarise the weather report in one line."});
@@ -186,7 +186,7 @@ impl BenchServer {
 
     /// Starts a streamed run (`stream: true`) and returns its event reader once the
     /// response headers are in.
-    pub async fn stream_run(&self, thread: &str, assistant: &str) -> BenchResult<SseReader> {
+    pub(crate) async fn stream_run(&self, thread: &str, assistant: &str) -> BenchResult<SseReader> {
         let body = json!({"assistant_id": assistant, "stream": true});
         let response = self
             .request(reqwest::Method::POST, &format!("/threads/{thread}/runs"))
@@ -202,7 +202,7 @@ impl BenchServer {
 
     /// Creates a run and polls it with back-to-back GETs until it settles; returns the
     /// number of polls. A run that settles other than `completed` is an error.
-    pub async fn poll_run(&self, thread: &str, assistant: &str) -> BenchResult<u32> {
+    pub(crate) async fn poll_run(&self, thread: &str, assistant: &str) -> BenchResult<u32> {
         let run = self
             .post(
                 &format!("/threads/{thread}/runs"),

@@ -24,7 +24,7 @@ const IN_FLIGHT: usize = 16;
 
 /// One configuration: a backend and how many instances share it.
 #[derive(Debug, Clone, Copy)]
-pub struct Setup {
+pub(crate) struct Setup {
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// Instances on the one database.
@@ -32,7 +32,7 @@ pub struct Setup {
 }
 
 /// The runs per second of one configuration, over its rounds.
-pub struct SetupThroughput {
+pub(crate) struct SetupThroughput {
     /// What was measured.
     pub setup: Setup,
     /// Median over the rounds.
@@ -43,7 +43,7 @@ pub struct SetupThroughput {
 
 /// The configurations this machine can run: SQLite on one instance, and PostgreSQL on
 /// each count in `BENCH_INSTANCES` (default 1,2,3) when it is reachable.
-pub async fn setups() -> Vec<Setup> {
+pub(crate) async fn setups() -> Vec<Setup> {
     let mut setups = vec![Setup {
         backend: "sqlite",
         instances: 1,
@@ -69,7 +69,10 @@ pub async fn setups() -> Vec<Setup> {
 }
 
 /// Measures every setup in `config.instance_rounds` interleaved rounds.
-pub async fn measure(config: &BenchConfig, setups: &[Setup]) -> BenchResult<Vec<SetupThroughput>> {
+pub(crate) async fn measure(
+    config: &BenchConfig,
+    setups: &[Setup],
+) -> BenchResult<Vec<SetupThroughput>> {
     let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); setups.len()];
     for round in 0..config.instance_rounds {
         for (index, setup) in setups.iter().enumerate() {
@@ -148,7 +151,7 @@ fn median(samples: &[f64]) -> f64 {
 }
 
 /// The table, with each setup's ratio to one PostgreSQL instance (and SQLite's to it).
-pub fn render(results: &[SetupThroughput], config: &BenchConfig) -> String {
+pub(crate) fn render(results: &[SetupThroughput], config: &BenchConfig) -> String {
     let mut out = format!(
         "## 5. Streamed runs per second through several instances ({IN_FLIGHT} clients, \
          {} runs a round, median of {} rounds)\n\n",

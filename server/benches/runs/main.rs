@@ -6,6 +6,9 @@
 //! process over loopback HTTP; sizes come from `BENCH_*` variables (see [`config`])
 //! and the results are printed as tables.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod concurrent;
 mod config;
 mod fake_upstream;

@@ -11,7 +11,7 @@ use crate::stats::{latency_header, latency_row, Summary};
 use crate::BenchResult;
 
 /// The measured latencies of the overhead section.
-pub struct OverheadReport {
+pub(crate) struct OverheadReport {
     /// `POST /runs` → a `GET` that reads `completed`.
     pub polled: Summary,
     /// `POST /runs` (stream) → the `thread.run.completed` event.
@@ -25,7 +25,7 @@ pub struct OverheadReport {
 }
 
 /// Runs the section on a fresh server.
-pub async fn measure(config: &BenchConfig) -> BenchResult<OverheadReport> {
+pub(crate) async fn measure(config: &BenchConfig) -> BenchResult<OverheadReport> {
     let server = BenchServer::start(|_| {}).await?;
     let assistant = server.create_assistant().await?;
     let nodelay = BenchServer::start_serving(Serving::NoDelay, |_| {}).await?;
@@ -95,7 +95,7 @@ async fn stream_to_done(
 
 impl OverheadReport {
     /// The section's table.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::from(
             "## 1. Run overhead, offline model (no delay), sequential, fresh thread per run\n\n",
         );

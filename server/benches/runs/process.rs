@@ -3,7 +3,7 @@
 //! only; elsewhere these read as unknown).
 
 /// A `kB` field of `/proc/self/status` (`VmHWM` = peak resident set, `VmRSS` = now).
-pub fn status_kib(field: &str) -> Option<u64> {
+pub(crate) fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status.lines().find_map(|line| {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
@@ -13,12 +13,12 @@ pub fn status_kib(field: &str) -> Option<u64> {
 
 /// Resets the peak resident set (`VmHWM`) to the current size, so the next reading is
 /// the peak of one section rather than of the whole process; false when not supported.
-pub fn reset_peak_rss() -> bool {
+pub(crate) fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// Mebibytes of a `kB` reading, or `?` when unknown.
-pub fn mib(kib: Option<u64>) -> String {
+pub(crate) fn mib(kib: Option<u64>) -> String {
     kib.map_or_else(
         || "?".to_owned(),
         |kib| format!("{:.1}", kib as f64 / 1024.0),
@@ -26,7 +26,7 @@ pub fn mib(kib: Option<u64>) -> String {
 }
 
 /// The 1/5/15-minute load averages, as the kernel prints them.
-pub fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|text| {
             text.split_whitespace()

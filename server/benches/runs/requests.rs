@@ -17,7 +17,7 @@ use crate::BenchResult;
 const IN_FLIGHT: usize = 8;
 
 /// One backend's throughputs, requests per second.
-pub struct BackendThroughput {
+pub(crate) struct BackendThroughput {
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     /// Unknown route, answered 404 without touching the store.
@@ -29,7 +29,7 @@ pub struct BackendThroughput {
 }
 
 /// Measures one server (already started on its backend).
-pub async fn measure(
+pub(crate) async fn measure(
     config: &BenchConfig,
     backend: &'static str,
     server: &BenchServer,
@@ -105,7 +105,7 @@ fn median(samples: &mut [f64]) -> f64 {
 
 /// The table: throughput per kind and the floor's multiple of each (lower is better;
 /// the goal is 2.0 or less).
-pub fn render(results: &[BackendThroughput], config: &BenchConfig) -> String {
+pub(crate) fn render(results: &[BackendThroughput], config: &BenchConfig) -> String {
     let mut out = format!(
         "## 4. Reads against the framework floor ({IN_FLIGHT} in flight, {} rounds of {} \
          requests, median)\n\n",

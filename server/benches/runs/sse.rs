@@ -6,7 +6,7 @@ use crate::BenchResult;
 /// One event: its `event:` name (empty for data-only frames, as Chat Completions sends)
 /// and its `data:` text.
 #[derive(Debug, Clone)]
-pub struct SseEvent {
+pub(crate) struct SseEvent {
     /// The `event:` field.
     pub name: String,
     /// The `data:` lines, joined by newlines.
@@ -14,14 +14,14 @@ pub struct SseEvent {
 }
 
 /// Reads events from a streamed HTTP response as they come.
-pub struct SseReader {
+pub(crate) struct SseReader {
     response: reqwest::Response,
     buffer: Vec<u8>,
 }
 
 impl SseReader {
     /// A reader of `response`'s body.
-    pub fn new(response: reqwest::Response) -> Self {
+    pub(crate) fn new(response: reqwest::Response) -> Self {
         Self {
             response,
             buffer: Vec::new(),
@@ -29,7 +29,7 @@ impl SseReader {
     }
 
     /// The next event, or `None` when the body has ended.
-    pub async fn next_event(&mut self) -> BenchResult<Option<SseEvent>> {
+    pub(crate) async fn next_event(&mut self) -> BenchResult<Option<SseEvent>> {
         loop {
             if let Some(end) = self.buffer.windows(2).position(|pair| pair == b"\n\n") {
                 let frame: Vec<u8> = self.buffer.drain(..end + 2).collect();
@@ -47,7 +47,7 @@ impl SseReader {
 
     /// Reads the Assistants stream to its `done` event; fails on an `error` event, a
     /// body that ends without `done`, or a run that did not end `thread.run.completed`.
-    pub async fn read_to_done(&mut self) -> BenchResult<()> {
+    pub(crate) async fn read_to_done(&mut self) -> BenchResult<()> {
         let mut completed = false;
         while let Some(event) = self.next_event().await? {
             match event.name.as_str() {
@@ -62,7 +62,7 @@ impl SseReader {
     }
 
     /// Reads and discards the rest of the body, so the connection can be reused.
-    pub async fn drain(&mut self) -> BenchResult<()> {
+    pub(crate) async fn drain(&mut self) -> BenchResult<()> {
         while self.response.chunk().await?.is_some() {}
         Ok(())
     }

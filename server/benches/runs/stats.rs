@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// The distribution of one set of samples.
 #[derive(Debug, Clone, Copy)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// How many samples.
     pub count: usize,
     /// Median (nearest rank).
@@ -19,7 +19,7 @@ pub struct Summary {
 
 impl Summary {
     /// Summarises `samples`; `None` when there are none.
-    pub fn of(samples: &[Duration]) -> Option<Self> {
+    pub(crate) fn of(samples: &[Duration]) -> Option<Self> {
         if samples.is_empty() {
             return None;
         }
@@ -41,12 +41,12 @@ impl Summary {
 }
 
 /// Milliseconds with three decimals, the unit every table uses.
-pub fn ms(duration: Duration) -> String {
+pub(crate) fn ms(duration: Duration) -> String {
     format!("{:.3}", duration.as_secs_f64() * 1000.0)
 }
 
 /// The header of a latency table.
-pub fn latency_header() -> String {
+pub(crate) fn latency_header() -> String {
     format!(
         "| {:<46} | {:>5} | {:>9} | {:>9} | {:>9} | {:>9} |\n|{}|{}|{}|{}|{}|{}|\n",
         "measurement",
@@ -65,7 +65,7 @@ pub fn latency_header() -> String {
 }
 
 /// One row of a latency table.
-pub fn latency_row(label: &str, summary: &Summary) -> String {
+pub(crate) fn latency_row(label: &str, summary: &Summary) -> String {
     format!(
         "| {:<46} | {:>5} | {:>9} | {:>9} | {:>9} | {:>9} |\n",
         label,

@@ -19,7 +19,7 @@ use crate::stats::Summary;
 const FILE_CHUNKS: usize = 50;
 
 /// The three timings, one sample per round each.
-pub struct Measured {
+pub(crate) struct Measured {
     /// Attaching a file id the store never had.
     pub attach_new: Summary,
     /// Attaching again a file that has `FILE_CHUNKS` chunks.
@@ -30,7 +30,7 @@ pub struct Measured {
 
 /// Runs `rounds` rounds on `store_id` of `tenant`: attach a new file, ingest it,
 /// re-attach it, ingest it again, detach it.
-pub async fn measure(
+pub(crate) async fn measure(
     store: &dyn Store,
     tenant: &Tenant,
     store_id: &str,

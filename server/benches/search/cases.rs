@@ -22,7 +22,7 @@ const WARMUP: usize = 3;
 
 /// The query shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// One made-up word of rank 5,000 to 50,000 (a name or a term).
     Rare,
     /// A common content word, a mid-frequency word and a rare word.
@@ -34,10 +34,10 @@ pub enum Shape {
 
 impl Shape {
     /// Every shape, in table order.
-    pub const ALL: [Shape; 3] = [Shape::Rare, Shape::Mixed, Shape::Question];
+    pub(crate) const ALL: [Shape; 3] = [Shape::Rare, Shape::Mixed, Shape::Question];
 
     /// The table's name for the shape.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Shape::Rare => "1 rare term",
             Shape::Mixed => "3 mixed terms",
@@ -47,7 +47,7 @@ impl Shape {
 }
 
 /// Queries of `shape`, the same for every run with the same seed.
-pub fn queries(shape: Shape, seed: u64) -> Vec<String> {
+pub(crate) fn queries(shape: Shape, seed: u64) -> Vec<String> {
     let vocabulary = Vocabulary::new();
     let mut rng = Rng::new(seed ^ shape as u64 ^ 0xC0FFEE);
     let mut word = |ranks: std::ops::Range<usize>| vocabulary.word(rng.below(ranks)).to_owned();
@@ -68,7 +68,7 @@ pub fn queries(shape: Shape, seed: u64) -> Vec<String> {
 
 /// The filter of the filtered cases: one department and recent years (about 7% of
 /// the files pass).
-pub fn filter() -> server::vector_stores::filters::Filter {
+pub(crate) fn filter() -> server::vector_stores::filters::Filter {
     let value = json!({"type": "and", "filters": [
         {"type": "eq", "key": "department", "value": "legal"},
         {"type": "gte", "key": "year", "value": 2020}
@@ -78,7 +78,7 @@ pub fn filter() -> server::vector_stores::filters::Filter {
 
 /// How long to keep measuring one case.
 #[derive(Debug, Clone, Copy)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// At least this many timed searches.
     pub min_iterations: usize,
     /// At most this many.
@@ -88,7 +88,7 @@ pub struct Budget {
 }
 
 /// One measured case.
-pub struct Measured {
+pub(crate) struct Measured {
     /// Latency of the timed searches.
     pub summary: Summary,
     /// Mean number of results returned.
@@ -98,7 +98,7 @@ pub struct Measured {
 /// Times searches of `store_id` with each query of `queries` in turn; hybrid when
 /// `embeddings` is given (and the store has an embedding model).
 #[allow(clippy::too_many_arguments)]
-pub async fn measure(
+pub(crate) async fn measure(
     store: &dyn Store,
     embeddings: Option<&EmbeddingsClient>,
     tenant: &Tenant,

@@ -5,7 +5,7 @@
 
 /// Word types in the vocabulary. Real prose of tens of millions of tokens has more,
 /// but the tail beyond this adds only singletons that no query hits.
-pub const VOCABULARY: usize = 50_000;
+pub(crate) const VOCABULARY: usize = 50_000;
 /// Zipf's exponent: word `r` (1-based) is drawn with weight `1 / r^ZIPF_S`.
 const ZIPF_S: f64 = 1.0;
 /// Share of a file's words drawn from its own topic words (burstiness: a topic word
@@ -44,16 +44,16 @@ const SYLLABLES: &[&str] = &[
 /// SplitMix64: a tiny, fully specified generator, so the corpus does not depend on
 /// a crate's choice of algorithm.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed)
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -62,25 +62,25 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform in `range`.
-    pub fn below(&mut self, range: std::ops::Range<usize>) -> usize {
+    pub(crate) fn below(&mut self, range: std::ops::Range<usize>) -> usize {
         range.start + (self.next_u64() % (range.end - range.start) as u64) as usize
     }
 }
 
 /// The words by rank (0 = most frequent) and the cumulative Zipf weights to draw them.
-pub struct Vocabulary {
+pub(crate) struct Vocabulary {
     words: Vec<String>,
     cumulative: Vec<f64>,
 }
 
 impl Vocabulary {
     /// The fixed vocabulary of [`VOCABULARY`] words.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut words: Vec<String> = FUNCTION_WORDS.iter().map(|w| (*w).to_owned()).collect();
         // Syllables are not prefix-free, so two spellings can coincide: keep the first.
         let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
@@ -103,12 +103,12 @@ impl Vocabulary {
     }
 
     /// The word of `rank` (0 = most frequent).
-    pub fn word(&self, rank: usize) -> &str {
+    pub(crate) fn word(&self, rank: usize) -> &str {
         &self.words[rank]
     }
 
     /// A rank drawn from the Zipf distribution.
-    pub fn draw(&self, rng: &mut Rng) -> usize {
+    pub(crate) fn draw(&self, rng: &mut Rng) -> usize {
         let target = rng.unit() * self.cumulative[VOCABULARY - 1];
         self.cumulative
             .partition_point(|&weight| weight <= target)
@@ -131,7 +131,11 @@ fn made_up_word(index: usize) -> String {
 
 /// A file's text: `words` words of Zipf prose with its topic words mixed in, cut
 /// into sentences.
-pub fn file_text<'v>(vocabulary: &'v Vocabulary, rng: &mut Rng, words: usize) -> Vec<&'v str> {
+pub(crate) fn file_text<'v>(
+    vocabulary: &'v Vocabulary,
+    rng: &mut Rng,
+    words: usize,
+) -> Vec<&'v str> {
     let topic: Vec<usize> = (0..TOPIC_WORDS).map(|_| rng.below(TOPIC_RANKS)).collect();
     (0..words)
         .map(|_| {
@@ -146,7 +150,7 @@ pub fn file_text<'v>(vocabulary: &'v Vocabulary, rng: &mut Rng, words: usize) ->
 }
 
 /// Joins words into sentences of 8 to 23 words, so chunks look like prose.
-pub fn prose(words: &[&str], rng: &mut Rng) -> String {
+pub(crate) fn prose(words: &[&str], rng: &mut Rng) -> String {
     let mut text = String::with_capacity(words.len() * 8);
     let mut sentence_left = 0;
     for word in words {

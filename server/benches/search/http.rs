@@ -16,10 +16,10 @@ use server::Settings;
 use crate::stats::Summary;
 
 /// The API key of the benchmark's own tenant (any key is accepted without a key list).
-pub const KEY: &str = "sk-bench-search-0123456789";
+pub(crate) const KEY: &str = "sk-bench-search-0123456789";
 
 /// Latencies of the same queries over HTTP and through `search` directly.
-pub struct HttpVersusDirect {
+pub(crate) struct HttpVersusDirect {
     /// `POST .../search` to the parsed answer.
     pub http: Summary,
     /// `search` alone.
@@ -27,7 +27,7 @@ pub struct HttpVersusDirect {
 }
 
 /// Serves the database in `dir` and alternates HTTP and direct searches, `rounds` each.
-pub async fn measure(
+pub(crate) async fn measure(
     dir: &Path,
     store: &dyn Store,
     tenant: &Tenant,

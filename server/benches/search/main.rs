@@ -10,6 +10,9 @@
 //! after the same keyword case. Sizes come from `BENCH_*` variables
 //! (see [`Config`]); without `--bench` they shrink to a smoke run.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod attach;
 mod cases;
 mod corpus;

@@ -25,7 +25,7 @@ use crate::upstream::{Vectors, MODEL};
 /// Files per small store.
 const SMALL_STORE_FILES: usize = 20;
 /// Values of the `department` attribute (a filter picks one).
-pub const DEPARTMENTS: &[&str] = &[
+pub(crate) const DEPARTMENTS: &[&str] = &[
     "legal",
     "finance",
     "sales",
@@ -39,7 +39,7 @@ pub const DEPARTMENTS: &[&str] = &[
 const CREATED_AT: i64 = 1_764_000_000;
 
 /// One file to write.
-pub struct FilePlan {
+pub(crate) struct FilePlan {
     /// `file-` + 22 characters, numbered.
     pub id: String,
     /// How many chunks it has.
@@ -49,7 +49,7 @@ pub struct FilePlan {
 }
 
 /// One vector store to write.
-pub struct StorePlan {
+pub(crate) struct StorePlan {
     /// `vs_` + 32 hex, numbered.
     pub id: String,
     /// 0 = the benchmark's own tenant, 1 = the other tenant.
@@ -60,7 +60,7 @@ pub struct StorePlan {
 
 impl StorePlan {
     /// Chunks in the store.
-    pub fn chunks(&self) -> usize {
+    pub(crate) fn chunks(&self) -> usize {
         self.files.iter().map(|f| f.chunks).sum()
     }
 }
@@ -68,7 +68,7 @@ impl StorePlan {
 /// Chunk sizes in words: windows of `size` words stepping by `size - overlap`, the
 /// word-level counterpart of token chunking (see `chunk_words` in the README).
 #[derive(Debug, Clone, Copy)]
-pub struct ChunkWords {
+pub(crate) struct ChunkWords {
     /// Words per chunk.
     pub size: usize,
     /// Words shared by neighbouring chunks.
@@ -76,7 +76,7 @@ pub struct ChunkWords {
 }
 
 /// The stores and files of a corpus of `total_chunks` chunks.
-pub fn plan(total_chunks: usize, seed: u64) -> Vec<StorePlan> {
+pub(crate) fn plan(total_chunks: usize, seed: u64) -> Vec<StorePlan> {
     let mut rng = Rng::new(seed);
     let mut stores = vec![StorePlan {
         id: store_id(0),
@@ -126,7 +126,7 @@ fn attributes(rng: &mut Rng) -> serde_json::Map<String, Value> {
 /// Writes `stores` into `store` for `tenants`; returns the bytes of chunk text written.
 /// With `vectors`, every store records [`MODEL`] as its embedding model and every
 /// chunk gets a seeded unit vector, written with it as ingestion writes them.
-pub async fn write(
+pub(crate) async fn write(
     store: &dyn Store,
     tenants: &[Tenant; 2],
     stores: &[StorePlan],
@@ -212,7 +212,7 @@ fn file_object(id: &str, chunks: usize) -> FileObject {
 }
 
 /// A store as `createVectorStore` writes it (counts are computed on read).
-pub fn vector_store(id: &str) -> VectorStore {
+pub(crate) fn vector_store(id: &str) -> VectorStore {
     VectorStore {
         id: id.to_owned(),
         object: "vector_store".to_owned(),

@@ -14,11 +14,11 @@ use tokio::sync::oneshot;
 use crate::corpus::Rng;
 
 /// The model every benchmark store records (OpenAI's default, 1536 dimensions).
-pub const MODEL: &str = "text-embedding-3-small";
+pub(crate) const MODEL: &str = "text-embedding-3-small";
 
 /// What the hybrid cases need: the vectors' size and the seed they come from.
 #[derive(Debug, Clone, Copy)]
-pub struct Vectors {
+pub(crate) struct Vectors {
     /// Dimensions of every vector (`BENCH_HYBRID_DIMS`; 1536 as the model's).
     pub dimensions: usize,
     /// Seed of the chunk vectors and of the query vector.
@@ -27,7 +27,7 @@ pub struct Vectors {
 
 impl Vectors {
     /// A seeded unit vector: components uniform in [-1, 1), scaled to length 1.
-    pub fn unit(&self, rng: &mut Rng) -> Vec<f32> {
+    pub(crate) fn unit(&self, rng: &mut Rng) -> Vec<f32> {
         let raw: Vec<f64> = (0..self.dimensions)
             .map(|_| rng.unit() * 2.0 - 1.0)
             .collect();
@@ -47,7 +47,7 @@ impl Vectors {
 }
 
 /// A running fake upstream and the client pointed at it; stops when dropped.
-pub struct FakeUpstream {
+pub(crate) struct FakeUpstream {
     /// The server's own client, as search uses it.
     pub client: EmbeddingsClient,
     /// Dropping it shuts the server down.
@@ -55,7 +55,7 @@ pub struct FakeUpstream {
 }
 
 /// Starts the fake `/embeddings` server on a free loopback port.
-pub async fn start(
+pub(crate) async fn start(
     vectors: Vectors,
 ) -> Result<FakeUpstream, Box<dyn std::error::Error + Send + Sync>> {
     let embedding = json!(vectors.query());

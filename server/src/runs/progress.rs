@@ -36,7 +36,7 @@ pub(super) struct Progress {
 
 impl Progress {
     /// Nothing written yet for `run`.
-    pub fn new(run: Run) -> Self {
+    pub(super) fn new(run: Run) -> Self {
         Self {
             run,
             message: None,

@@ -90,7 +90,7 @@ impl Worklist {
     }
 
     /// Takes a run on (its lease was just taken by this process).
-    pub fn hold(&self, key: &RunKey) -> Hold {
+    pub(super) fn hold(&self, key: &RunKey) -> Hold {
         let mut list = self.lock();
         list.next_generation += 1;
         let generation = list.next_generation;
@@ -123,13 +123,13 @@ impl Worklist {
     }
 
     /// Whether this process works on the run.
-    pub fn holds(&self, run_id: &str) -> bool {
+    pub(super) fn holds(&self, run_id: &str) -> bool {
         self.lock().runs.contains_key(run_id)
     }
 
     /// Signals a run worked on here; true when the signal changed (a second cancel
     /// changes nothing, a stop overrides a cancel).
-    pub fn signal(&self, run_id: &str, signal: Signal) -> bool {
+    pub(super) fn signal(&self, run_id: &str, signal: Signal) -> bool {
         let list = self.lock();
         let Some(worked) = list.runs.get(run_id) else {
             return false;
@@ -150,7 +150,7 @@ impl Worklist {
     /// Cancels a run worked on here unless it was already told to cancel or stop,
     /// calling `announce` first (under the list's lock, so the run's task cannot react
     /// before the announcement).
-    pub fn cancel_with(&self, run_id: &str, announce: impl FnOnce()) {
+    pub(super) fn cancel_with(&self, run_id: &str, announce: impl FnOnce()) {
         let list = self.lock();
         if let Some(worked) = list.runs.get(run_id) {
             if *worked.sender.borrow() == Signal::Work {
@@ -161,7 +161,7 @@ impl Worklist {
     }
 
     /// Whether the run is worked on here and was told neither to cancel nor to stop.
-    pub fn working(&self, run_id: &str) -> bool {
+    pub(super) fn working(&self, run_id: &str) -> bool {
         self.lock()
             .runs
             .get(run_id)
@@ -170,7 +170,7 @@ impl Worklist {
 
     /// Stops a run worked on here unless it was taken on again since `generation`
     /// (which [`Self::snapshot`] gave).
-    pub fn stop_at(&self, run_id: &str, generation: u64) {
+    pub(super) fn stop_at(&self, run_id: &str, generation: u64) {
         let list = self.lock();
         if let Some(worked) = list.runs.get(run_id) {
             if worked.generation == generation {
@@ -180,7 +180,7 @@ impl Worklist {
     }
 
     /// The runs worked on here.
-    pub fn keys(&self) -> Vec<RunKey> {
+    pub(super) fn keys(&self) -> Vec<RunKey> {
         self.lock()
             .runs
             .values()
@@ -189,7 +189,7 @@ impl Worklist {
     }
 
     /// The runs worked on here, each with the generation of its latest hold.
-    pub fn snapshot(&self) -> Vec<(RunKey, u64)> {
+    pub(super) fn snapshot(&self) -> Vec<(RunKey, u64)> {
         self.lock()
             .runs
             .values()
@@ -198,7 +198,7 @@ impl Worklist {
     }
 
     /// Stops every run worked on here, and every run taken on from now on.
-    pub fn stop_all(&self) -> usize {
+    pub(super) fn stop_all(&self) -> usize {
         let mut list = self.lock();
         list.stopping = true;
         for worked in list.runs.values() {
@@ -208,18 +208,18 @@ impl Worklist {
     }
 
     /// Takes no runs over from now on (the instance drains before shutting down).
-    pub fn stop_claiming(&self) {
+    pub(super) fn stop_claiming(&self) {
         self.lock().draining = true;
     }
 
     /// Whether this process may take runs over.
-    pub fn claiming(&self) -> bool {
+    pub(super) fn claiming(&self) -> bool {
         let list = self.lock();
         !list.draining && !list.stopping
     }
 
     /// Whether [`Self::stop_all`] was called.
-    pub fn stopping(&self) -> bool {
+    pub(super) fn stopping(&self) -> bool {
         self.lock().stopping
     }
 }

@@ -20,7 +20,7 @@ use crate::api_error::ApiError;
 const MOST_AUTOMATIC_BYTES: usize = 512;
 
 /// A connection's stream, watched and with hyper's parse-error answers rewritten.
-pub struct WatchedIo<S> {
+pub(super) struct WatchedIo<S> {
     inner: S,
     watch: Arc<ConnectionWatch>,
     /// Rewritten bytes not yet written to `inner`; they replace what hyper asked to write.
@@ -29,7 +29,7 @@ pub struct WatchedIo<S> {
 
 impl<S> WatchedIo<S> {
     /// Wraps `inner`, reporting to `watch`.
-    pub fn new(inner: S, watch: Arc<ConnectionWatch>) -> Self {
+    pub(super) fn new(inner: S, watch: Arc<ConnectionWatch>) -> Self {
         Self {
             inner,
             watch,

@@ -26,14 +26,14 @@ const DRAIN_YIELDS: usize = 4;
 
 /// The router serving one connection.
 #[derive(Clone)]
-pub struct ConnectionService {
+pub(super) struct ConnectionService {
     app: Router,
     watch: Arc<ConnectionWatch>,
 }
 
 impl ConnectionService {
     /// Serves `app`, reporting to `watch`.
-    pub fn new(app: Router, watch: Arc<ConnectionWatch>) -> Self {
+    pub(super) fn new(app: Router, watch: Arc<ConnectionWatch>) -> Self {
         Self { app, watch }
     }
 }
@@ -182,7 +182,7 @@ impl HttpBody for WatchedBody {
 
 /// The answer's body; hyper drops it once it has taken all of it, which ends the request
 /// for the watchdog.
-pub struct WatchedResponse {
+pub(super) struct WatchedResponse {
     body: Body,
     watch: Arc<ConnectionWatch>,
 }

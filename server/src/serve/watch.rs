@@ -46,7 +46,7 @@ pub enum Expired {
 
 /// One connection's phase, shared by its IO wrapper, its service and its watchdog.
 #[derive(Debug)]
-pub struct ConnectionWatch {
+pub(super) struct ConnectionWatch {
     phase: Mutex<Phase>,
     /// Wakes the watchdog when a deadline may have moved earlier or appeared.
     changed: Notify,
@@ -54,7 +54,7 @@ pub struct ConnectionWatch {
 
 impl ConnectionWatch {
     /// A connection just accepted: idle.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             phase: Mutex::new(Phase::Idle {
                 since: Instant::now(),
@@ -74,7 +74,7 @@ impl ConnectionWatch {
     }
 
     /// Bytes came in from the client: while idle, a request head has begun.
-    pub fn bytes_arrived(&self) {
+    pub(super) fn bytes_arrived(&self) {
         self.update(|phase| match phase {
             Phase::Idle { .. } => {
                 *phase = Phase::Head {
@@ -87,7 +87,7 @@ impl ConnectionWatch {
     }
 
     /// hyper parsed a request head; `body_ahead` when a body is still to come.
-    pub fn request_started(&self, body_ahead: bool) {
+    pub(super) fn request_started(&self, body_ahead: bool) {
         self.update(|phase| {
             *phase = if body_ahead {
                 Phase::Body {
@@ -103,7 +103,7 @@ impl ConnectionWatch {
     }
 
     /// The application asked for body bytes that have not arrived yet.
-    pub fn body_awaited(&self) {
+    pub(super) fn body_awaited(&self) {
         self.update(|phase| match phase {
             Phase::Body {
                 waiting_since: waiting_since @ None,
@@ -117,7 +117,7 @@ impl ConnectionWatch {
     }
 
     /// `bytes` more of the request body were read.
-    pub fn body_progress(&self, bytes: u64) {
+    pub(super) fn body_progress(&self, bytes: u64) {
         // The wait ends: the deadline goes away, no wake-up is needed.
         self.update(|phase| {
             if let Phase::Body {
@@ -136,7 +136,7 @@ impl ConnectionWatch {
     }
 
     /// The body is complete, or no longer read because the answer is ready.
-    pub fn body_done(&self) {
+    pub(super) fn body_done(&self) {
         self.update(|phase| {
             if let Phase::Body { .. } = phase {
                 *phase = Phase::Working;
@@ -146,7 +146,7 @@ impl ConnectionWatch {
     }
 
     /// The answer was handed to hyper in full: the connection waits for the next request.
-    pub fn response_finished(&self) {
+    pub(super) fn response_finished(&self) {
         self.update(|phase| {
             *phase = Phase::Idle {
                 since: Instant::now(),
@@ -157,7 +157,7 @@ impl ConnectionWatch {
 
     /// True while no request is being worked on, i.e. whatever hyper writes now is
     /// its own answer to a request it could not parse or a previous answer's tail.
-    pub fn between_requests(&self) -> bool {
+    pub(super) fn between_requests(&self) -> bool {
         matches!(
             *self.phase.lock().unwrap_or_else(PoisonError::into_inner),
             Phase::Idle { .. } | Phase::Head { .. }
@@ -172,7 +172,7 @@ impl ConnectionWatch {
     }
 
     /// Resolves when the connection has outstayed its current phase's limit.
-    pub async fn expired(&self, limits: &ConnectionLimits) -> Expired {
+    pub(super) async fn expired(&self, limits: &ConnectionLimits) -> Expired {
         loop {
             match self.deadline(limits) {
                 Some((deadline, why)) if deadline <= Instant::now() => return why,

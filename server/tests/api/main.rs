@@ -8,6 +8,9 @@
 //! Every test runs on the backend `ASSISTANTS_TEST_BACKEND` names (`sqlite` by default);
 //! [`postgres_half`] runs the whole binary again on PostgreSQL (see `testkit::half`).
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod assistants;
 mod auth;
 mod bad_input;

@@ -44,7 +44,7 @@ fn with_verdict(results: &Results, verdicts: &[Verdict]) -> Vec<String> {
 }
 
 /// Runs every fault and benign change; returns (caught faults, faults, problems).
-pub async fn check_faults(upstream: &str, spec: &Spec) -> (usize, usize, Vec<String>) {
+pub(crate) async fn check_faults(upstream: &str, spec: &Spec) -> (usize, usize, Vec<String>) {
     let mut problems = Vec::new();
     let baseline = run_through(upstream, &faults::TRANSPARENT, 0, spec).await;
     let not_passing = with_verdict(

@@ -7,12 +7,12 @@ use serde_json::Value;
 use super::proxy::{Answer, Forwarded};
 
 /// Whether the request is `method` on a path matching `pattern`, e.g. `/v1/threads/*/runs`.
-pub fn is(request: &Forwarded, method: &str, pattern: &str) -> bool {
+pub(super) fn is(request: &Forwarded, method: &str, pattern: &str) -> bool {
     request.method == method && path_matches(&request.path, pattern)
 }
 
 /// `*` matches one segment.
-pub fn path_matches(path: &str, pattern: &str) -> bool {
+pub(super) fn path_matches(path: &str, pattern: &str) -> bool {
     let (path, pattern): (Vec<&str>, Vec<&str>) =
         (path.split('/').collect(), pattern.split('/').collect());
     path.len() == pattern.len()
@@ -23,7 +23,7 @@ pub fn path_matches(path: &str, pattern: &str) -> bool {
 }
 
 /// Applies `edit` to a JSON request body; the body is re-serialised only when changed.
-pub fn request_json(request: &mut Forwarded, edit: impl FnOnce(&mut Value)) {
+pub(super) fn request_json(request: &mut Forwarded, edit: impl FnOnce(&mut Value)) {
     let Ok(mut value) = serde_json::from_slice::<Value>(&request.body) else {
         return;
     };
@@ -36,7 +36,7 @@ pub fn request_json(request: &mut Forwarded, edit: impl FnOnce(&mut Value)) {
 
 /// Applies `edit` to a JSON answer; re-rendered (pretty, 2 spaces, the original trailing
 /// newline kept) only when changed, so an untouched answer stays byte for byte.
-pub fn answer_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
+pub(super) fn answer_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
     let is_json = answer
         .header("content-type")
         .is_some_and(|ct| ct.starts_with("application/json"));
@@ -59,7 +59,7 @@ pub fn answer_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
 }
 
 /// Calls `edit` on every object (at any depth) whose `object` is `kind`.
-pub fn each_object(value: &mut Value, kind: &str, edit: &mut dyn FnMut(&mut Value)) {
+pub(super) fn each_object(value: &mut Value, kind: &str, edit: &mut dyn FnMut(&mut Value)) {
     if value.get("object").and_then(Value::as_str) == Some(kind) {
         edit(value);
     }
@@ -75,11 +75,11 @@ pub fn each_object(value: &mut Value, kind: &str, edit: &mut dyn FnMut(&mut Valu
 }
 
 /// One server-sent event: its name and data text.
-pub type Event = (String, String);
+pub(super) type Event = (String, String);
 
 /// Applies `edit` to the events of a stream answer; re-framed (`event: X\ndata: Y\n\n`) only
 /// when changed.
-pub fn answer_events(answer: &mut Answer, edit: impl FnOnce(&mut Vec<Event>)) {
+pub(super) fn answer_events(answer: &mut Answer, edit: impl FnOnce(&mut Vec<Event>)) {
     let is_stream = answer
         .header("content-type")
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
@@ -109,7 +109,7 @@ pub fn answer_events(answer: &mut Answer, edit: impl FnOnce(&mut Vec<Event>)) {
 }
 
 /// The events framed with `newline` as the line end.
-pub fn frame(events: &[Event], newline: &str) -> String {
+pub(super) fn frame(events: &[Event], newline: &str) -> String {
     events
         .iter()
         .map(|(name, data)| format!("event: {name}{newline}data: {data}{newline}{newline}"))
@@ -117,7 +117,11 @@ pub fn frame(events: &[Event], newline: &str) -> String {
 }
 
 /// Applies `edit` to the JSON data of every event named `name` (all events when `None`).
-pub fn event_data(events: &mut [Event], name: Option<&str>, edit: &mut dyn FnMut(&mut Value)) {
+pub(super) fn event_data(
+    events: &mut [Event],
+    name: Option<&str>,
+    edit: &mut dyn FnMut(&mut Value),
+) {
     for (event, data) in events.iter_mut() {
         if name.is_some_and(|wanted| wanted != event) {
             continue;
@@ -133,7 +137,7 @@ pub fn event_data(events: &mut [Event], name: Option<&str>, edit: &mut dyn FnMut
 }
 
 /// Removes a query parameter.
-pub fn drop_query(request: &mut Forwarded, name: &str) {
+pub(super) fn drop_query(request: &mut Forwarded, name: &str) {
     request.query = request
         .query
         .split('&')
@@ -143,7 +147,7 @@ pub fn drop_query(request: &mut Forwarded, name: &str) {
 }
 
 /// Sets a header (lower-case name), replacing any value.
-pub fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
+pub(super) fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
     headers.retain(|(key, _)| !key.eq_ignore_ascii_case(name));
     headers.push((name.to_owned(), value.to_owned()));
 }

@@ -14,7 +14,7 @@ use axum::Router;
 use super::faults::Fault;
 
 /// A request as the proxy forwards it: what a fault may change.
-pub struct Forwarded {
+pub(super) struct Forwarded {
     /// Upper-case method.
     pub method: String,
     /// The path below the host, e.g. `/v1/threads/thread_1/runs`.
@@ -28,7 +28,7 @@ pub struct Forwarded {
 }
 
 /// An answer as the proxy returns it: what a fault may change.
-pub struct Answer {
+pub(super) struct Answer {
     /// HTTP status.
     pub status: u16,
     /// Response headers (lower-case names), without hop-by-hop ones.
@@ -39,14 +39,14 @@ pub struct Answer {
 
 impl Forwarded {
     /// The value of a header, if sent.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
     }
 }
 
 impl Answer {
     /// The value of a header, if sent.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
     }
 }
@@ -65,7 +65,7 @@ struct Upstream {
 }
 
 /// A running proxy; the task ends when this is dropped.
-pub struct Proxy {
+pub(super) struct Proxy {
     /// The base URL (with `/v1`) the harness is pointed at.
     pub base_url: String,
     task: tokio::task::JoinHandle<()>,
@@ -78,7 +78,7 @@ impl Drop for Proxy {
 }
 
 /// Starts a proxy on port 0 in front of `upstream_base_url` (including `/v1`).
-pub async fn start(upstream_base_url: &str, fault: &'static Fault) -> Proxy {
+pub(super) async fn start(upstream_base_url: &str, fault: &'static Fault) -> Proxy {
     let origin = upstream_base_url.trim_end_matches("/v1").to_owned();
     let state = Arc::new(Upstream {
         base: origin,

@@ -8,16 +8,16 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 /// SplitMix64: tiny, seedable and the same on every machine, so a seed replays a run.
-pub struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
     /// A generator starting from `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         Self(seed)
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -26,17 +26,17 @@ impl Rng {
     }
 
     /// A number in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
     /// True `percent` times in a hundred.
-    pub fn chance(&mut self, percent: u64) -> bool {
+    pub(super) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
     /// One of `items` (not empty).
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 }
@@ -63,7 +63,7 @@ const NASTY_STRINGS: &[&str] = &[
 ];
 
 /// Builds request values for one run of the fuzzer.
-pub struct Generator<'a> {
+pub(super) struct Generator<'a> {
     /// The normalised OpenAPI document, for `$ref`s.
     document: &'a Value,
     /// The run's randomness.
@@ -74,7 +74,11 @@ pub struct Generator<'a> {
 
 impl<'a> Generator<'a> {
     /// A generator over `document` seeded with `seed`.
-    pub fn new(document: &'a Value, seed: u64, ids: &'a HashMap<String, Vec<String>>) -> Self {
+    pub(super) fn new(
+        document: &'a Value,
+        seed: u64,
+        ids: &'a HashMap<String, Vec<String>>,
+    ) -> Self {
         Self {
             document,
             rng: Rng::new(seed),
@@ -83,7 +87,7 @@ impl<'a> Generator<'a> {
     }
 
     /// `schema` with `$ref`s followed.
-    pub fn resolve(&self, schema: &'a Value) -> &'a Value {
+    pub(super) fn resolve(&self, schema: &'a Value) -> &'a Value {
         let mut current = schema;
         for _ in 0..16 {
             match current.get("$ref").and_then(Value::as_str) {
@@ -102,7 +106,7 @@ impl<'a> Generator<'a> {
 
     /// An id for a parameter or property called `name`: usually a real one, sometimes
     /// one of the right shape that does not exist, sometimes garbage.
-    pub fn id(&mut self, name: &str) -> String {
+    pub(super) fn id(&mut self, name: &str) -> String {
         let key = if name.ends_with("_ids") {
             name.trim_end_matches('s')
         } else {
@@ -117,7 +121,7 @@ impl<'a> Generator<'a> {
     }
 
     /// A string meant to hurt.
-    pub fn nasty_string(&mut self) -> String {
+    pub(super) fn nasty_string(&mut self) -> String {
         match self.rng.below(6) {
             // Long, yet within what an HTTP client sends in a URL (64 KiB).
             0 => "a".repeat(20_000),
@@ -127,7 +131,7 @@ impl<'a> Generator<'a> {
     }
 
     /// An instance of `schema` (for property `name`), depth-limited for recursive schemas.
-    pub fn value(&mut self, schema: &'a Value, name: &str, depth: usize) -> Value {
+    pub(super) fn value(&mut self, schema: &'a Value, name: &str, depth: usize) -> Value {
         let schema = self.resolve(schema);
         if depth > 6 {
             return Value::Null;
@@ -240,7 +244,7 @@ impl<'a> Generator<'a> {
     }
 
     /// `value` broken in one random way; the result may no longer be JSON.
-    pub fn mutate(&mut self, value: &Value) -> Vec<u8> {
+    pub(super) fn mutate(&mut self, value: &Value) -> Vec<u8> {
         let mut value = value.clone();
         match self.rng.below(10) {
             0..=3 => {
@@ -324,7 +328,7 @@ fn bound(schema: &Value, key: &str) -> Option<f64> {
 }
 
 /// `text` percent-encoded for a path segment or query value.
-pub fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {

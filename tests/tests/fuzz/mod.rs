@@ -22,7 +22,7 @@ const HANG_AFTER: Duration = Duration::from_secs(20);
 
 /// What one fuzzing run did.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// The seed, to replay the run.
     pub seed: u64,
     /// Requests sent (fixtures excluded).
@@ -87,7 +87,7 @@ const SERVED_PREFIXES: &[&str] = &[
 
 /// One operation of the document.
 #[derive(Debug, Clone)]
-pub struct Operation {
+pub(crate) struct Operation {
     /// OpenAI's operationId.
     pub id: String,
     /// Upper-case method.
@@ -97,7 +97,7 @@ pub struct Operation {
 }
 
 /// The document's operations on the resources the server implements, in document order.
-pub fn operations(document: &Value) -> Vec<Operation> {
+pub(crate) fn operations(document: &Value) -> Vec<Operation> {
     let mut found = Vec::new();
     let Some(paths) = document.get("paths").and_then(Value::as_object) else {
         return found;
@@ -123,7 +123,7 @@ pub fn operations(document: &Value) -> Vec<Operation> {
 }
 
 /// Fuzzes `operations` of `document` on the server at `base_url`: `cases` requests each.
-pub async fn run(
+pub(crate) async fn run(
     base_url: &str,
     document: &Value,
     operations: &[Operation],

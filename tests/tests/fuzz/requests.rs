@@ -13,7 +13,7 @@ use super::Operation;
 const KEY: &str = "sk-fuzz";
 
 /// One request to send.
-pub struct Case {
+pub(super) struct Case {
     method: Method,
     url: String,
     headers: Vec<(&'static str, String)>,
@@ -22,7 +22,7 @@ pub struct Case {
 
 impl Case {
     /// A request for `operation` from `generator`'s randomness.
-    pub fn generate(
+    pub(super) fn generate(
         generator: &mut Generator<'_>,
         document: &Value,
         operation: &Operation,
@@ -98,7 +98,7 @@ impl Case {
     }
 
     /// Sends the request and reads the whole answer; the status, or why there was none.
-    pub async fn send(&self, client: &Client) -> Result<u16, reqwest::Error> {
+    pub(super) async fn send(&self, client: &Client) -> Result<u16, reqwest::Error> {
         let mut request = client.request(self.method.clone(), &self.url);
         for (name, value) in &self.headers {
             request = request.header(*name, value);
@@ -115,7 +115,7 @@ impl Case {
     }
 
     /// The request in a line, to reproduce a failure.
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let body = self.body.as_ref().map(|(bytes, content_type)| {
             let text = String::from_utf8_lossy(bytes);
             let shown: String = text.chars().take(300).collect();
@@ -209,7 +209,7 @@ fn multipart(generator: &mut Generator<'_>, schema: &Value, value: &Value) -> (V
 
 /// Objects of every kind the operations refer to, created up front so generated ids
 /// often name something real; by path parameter name.
-pub async fn fixtures(client: &Client, base_url: &str) -> HashMap<String, Vec<String>> {
+pub(super) async fn fixtures(client: &Client, base_url: &str) -> HashMap<String, Vec<String>> {
     let post = |path: &str, body: Value| {
         client
             .post(format!("{base_url}{path}"))

@@ -7,10 +7,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// The API key every test uses (any key is accepted: it is the tenant).
-pub const KEY: &str = "sk-instances";
+pub(crate) const KEY: &str = "sk-instances";
 
 /// Terminal run statuses.
-pub const ENDED: &[&str] = &["completed", "failed", "cancelled", "expired", "incomplete"];
+pub(crate) const ENDED: &[&str] = &["completed", "failed", "cancelled", "expired", "incomplete"];
 
 /// Polls before a wait gives up (with [`POLL_PAUSE`] between them: about a minute).
 const POLLS: usize = 1200;
@@ -19,14 +19,14 @@ const POLL_PAUSE: Duration = Duration::from_millis(50);
 
 /// A client of one base URL (with `/v1`).
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     /// e.g. `http://127.0.0.1:4000/v1`.
     pub base: String,
     client: reqwest::Client,
 }
 
 /// An answer: status and JSON body (`Null` when the body is not JSON).
-pub struct Answer {
+pub(crate) struct Answer {
     /// HTTP status.
     pub status: u16,
     /// The body.
@@ -35,7 +35,7 @@ pub struct Answer {
 
 impl Api {
     /// A client of `base`.
-    pub fn new(base: &str) -> Self {
+    pub(crate) fn new(base: &str) -> Self {
         Self {
             base: base.to_owned(),
             client: reqwest::Client::new(),
@@ -51,7 +51,12 @@ impl Api {
 
     /// Sends a request, retrying (bounded) while no instance can be reached (the
     /// request was never received, so retrying it is safe); `None` body sends none.
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Answer {
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
         for _ in 0..POLLS {
             let mut request = self.request(method.clone(), path);
             if let Some(body) = body {
@@ -73,21 +78,21 @@ impl Api {
     }
 
     /// GET, which must succeed.
-    pub async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let answer = self.send(reqwest::Method::GET, path, None).await;
         assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
         answer.body
     }
 
     /// POST, which must succeed.
-    pub async fn post(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
         let answer = self.send(reqwest::Method::POST, path, Some(&body)).await;
         assert_eq!(answer.status, 200, "POST {path}: {}", answer.body);
         answer.body
     }
 
     /// A new assistant with `tools`; its id.
-    pub async fn assistant(&self, tools: Value) -> String {
+    pub(crate) async fn assistant(&self, tools: Value) -> String {
         let assistant = self
             .post(
                 "/assistants",
@@ -98,7 +103,7 @@ impl Api {
     }
 
     /// A new thread with one user message; its id.
-    pub async fn thread_with(&self, text: &str) -> String {
+    pub(crate) async fn thread_with(&self, text: &str) -> String {
         let thread = self
             .post(
                 "/threads",
@@ -109,7 +114,12 @@ impl Api {
     }
 
     /// Polls a run (bounded) until its status is one of `until`.
-    pub async fn wait_for_run(&self, thread_id: &str, run_id: &str, until: &[&str]) -> Value {
+    pub(crate) async fn wait_for_run(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+        until: &[&str],
+    ) -> Value {
         let path = format!("/threads/{thread_id}/runs/{run_id}");
         self.wait_for(&path, |run| {
             until.contains(&run["status"].as_str().unwrap_or(""))
@@ -118,7 +128,7 @@ impl Api {
     }
 
     /// Polls `path` (bounded) until `done` holds for its body.
-    pub async fn wait_for(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         let mut last = Value::Null;
         for _ in 0..POLLS {
             let answer = self.send(reqwest::Method::GET, path, None).await;
@@ -132,7 +142,7 @@ impl Api {
     }
 
     /// Opens an SSE stream (a POST with `stream: true` in `body`).
-    pub async fn stream(&self, path: &str, body: Value) -> Events {
+    pub(crate) async fn stream(&self, path: &str, body: Value) -> Events {
         let response = self
             .request(reqwest::Method::POST, path)
             .json(&body)
@@ -153,7 +163,7 @@ impl Api {
 
 /// One SSE event.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     /// `event:` name.
     pub name: String,
     /// `data:` as JSON (`[DONE]` is the string `"[DONE]"`).
@@ -161,14 +171,14 @@ pub struct Event {
 }
 
 /// An SSE body read event by event.
-pub struct Events {
+pub(crate) struct Events {
     response: Option<reqwest::Response>,
     buffer: String,
 }
 
 impl Events {
     /// The next event; `None` when the body ended (or broke: an instance died).
-    pub async fn next(&mut self) -> Option<Event> {
+    pub(crate) async fn next(&mut self) -> Option<Event> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let frame: String = self.buffer.drain(..end + 2).collect();
@@ -196,7 +206,7 @@ impl Events {
     }
 
     /// Every remaining event, until the body ends.
-    pub async fn rest(&mut self) -> Vec<Event> {
+    pub(crate) async fn rest(&mut self) -> Vec<Event> {
         let mut events = Vec::new();
         while let Some(event) = self.next().await {
             events.push(event);
@@ -206,7 +216,7 @@ impl Events {
 }
 
 /// Event names, with runs of deltas collapsed into one `NAME…` entry.
-pub fn names_collapsed(events: &[Event]) -> Vec<String> {
+pub(crate) fn names_collapsed(events: &[Event]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for event in events {
         let name = if event.name.ends_with(".delta") {

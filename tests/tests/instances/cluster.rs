@@ -14,7 +14,7 @@ use testkit::TestDatabase;
 
 /// How the instances run.
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
+pub(crate) struct Options {
     /// The offline model's pause before each delta (slow, long turns).
     pub delay_ms: u64,
     /// `--run-lease-secs`.
@@ -48,7 +48,7 @@ impl Drop for Instance {
 }
 
 /// Instances on one database and the proxy in front of them.
-pub struct Cluster {
+pub(crate) struct Cluster {
     /// The proxy (declared first: it goes before the instances).
     pub proxy: Proxy,
     instances: Vec<Option<Instance>>,
@@ -101,7 +101,7 @@ fn free_port() -> u16 {
 impl Cluster {
     /// `count` instances on a fresh database. The first migrates it before the others
     /// start (SQLite's migrations are not meant to race).
-    pub async fn start(count: usize, options: Options) -> Self {
+    pub(crate) async fn start(count: usize, options: Options) -> Self {
         let database = TestDatabase::reconnectable().await;
         let mut instances = Vec::new();
         for index in 0..count {
@@ -122,23 +122,23 @@ impl Cluster {
     }
 
     /// A client of the proxy.
-    pub fn api(&self) -> Api {
+    pub(crate) fn api(&self) -> Api {
         Api::new(&self.proxy.base_url)
     }
 
     /// A client of instance `index` alone.
-    pub fn direct(&self, index: usize) -> Api {
+    pub(crate) fn direct(&self, index: usize) -> Api {
         let instance = self.instances[index].as_ref().expect("a live instance");
         Api::new(&format!("{}/v1", instance.origin))
     }
 
     /// Kills instance `index` with SIGKILL: no shutdown, no hand back.
-    pub fn kill(&mut self, index: usize) {
+    pub(crate) fn kill(&mut self, index: usize) {
         drop(self.instances[index].take());
     }
 
     /// The instances' logs, for a failure message.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut text = String::new();
         for index in 0..self.instances.len() {
             let path = self.database.folder().join(format!("instance-{index}.log"));

@@ -17,6 +17,9 @@
 //! The tests run one at a time (they start many servers on a small machine) and print
 //! the figures they observe (takeover time, cancel latency); they assert outcomes only.
 
+// Test code fails by panicking: unwrapping is how it says what broke.
+#![allow(clippy::unwrap_used)]
+
 mod client;
 mod cluster;
 mod credentials;

@@ -11,7 +11,7 @@ use server::llm::{ChatEvent, ChatModel, ChatRequest, ChatStream, LlmError};
 
 /// Answers "Half" and then nothing, forever.
 #[derive(Default)]
-pub struct Stuck {
+pub(crate) struct Stuck {
     /// Turns started.
     pub started: Arc<AtomicUsize>,
     /// Turn streams dropped by the run's task.
@@ -43,18 +43,18 @@ impl ChatModel for Stuck {
 
 impl Stuck {
     /// How many turn streams were dropped.
-    pub fn dropped(&self) -> usize {
+    pub(crate) fn dropped(&self) -> usize {
         self.dropped.load(Ordering::SeqCst)
     }
 
     /// How many turns started.
-    pub fn started(&self) -> usize {
+    pub(crate) fn started(&self) -> usize {
         self.started.load(Ordering::SeqCst)
     }
 }
 
 /// The offline model with no delay.
-pub fn offline() -> Arc<dyn ChatModel> {
+pub(crate) fn offline() -> Arc<dyn ChatModel> {
     server::settings::offline_llm()
         .build_model()
         .expect("the offline model builds")

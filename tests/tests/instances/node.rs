@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::client::{Api, KEY};
 
 /// One running instance.
-pub struct Node {
+pub(crate) struct Node {
     /// A client of its listener.
     pub api: Api,
     /// Its state (engine, store).
@@ -35,7 +35,7 @@ impl Drop for Node {
 impl Node {
     /// Instance `id` on `database`, answered by `model`, with leases of `lease`: takes
     /// over the runs and files nobody works on and keeps its own (the keeper tasks).
-    pub async fn start(
+    pub(crate) async fn start(
         database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
@@ -45,7 +45,7 @@ impl Node {
     }
 
     /// [`Self::start`] with `configure` applied to its settings first.
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
@@ -62,7 +62,7 @@ impl Node {
 
     /// The same without the keeper task: it renews no lease, notices no cancel written
     /// elsewhere and claims nothing, as an instance that is about to die.
-    pub async fn without_keeper(
+    pub(crate) async fn without_keeper(
         database: &TestDatabase,
         id: &str,
         model: Arc<dyn ChatModel>,
@@ -104,7 +104,7 @@ impl Node {
     /// Stops answering and keeping leases (its run tasks stay, but on a model that
     /// never finishes a turn they write nothing more) and ingesting files: the
     /// instance died.
-    pub fn die(&mut self) {
+    pub(crate) fn die(&mut self) {
         if let Some(keeper) = self.keeper.take() {
             keeper.abort();
         }
@@ -116,7 +116,7 @@ impl Node {
     }
 
     /// The run as stored, with its version and lease holder.
-    pub async fn stored_run(&self, thread_id: &str, run_id: &str) -> VersionedRun {
+    pub(crate) async fn stored_run(&self, thread_id: &str, run_id: &str) -> VersionedRun {
         self.state
             .store
             .get_versioned_run(&Tenant::from_api_key(KEY), thread_id, run_id)
@@ -125,7 +125,7 @@ impl Node {
     }
 
     /// This instance's lease holder.
-    pub fn holder(&self) -> LeaseHolder {
+    pub(crate) fn holder(&self) -> LeaseHolder {
         self.state.runs.instance().holder.clone()
     }
 }

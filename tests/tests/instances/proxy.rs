@@ -32,7 +32,7 @@ struct Backends {
 }
 
 /// A running proxy; stopped when dropped.
-pub struct Proxy {
+pub(crate) struct Proxy {
     /// Its base URL with `/v1`.
     pub base_url: String,
     task: tokio::task::JoinHandle<()>,
@@ -45,7 +45,7 @@ impl Drop for Proxy {
 }
 
 /// Starts a proxy on port 0 in front of `origins` (`http://host:port`, no path).
-pub async fn start(origins: Vec<String>) -> Proxy {
+pub(crate) async fn start(origins: Vec<String>) -> Proxy {
     let backends = Arc::new(Backends {
         origins,
         next: AtomicUsize::new(0),

@@ -26,7 +26,7 @@ use server::llm::providers::bedrock::eventstream::encode_event;
 
 /// One request the fakes received.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// Path and query.
     pub path: String,
     /// Its headers.
@@ -37,19 +37,19 @@ pub struct Seen {
 
 impl Seen {
     /// The body as JSON.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
     /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
 /// The running fakes.
 #[derive(Clone)]
-pub struct Fakes {
+pub(crate) struct Fakes {
     /// `http://127.0.0.1:PORT`.
     pub origin: String,
     /// Everything received, in order.
@@ -58,7 +58,7 @@ pub struct Fakes {
 
 impl Fakes {
     /// Starts both fakes on one loopback port.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let fakes = Fakes {
             origin: format!("http://{}", listener.local_addr().unwrap()),
@@ -74,7 +74,7 @@ impl Fakes {
     }
 
     /// The requests whose path starts with `prefix`.
-    pub fn seen(&self, prefix: &str) -> Vec<Seen> {
+    pub(crate) fn seen(&self, prefix: &str) -> Vec<Seen> {
         let seen = self.seen.lock().unwrap();
         seen.iter()
             .filter(|s| s.path.starts_with(prefix))

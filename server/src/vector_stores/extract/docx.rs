@@ -66,7 +66,7 @@ fn read_part(archive: &mut ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Stri
 
 /// The text of WordprocessingML: `w:t` runs, `w:tab` as a tab, `w:br`/`w:cr` as a line
 /// break, a line per paragraph `w:p`, table cells `w:tc` separated by tabs.
-pub fn wordprocessing_text(xml: &str) -> Result<String, LastError> {
+pub(super) fn wordprocessing_text(xml: &str) -> Result<String, LastError> {
     let mut reader = Reader::from_str(xml);
     let mut out = String::new();
     let mut in_text = false;

@@ -1,7 +1,7 @@
 //! HTML: the text without tags, scripts, styles and the common entities.
 
 /// Extensions whose tags are stripped.
-pub const HTML_EXTENSIONS: &[&str] = &["html", "htm", "xhtml"];
+pub(super) const HTML_EXTENSIONS: &[&str] = &["html", "htm", "xhtml"];
 
 /// HTML without tags, scripts, styles and the common entities; tags become spaces so
 /// words on either side stay apart.

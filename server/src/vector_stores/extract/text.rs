@@ -4,7 +4,7 @@ use super::invalid;
 use crate::vector_stores::model::LastError;
 
 /// Extensions read as plain text (OpenAI's supported text and source formats).
-pub const TEXT_EXTENSIONS: &[&str] = &[
+pub(super) const TEXT_EXTENSIONS: &[&str] = &[
     "txt", "md", "markdown", "json", "jsonl", "csv", "tsv", "xml", "yaml", "yml", "toml", "ini",
     "log", "tex", "rst", "c", "h", "cc", "cpp", "hpp", "cs", "css", "go", "java", "js", "mjs",
     "ts", "tsx", "jsx", "php", "py", "rb", "rs", "sh", "bash", "sql", "swift", "kt", "scala",
@@ -12,7 +12,7 @@ pub const TEXT_EXTENSIONS: &[&str] = &[
 ];
 
 /// `bytes` as text, refusing invalid UTF-8 and binary data under a text extension.
-pub fn utf8_text(bytes: &[u8]) -> Result<&str, LastError> {
+pub(super) fn utf8_text(bytes: &[u8]) -> Result<&str, LastError> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Err(invalid("The file is not valid UTF-8 text."));
     };

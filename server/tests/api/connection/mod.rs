@@ -20,10 +20,10 @@ use tokio::net::TcpStream;
 
 /// Generous bound on anything a test waits for, so a regression fails instead of hanging.
 /// Never an assertion on speed: every wait ends as soon as its condition holds.
-pub const HANG_GUARD: Duration = Duration::from_secs(60);
+pub(crate) const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// A server on port 0 (the kit's `spawn_app`) with adjusted settings.
-pub struct Served {
+pub(crate) struct Served {
     /// Where it listens.
     pub address: SocketAddr,
     /// The running server, its database and its data folder.
@@ -34,7 +34,7 @@ pub struct Served {
 
 impl Served {
     /// Starts a server whose settings `configure` adjusts.
-    pub async fn start(configure: impl FnOnce(&mut Settings)) -> Self {
+    pub(crate) async fn start(configure: impl FnOnce(&mut Settings)) -> Self {
         let database = TestDatabase::reconnectable().await;
         let mut settings = database.settings();
         configure(&mut settings);
@@ -48,27 +48,27 @@ impl Served {
     }
 
     /// Starts the graceful shutdown.
-    pub fn begin_shutdown(&mut self) {
+    pub(crate) fn begin_shutdown(&mut self) {
         self.app.begin_shutdown();
     }
 
     /// Whether `server::run` has returned.
-    pub fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.app.is_stopped()
     }
 
     /// A new raw connection.
-    pub async fn connect(&self) -> TcpStream {
+    pub(crate) async fn connect(&self) -> TcpStream {
         TcpStream::connect(self.address).await.unwrap()
     }
 
     /// The base URL for HTTP clients.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://{}/v1", self.address)
     }
 
     /// Files in the temporary-upload folder right now.
-    pub fn temporary_files(&self) -> usize {
+    pub(crate) fn temporary_files(&self) -> usize {
         std::fs::read_dir(self.data_dir.join("tmp"))
             .map(|dir| dir.count())
             .unwrap_or(0)
@@ -76,14 +76,14 @@ impl Served {
 }
 
 /// Fails the test if `future` takes longer than [`HANG_GUARD`].
-pub async fn guarded<T>(what: &str, future: impl Future<Output = T>) -> T {
+pub(crate) async fn guarded<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(HANG_GUARD, future)
         .await
         .unwrap_or_else(|_| panic!("hung: {what}"))
 }
 
 /// Polls `condition` until it holds (under [`HANG_GUARD`]).
-pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     guarded(what, async {
         while !condition() {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -94,7 +94,7 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 
 /// An answer read off a raw socket.
 #[derive(Debug)]
-pub struct RawAnswer {
+pub(crate) struct RawAnswer {
     /// The status code.
     pub status: u16,
     /// The head, lower-cased, for header checks.
@@ -105,12 +105,12 @@ pub struct RawAnswer {
 
 impl RawAnswer {
     /// Whether the answer announced that the connection closes.
-    pub fn says_close(&self) -> bool {
+    pub(crate) fn says_close(&self) -> bool {
         self.head.contains("\r\nconnection: close\r\n")
     }
 
     /// The error envelope's fields, checking the shape on the way.
-    pub fn error(&self) -> serde_json::Value {
+    pub(crate) fn error(&self) -> serde_json::Value {
         let value: serde_json::Value = serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body));
         let error = &value["error"];
@@ -122,7 +122,7 @@ impl RawAnswer {
 }
 
 /// Reads one answer with a `content-length` body from `stream`.
-pub async fn read_answer(stream: &mut TcpStream) -> RawAnswer {
+pub(crate) async fn read_answer(stream: &mut TcpStream) -> RawAnswer {
     guarded("reading an answer", async {
         let mut bytes = Vec::new();
         let mut chunk = [0u8; 8192];
@@ -162,7 +162,7 @@ pub async fn read_answer(stream: &mut TcpStream) -> RawAnswer {
 
 /// Waits until the server closes `stream` (end of stream or reset), failing if it
 /// answers anything instead.
-pub async fn closed_by_server(stream: &mut TcpStream) {
+pub(crate) async fn closed_by_server(stream: &mut TcpStream) {
     guarded("the server closing the connection", async {
         let mut chunk = [0u8; 1024];
         match stream.read(&mut chunk).await {
@@ -177,7 +177,7 @@ pub async fn closed_by_server(stream: &mut TcpStream) {
 }
 
 /// Writes all of `bytes`, ignoring a failure (the server may have closed already).
-pub async fn send(stream: &mut TcpStream, bytes: &[u8]) {
+pub(crate) async fn send(stream: &mut TcpStream, bytes: &[u8]) {
     let _ = stream.write_all(bytes).await;
 }
 

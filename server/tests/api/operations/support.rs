@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 /// A server on 127.0.0.1:0 (and an operator listener on another port) with a fresh
 /// SQLite file.
-pub struct Served {
+pub(super) struct Served {
     /// `http://127.0.0.1:PORT` of the API.
     pub api: String,
     /// `http://127.0.0.1:PORT` of the operator listener.
@@ -23,7 +23,7 @@ pub struct Served {
 
 impl Served {
     /// Starts `server::run_listeners` with `settings` adjusted by `adjust`.
-    pub async fn start(adjust: impl FnOnce(&mut Settings)) -> Self {
+    pub(super) async fn start(adjust: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("assistants.db").display());
         let mut settings = Settings::new(url);
@@ -54,14 +54,14 @@ impl Served {
     }
 
     /// Asks the server to shut down (it drains open requests first).
-    pub fn begin_shutdown(&mut self) {
+    pub(super) fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
     }
 
     /// Shuts down and waits until both listeners are closed.
-    pub async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         self.begin_shutdown();
         (&mut self.task).await.expect("server task");
     }
@@ -69,7 +69,7 @@ impl Served {
 
 /// The offline model, each turn waiting for a permit of `gate` first (tests release
 /// turns one by one); its provider is `gated`.
-pub struct GatedModel {
+pub(super) struct GatedModel {
     /// Permits let turns through.
     pub gate: Arc<Semaphore>,
 }
@@ -89,7 +89,7 @@ impl ChatModel for GatedModel {
 }
 
 /// A model that always fails with `rate_limit_exceeded` (provider `limited`).
-pub struct RateLimitedModel;
+pub(super) struct RateLimitedModel;
 
 #[async_trait]
 impl ChatModel for RateLimitedModel {
@@ -103,7 +103,7 @@ impl ChatModel for RateLimitedModel {
 }
 
 /// The value of the series `series` (name and labels, exactly as exposed), if exposed.
-pub fn series(text: &str, series: &str) -> Option<f64> {
+pub(super) fn series(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .map(|value| value.trim().parse().expect("a number"))

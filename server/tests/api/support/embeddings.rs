@@ -17,9 +17,9 @@ use server::embeddings::EmbeddingsConfig;
 use server::llm::retry::RetryPolicy;
 
 /// The model of stores created without an `embedding-model` header in these tests.
-pub const DEFAULT_MODEL: &str = "fake-embed";
+pub(crate) const DEFAULT_MODEL: &str = "fake-embed";
 /// The key the server is configured with.
-pub const UPSTREAM_KEY: &str = "sk-embeddings-upstream";
+pub(crate) const UPSTREAM_KEY: &str = "sk-embeddings-upstream";
 
 /// Words that mean the same to the fake model (the first of each pair is replaced).
 const SYNONYMS: &[(&str, &str)] = &[
@@ -41,7 +41,7 @@ const STOPWORDS: &[&str] = &[
 
 /// One call the upstream received.
 #[derive(Debug, Clone)]
-pub struct Call {
+pub(crate) struct Call {
     /// The `model` of the body.
     pub model: String,
     /// The `input` strings.
@@ -52,7 +52,7 @@ pub struct Call {
 
 /// The running fake.
 #[derive(Clone)]
-pub struct FakeEmbeddings {
+pub(crate) struct FakeEmbeddings {
     /// `http://127.0.0.1:PORT/v1`.
     pub base_url: String,
     /// Every call, oldest first.
@@ -69,7 +69,7 @@ struct Shared {
 
 impl FakeEmbeddings {
     /// Starts the fake; it lives as long as the test's runtime.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let shared = Shared {
             calls: Arc::default(),
             failing: Arc::default(),
@@ -90,7 +90,7 @@ impl FakeEmbeddings {
     }
 
     /// The server's settings for this upstream: fast retries, one retry.
-    pub fn config(&self) -> EmbeddingsConfig {
+    pub(crate) fn config(&self) -> EmbeddingsConfig {
         let mut config = EmbeddingsConfig::new(self.base_url.clone());
         config.api_key = Some(UPSTREAM_KEY.to_owned());
         config.default_model = DEFAULT_MODEL.to_owned();
@@ -106,12 +106,12 @@ impl FakeEmbeddings {
     }
 
     /// Makes every following call fail (or succeed again).
-    pub fn set_failing(&self, failing: bool) {
+    pub(crate) fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
     /// A copy of the calls so far.
-    pub fn calls(&self) -> Vec<Call> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 }
@@ -160,7 +160,7 @@ async fn answer(
 
 /// The fake model's vector of `text`: each meaningful word (after synonyms) adds 1 at a
 /// position hashed from the model and the word, plus a small constant so no vector is zero.
-pub fn embed(model: &str, text: &str) -> Vec<f32> {
+pub(crate) fn embed(model: &str, text: &str) -> Vec<f32> {
     let dimensions = if model == "tiny-embed" { 32 } else { 96 };
     let mut vector = vec![0.0_f32; dimensions];
     vector[0] = 0.05;

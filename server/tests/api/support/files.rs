@@ -11,10 +11,10 @@ use server::Settings;
 use testkit::{TestApp, TestDatabase, TestResponse, KEY};
 
 /// Boundary of the hand-written multipart bodies.
-pub const BOUNDARY: &str = "test-boundary-7MA4YWxkTrZu0gW";
+pub(crate) const BOUNDARY: &str = "test-boundary-7MA4YWxkTrZu0gW";
 
 /// An app on a fresh test database with its data directory in a temporary folder.
-pub struct FilesApp {
+pub(crate) struct FilesApp {
     /// The app.
     pub app: TestApp,
     /// The data directory; removed when the test ends.
@@ -23,12 +23,12 @@ pub struct FilesApp {
 
 impl FilesApp {
     /// Default settings but for the data directory.
-    pub async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::with(|settings| settings).await
     }
 
     /// Settings adjusted by `configure` (e.g. a lower `max_file_bytes`).
-    pub async fn with(configure: impl FnOnce(Settings) -> Settings) -> Self {
+    pub(crate) async fn with(configure: impl FnOnce(Settings) -> Settings) -> Self {
         let data = tempfile::tempdir().unwrap();
         let database = TestDatabase::new().await;
         let mut settings = database.settings();
@@ -38,7 +38,7 @@ impl FilesApp {
     }
 
     /// Every regular file below the data directory, relative to it, sorted.
-    pub fn stored_paths(&self) -> Vec<PathBuf> {
+    pub(crate) fn stored_paths(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
         walk(self.data.path(), self.data.path(), &mut found);
         found.sort();
@@ -46,7 +46,7 @@ impl FilesApp {
     }
 
     /// Sends a multipart body as `key`.
-    pub async fn post_form_as(&self, key: &str, path: &str, body: Vec<u8>) -> TestResponse {
+    pub(crate) async fn post_form_as(&self, key: &str, path: &str, body: Vec<u8>) -> TestResponse {
         let request = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -61,7 +61,13 @@ impl FilesApp {
     }
 
     /// Uploads `bytes` as `filename` with `purpose`; returns the file object.
-    pub async fn upload_as(&self, key: &str, filename: &str, purpose: &str, bytes: &[u8]) -> Value {
+    pub(crate) async fn upload_as(
+        &self,
+        key: &str,
+        filename: &str,
+        purpose: &str,
+        bytes: &[u8],
+    ) -> Value {
         let body = Multipart::new()
             .text("purpose", purpose)
             .file("file", filename, bytes)
@@ -72,12 +78,12 @@ impl FilesApp {
     }
 
     /// [`Self::upload_as`] with the default key.
-    pub async fn upload(&self, filename: &str, purpose: &str, bytes: &[u8]) -> Value {
+    pub(crate) async fn upload(&self, filename: &str, purpose: &str, bytes: &[u8]) -> Value {
         self.upload_as(KEY, filename, purpose, bytes).await
     }
 
     /// GET returning the raw body bytes (file contents are not UTF-8).
-    pub async fn get_bytes(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
+    pub(crate) async fn get_bytes(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
         let request = Request::builder()
             .uri(path)
             .header("authorization", format!("Bearer {KEY}"))
@@ -115,18 +121,18 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
 
 /// A `multipart/form-data` body with [`BOUNDARY`].
 #[derive(Default)]
-pub struct Multipart {
+pub(crate) struct Multipart {
     body: Vec<u8>,
 }
 
 impl Multipart {
     /// An empty form.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds a text field.
-    pub fn text(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn text(mut self, name: &str, value: &str) -> Self {
         self.body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
@@ -137,13 +143,13 @@ impl Multipart {
     }
 
     /// Adds a file field with a raw UTF-8 `filename`.
-    pub fn file(self, name: &str, filename: &str, bytes: &[u8]) -> Self {
+    pub(crate) fn file(self, name: &str, filename: &str, bytes: &[u8]) -> Self {
         let disposition = format!("form-data; name=\"{name}\"; filename=\"{filename}\"");
         self.file_with_disposition(&disposition, bytes)
     }
 
     /// Adds a file field with a given Content-Disposition value.
-    pub fn file_with_disposition(mut self, disposition: &str, bytes: &[u8]) -> Self {
+    pub(crate) fn file_with_disposition(mut self, disposition: &str, bytes: &[u8]) -> Self {
         self.body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -156,7 +162,7 @@ impl Multipart {
     }
 
     /// The finished body.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         self.body
             .extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
         self.body
@@ -164,7 +170,7 @@ impl Multipart {
 }
 
 /// Checks a `file-` id (22 base62 characters), then hides it.
-pub fn file_id_redaction() -> insta::internals::Redaction {
+pub(crate) fn file_id_redaction() -> insta::internals::Redaction {
     insta::dynamic_redaction(|value, path| {
         let id = value
             .as_str()
@@ -182,7 +188,7 @@ pub fn file_id_redaction() -> insta::internals::Redaction {
 }
 
 /// Checks an id of `prefix` + 32 lowercase hex digits (`upload_`, `part_`), then hides it.
-pub fn hex_id_redaction(prefix: &'static str) -> insta::internals::Redaction {
+pub(crate) fn hex_id_redaction(prefix: &'static str) -> insta::internals::Redaction {
     insta::dynamic_redaction(move |value, path| {
         let id = value
             .as_str()

@@ -2,9 +2,9 @@
 //! inspectable data directory, run and vector store polling, fake upstreams, an S3
 //! bucket (moto) for the blob store tests.
 
-pub mod embeddings;
-pub mod files;
-pub mod llm;
-pub mod runs;
-pub mod s3;
-pub mod vector_stores;
+pub(crate) mod embeddings;
+pub(crate) mod files;
+pub(crate) mod llm;
+pub(crate) mod runs;
+pub(crate) mod s3;
+pub(crate) mod vector_stores;

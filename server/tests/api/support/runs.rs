@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use testkit::TestApp;
 
 /// Statuses a run ends in or waits in.
-pub const SETTLED: &[&str] = &[
+pub(crate) const SETTLED: &[&str] = &[
     "requires_action",
     "completed",
     "incomplete",
@@ -16,14 +16,14 @@ pub const SETTLED: &[&str] = &[
 ];
 
 /// A function tool named `name` with one required string parameter `city`.
-pub fn function_tool(name: &str) -> Value {
+pub(crate) fn function_tool(name: &str) -> Value {
     json!({"type": "function", "function": {"name": name, "description": "test tool",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
             "required": ["city"]}}})
 }
 
 /// Creates an assistant with `tools` and returns its id.
-pub async fn assistant(app: &TestApp, tools: Value) -> String {
+pub(crate) async fn assistant(app: &TestApp, tools: Value) -> String {
     let body = app
         .create("/v1/assistants", json!({"model": "gpt-4o", "tools": tools}))
         .await;
@@ -31,7 +31,7 @@ pub async fn assistant(app: &TestApp, tools: Value) -> String {
 }
 
 /// Creates a thread with one user message and returns its id.
-pub async fn thread_with(app: &TestApp, text: &str) -> String {
+pub(crate) async fn thread_with(app: &TestApp, text: &str) -> String {
     let body = app
         .create(
             "/v1/threads",
@@ -42,13 +42,18 @@ pub async fn thread_with(app: &TestApp, text: &str) -> String {
 }
 
 /// Creates a run and returns its body.
-pub async fn create_run(app: &TestApp, thread_id: &str, body: Value) -> Value {
+pub(crate) async fn create_run(app: &TestApp, thread_id: &str, body: Value) -> Value {
     app.create(&format!("/v1/threads/{thread_id}/runs"), body)
         .await
 }
 
 /// Polls a run until its status is one of `statuses`; gives up after many polls.
-pub async fn poll_until(app: &TestApp, thread_id: &str, run_id: &str, statuses: &[&str]) -> Value {
+pub(crate) async fn poll_until(
+    app: &TestApp,
+    thread_id: &str,
+    run_id: &str,
+    statuses: &[&str],
+) -> Value {
     for _ in 0..2000 {
         let run = app
             .get(&format!("/v1/threads/{thread_id}/runs/{run_id}"))
@@ -64,7 +69,7 @@ pub async fn poll_until(app: &TestApp, thread_id: &str, run_id: &str, statuses: 
 
 /// One parsed SSE event.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     /// The `event:` name.
     pub name: String,
     /// The `data:` text.
@@ -73,13 +78,13 @@ pub struct Event {
 
 impl Event {
     /// The data as JSON.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {}", self.data))
     }
 }
 
 /// Splits an SSE body into events, checking the exact framing on the way.
-pub fn parse_sse(body: &str) -> Vec<Event> {
+pub(crate) fn parse_sse(body: &str) -> Vec<Event> {
     assert!(body.ends_with("\n\n"), "stream must end with a blank line");
     body.trim_end_matches("\n\n")
         .split("\n\n")
@@ -97,7 +102,7 @@ pub fn parse_sse(body: &str) -> Vec<Event> {
 }
 
 /// The names of `events`, deltas collapsed into one `NAME…` entry per run of them.
-pub fn names_collapsed(events: &[Event]) -> Vec<String> {
+pub(crate) fn names_collapsed(events: &[Event]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for event in events {
         let name = if event.name.ends_with(".delta") {

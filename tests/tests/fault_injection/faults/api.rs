@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::super::mutate::{answer_json, drop_query, each_object, is, request_json, set_header};
 use super::{answers, requests, Fault};
 
-pub static FAULTS: &[Fault] = &[
+pub(super) static FAULTS: &[Fault] = &[
     // --- assistants ---
     answers("assistant model replaced", &["assistants/crud"], |_, a| {
         answer_json(a, |v| {

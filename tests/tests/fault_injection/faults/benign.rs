@@ -34,7 +34,7 @@ fn with_extra(value: &mut Value) {
     }
 }
 
-pub static CHANGES: &[Fault] = &[
+pub(super) static CHANGES: &[Fault] = &[
     answers("keys in reverse order", &[], |_, a| {
         let is_json = a
             .header("content-type")

@@ -10,7 +10,7 @@ mod storage;
 use super::proxy::{Answer, Forwarded};
 
 /// One fault (or benign change) the proxy applies.
-pub struct Fault {
+pub(super) struct Fault {
     /// Names the fault in the test's output.
     pub name: &'static str,
     /// The scenarios run under it (`--filter` substrings); empty runs all.
@@ -22,13 +22,13 @@ pub struct Fault {
 }
 
 /// Leaves a request as it is.
-pub fn keep_request(_: &mut Forwarded) {}
+pub(super) fn keep_request(_: &mut Forwarded) {}
 
 /// Leaves an answer as it is.
-pub fn keep_answer(_: &Forwarded, _: &mut Answer) {}
+pub(super) fn keep_answer(_: &Forwarded, _: &mut Answer) {}
 
 /// A fault that changes answers.
-pub const fn answers(
+pub(super) const fn answers(
     name: &'static str,
     scenarios: &'static [&'static str],
     response: fn(&Forwarded, &mut Answer),
@@ -42,7 +42,7 @@ pub const fn answers(
 }
 
 /// A fault that changes requests (what a server that ignores a parameter does).
-pub const fn requests(
+pub(super) const fn requests(
     name: &'static str,
     scenarios: &'static [&'static str],
     request: fn(&mut Forwarded),
@@ -56,10 +56,10 @@ pub const fn requests(
 }
 
 /// The proxy passing everything through unchanged (the baseline: every scenario passes).
-pub static TRANSPARENT: Fault = answers("transparent", &[], keep_answer);
+pub(super) static TRANSPARENT: Fault = answers("transparent", &[], keep_answer);
 
 /// Every fault the harness must catch.
-pub fn all() -> Vec<&'static Fault> {
+pub(super) fn all() -> Vec<&'static Fault> {
     api::FAULTS
         .iter()
         .chain(storage::FAULTS)
@@ -68,6 +68,6 @@ pub fn all() -> Vec<&'static Fault> {
 }
 
 /// Changes no client may care about.
-pub fn benign() -> Vec<&'static Fault> {
+pub(super) fn benign() -> Vec<&'static Fault> {
     benign::CHANGES.iter().collect()
 }

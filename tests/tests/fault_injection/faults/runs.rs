@@ -47,7 +47,7 @@ const RUN_SCENARIOS: &[&str] = &[
     "threads/runs/modify-and-list",
 ];
 
-pub static FAULTS: &[Fault] = &[
+pub(super) static FAULTS: &[Fault] = &[
     // --- polled runs ---
     answers("completed run keeps expires_at", RUN_SCENARIOS, |_, a| {
         runs(a, |o| {

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::super::mutate::{answer_json, each_object, path_matches, request_json};
 use super::{answers, requests, Fault};
 
-pub static FAULTS: &[Fault] = &[
+pub(super) static FAULTS: &[Fault] = &[
     // --- files and uploads ---
     answers(
         "download byte changed",

@@ -4,8 +4,8 @@
 //! tests: each request gets the next scripted [`Reply`] (the last one repeats), and
 //! every request body and header is recorded for inspection.
 
-pub mod offline;
-pub mod recorded;
+pub(crate) mod offline;
+pub(crate) mod recorded;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 
 /// One scripted answer of the fake upstream.
 #[derive(Debug, Clone)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// A status with headers and a body (content type `application/json`).
     Status(u16, Vec<(&'static str, String)>, String),
     /// A 200 `text/event-stream` body sent as these network chunks.
@@ -52,7 +52,7 @@ pub enum Reply {
 
 /// A running fake upstream.
 #[derive(Clone)]
-pub struct FakeUpstream {
+pub(crate) struct FakeUpstream {
     /// `http://127.0.0.1:PORT/v1`.
     pub base_url: String,
     /// Requests received so far (headers and parsed JSON body).
@@ -70,7 +70,7 @@ pub struct FakeUpstream {
 
 impl FakeUpstream {
     /// Starts a fake upstream answering with `script`.
-    pub async fn start(script: Vec<Reply>) -> Self {
+    pub(crate) async fn start(script: Vec<Reply>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let fake = FakeUpstream {
@@ -97,22 +97,22 @@ impl FakeUpstream {
     }
 
     /// Cuts a [`Reply::SseThenCutOnSignal`] connection.
-    pub fn cut_now(&self) {
+    pub(crate) fn cut_now(&self) {
         self.cut.notify_one();
     }
 
     /// How many requests arrived.
-    pub fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
 
     /// The JSON body of request `n` (from 0).
-    pub fn body(&self, n: usize) -> Value {
+    pub(crate) fn body(&self, n: usize) -> Value {
         self.requests.lock().unwrap()[n].1.clone()
     }
 
     /// A header of request `n`.
-    pub fn header(&self, n: usize, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, n: usize, name: &str) -> Option<String> {
         let requests = self.requests.lock().unwrap();
         requests[n]
             .0
@@ -121,7 +121,7 @@ impl FakeUpstream {
     }
 
     /// Client settings for this upstream: tiny backoff, generous timeouts.
-    pub fn config(&self) -> UpstreamConfig {
+    pub(crate) fn config(&self) -> UpstreamConfig {
         UpstreamConfig {
             base_url: self.base_url.clone(),
             api_key: Some("sk-test".into()),
@@ -223,21 +223,21 @@ async fn answer(
 }
 
 /// A streamed chunk with a text delta, OpenAI style.
-pub fn text_chunk(text: &str) -> String {
+pub(crate) fn text_chunk(text: &str) -> String {
     let chunk = serde_json::json!({"id": "chatcmpl-x", "object": "chat.completion.chunk",
         "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
     format!("data: {chunk}\n\n")
 }
 
 /// The chunk carrying a finish reason.
-pub fn finish_chunk(reason: &str) -> String {
+pub(crate) fn finish_chunk(reason: &str) -> String {
     let chunk = serde_json::json!({"id": "chatcmpl-x", "object": "chat.completion.chunk",
         "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]});
     format!("data: {chunk}\n\n")
 }
 
 /// The usage chunk.
-pub fn usage_chunk(prompt: u32, completion: u32) -> String {
+pub(crate) fn usage_chunk(prompt: u32, completion: u32) -> String {
     let chunk = serde_json::json!({"id": "chatcmpl-x", "object": "chat.completion.chunk", "choices": [],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                   "total_tokens": prompt + completion,
@@ -247,7 +247,7 @@ pub fn usage_chunk(prompt: u32, completion: u32) -> String {
 }
 
 /// A complete streamed answer `Hello world` with usage 5/2.
-pub fn hello_stream() -> Vec<String> {
+pub(crate) fn hello_stream() -> Vec<String> {
     vec![
         text_chunk("Hello"),
         text_chunk(" world"),
@@ -258,7 +258,7 @@ pub fn hello_stream() -> Vec<String> {
 }
 
 /// A small plain conversation.
-pub fn hello_request() -> ChatRequest {
+pub(crate) fn hello_request() -> ChatRequest {
     ChatRequest {
         model: "gpt-4o-mini".into(),
         messages: vec![
@@ -270,12 +270,12 @@ pub fn hello_request() -> ChatRequest {
 }
 
 /// A client for `config`.
-pub fn model(config: UpstreamConfig) -> UpstreamModel {
+pub(crate) fn model(config: UpstreamConfig) -> UpstreamModel {
     UpstreamModel::new(config).unwrap()
 }
 
 /// Every item of one streamed call.
-pub async fn events_of(
+pub(crate) async fn events_of(
     model: &UpstreamModel,
     request: ChatRequest,
 ) -> Vec<Result<ChatEvent, LlmError>> {

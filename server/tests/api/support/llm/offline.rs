@@ -8,7 +8,7 @@ use server::llm::{
 };
 
 /// A function tool with a test description.
-pub fn tool(name: &str, parameters: Value) -> FunctionTool {
+pub(crate) fn tool(name: &str, parameters: Value) -> FunctionTool {
     FunctionTool {
         name: name.into(),
         description: Some(format!("{name} for tests")),
@@ -18,7 +18,7 @@ pub fn tool(name: &str, parameters: Value) -> FunctionTool {
 }
 
 /// Three tools: required and enum properties, no properties, an empty schema.
-pub fn weather_tools() -> Vec<FunctionTool> {
+pub(crate) fn weather_tools() -> Vec<FunctionTool> {
     vec![
         tool(
             "get_weather",
@@ -33,7 +33,7 @@ pub fn weather_tools() -> Vec<FunctionTool> {
 }
 
 /// A gpt-4o request: a system message, `text` from the user, the weather tools.
-pub fn asking(text: &str) -> ChatRequest {
+pub(crate) fn asking(text: &str) -> ChatRequest {
     ChatRequest {
         model: "gpt-4o".into(),
         messages: vec![
@@ -46,18 +46,18 @@ pub fn asking(text: &str) -> ChatRequest {
 }
 
 /// The offline model's whole answer.
-pub async fn run(request: ChatRequest) -> ChatCompletion {
+pub(crate) async fn run(request: ChatRequest) -> ChatCompletion {
     complete(&OfflineModel::new(), request).await.unwrap()
 }
 
 /// The offline model's events.
-pub async fn events(request: ChatRequest) -> Vec<ChatEvent> {
+pub(crate) async fn events(request: ChatRequest) -> Vec<ChatEvent> {
     let stream = OfflineModel::new().stream(request).await.unwrap();
     stream.map(Result::unwrap).collect().await
 }
 
 /// The names of the called functions.
-pub fn names(completion: &ChatCompletion) -> Vec<&str> {
+pub(crate) fn names(completion: &ChatCompletion) -> Vec<&str> {
     completion
         .tool_calls
         .iter()

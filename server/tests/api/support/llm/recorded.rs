@@ -13,7 +13,7 @@ use server::llm::{
 use super::{FakeUpstream, Reply};
 
 /// One recorded chat completion exchange.
-pub struct Exchange {
+pub(crate) struct Exchange {
     /// `Folder/File.json#entry`, for failure messages.
     pub name: String,
     pub request: Value,
@@ -21,7 +21,7 @@ pub struct Exchange {
     pub response: Value,
 }
 
-pub fn recordings() -> Option<Vec<Exchange>> {
+pub(crate) fn recordings() -> Option<Vec<Exchange>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/recordings/openai-dotnet/SessionRecords");
     if !root.is_dir() {
@@ -67,7 +67,7 @@ pub fn recordings() -> Option<Vec<Exchange>> {
 
 /// The recorded request as a [`ChatRequest`], or `None` when it uses something the
 /// LLM layer does not model (legacy `functions`, `name`d messages, refusal replays).
-pub fn to_request(body: &Value) -> Option<ChatRequest> {
+pub(crate) fn to_request(body: &Value) -> Option<ChatRequest> {
     let mut request = ChatRequest {
         model: body["model"].as_str()?.to_owned(),
         ..ChatRequest::default()
@@ -127,7 +127,7 @@ pub fn to_request(body: &Value) -> Option<ChatRequest> {
     Some(request)
 }
 
-pub fn to_message(message: &Value) -> Option<ChatMessage> {
+pub(crate) fn to_message(message: &Value) -> Option<ChatMessage> {
     let allowed = ["role", "content", "tool_calls", "tool_call_id"];
     if message
         .as_object()?
@@ -184,7 +184,7 @@ pub fn to_message(message: &Value) -> Option<ChatMessage> {
 
 /// The recorded body as this client must send it: streamed, `tool_choice: auto` left
 /// implicit, a lone text part as a plain string.
-pub fn expected_body(recorded: &Value) -> Value {
+pub(crate) fn expected_body(recorded: &Value) -> Value {
     let mut body = recorded.clone();
     let object = body.as_object_mut().unwrap();
     object.insert("stream".into(), json!(true));
@@ -204,7 +204,7 @@ pub fn expected_body(recorded: &Value) -> Value {
 }
 
 /// JSON equality where `0` equals `0.0`.
-pub fn same_json(a: &Value, b: &Value) -> bool {
+pub(crate) fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {
@@ -220,7 +220,7 @@ pub fn same_json(a: &Value, b: &Value) -> bool {
 }
 
 /// What the collected answer must be, read off a recorded whole completion.
-pub fn expected_from_completion(
+pub(crate) fn expected_from_completion(
     response: &Value,
 ) -> (String, Vec<ToolCall>, FinishReason, [u64; 5]) {
     let message = &response["choices"][0]["message"];
@@ -245,7 +245,7 @@ pub fn expected_from_completion(
     (text, calls, finish, usage_numbers(&response["usage"]))
 }
 
-pub fn usage_numbers(usage: &Value) -> [u64; 5] {
+pub(crate) fn usage_numbers(usage: &Value) -> [u64; 5] {
     [
         "/prompt_tokens",
         "/completion_tokens",
@@ -256,7 +256,9 @@ pub fn usage_numbers(usage: &Value) -> [u64; 5] {
     .map(|pointer| usage.pointer(pointer).and_then(Value::as_u64).unwrap_or(0))
 }
 
-pub fn actual(completion: &ChatCompletion) -> (String, Vec<ToolCall>, FinishReason, [u64; 5]) {
+pub(crate) fn actual(
+    completion: &ChatCompletion,
+) -> (String, Vec<ToolCall>, FinishReason, [u64; 5]) {
     let usage = completion.usage;
     (
         completion.text.clone(),
@@ -276,7 +278,7 @@ pub fn actual(completion: &ChatCompletion) -> (String, Vec<ToolCall>, FinishReas
 /// A recorded whole completion re-told as an OpenAI-style event stream, framed in one
 /// of three styles (plain; CRLF without spaces plus keep-alives; split into 11-byte
 /// network chunks).
-pub fn rechunked(response: &Value, style: usize) -> Vec<String> {
+pub(crate) fn rechunked(response: &Value, style: usize) -> Vec<String> {
     let choice = |delta: Value, finish: Value| {
         json!({"id": response["id"], "object": "chat.completion.chunk", "model": response["model"],
            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
@@ -353,7 +355,7 @@ pub fn rechunked(response: &Value, style: usize) -> Vec<String> {
     wire
 }
 
-pub async fn run(
+pub(crate) async fn run(
     reply: Reply,
     request: ChatRequest,
 ) -> (FakeUpstream, Result<ChatCompletion, LlmError>) {

@@ -2,7 +2,7 @@
 //! server instances keeping their bytes in it on the test database of the run's backend
 //! (instances of one test may share a database, as several behind a load balancer do).
 
-pub mod moto;
+pub(crate) mod moto;
 
 use std::sync::Arc;
 
@@ -18,15 +18,15 @@ use testkit::{TestApp, TestDatabase};
 use tower::ServiceExt;
 
 /// The API key of these tests.
-pub const KEY: &str = "sk-test-s3-tenant-0123456789";
+pub(crate) const KEY: &str = "sk-test-s3-tenant-0123456789";
 /// Boundary of the hand-written multipart bodies.
-pub const BOUNDARY: &str = "s3-test-boundary-9fQ2x";
+pub(crate) const BOUNDARY: &str = "s3-test-boundary-9fQ2x";
 /// The smallest multipart part S3 (and moto) accept; tests use it so that a blob of a
 /// few MiB already goes up in several parts.
-pub const PART_SIZE: usize = 5 * 1024 * 1024;
+pub(crate) const PART_SIZE: usize = 5 * 1024 * 1024;
 
 /// A fresh bucket of the emulator, for one test.
-pub struct Bucket {
+pub(crate) struct Bucket {
     /// The emulator's URL.
     pub endpoint: String,
     /// The bucket's name.
@@ -35,7 +35,7 @@ pub struct Bucket {
 
 impl Bucket {
     /// A new, empty bucket; `None` when the emulator cannot run here (skipped loudly).
-    pub async fn new() -> Option<Self> {
+    pub(crate) async fn new() -> Option<Self> {
         let moto = tokio::task::spawn_blocking(moto::moto)
             .await
             .expect("moto start-up")?;
@@ -55,7 +55,7 @@ impl Bucket {
 
     /// Options reaching this bucket below `prefix` (none of the environment's AWS
     /// settings apply).
-    pub fn options(&self, prefix: &str) -> S3Options {
+    pub(crate) fn options(&self, prefix: &str) -> S3Options {
         S3Options {
             location: S3Location::parse(&format!("s3://{}/{prefix}", self.name)).unwrap(),
             endpoint: Some(self.endpoint.clone()),
@@ -67,7 +67,7 @@ impl Bucket {
     }
 
     /// The blob store on this bucket below `prefix`.
-    pub fn blobs(&self, prefix: &str) -> ObjectBlobs {
+    pub(crate) fn blobs(&self, prefix: &str) -> ObjectBlobs {
         self.options(prefix)
             .connect_with(AmazonS3Builder::new())
             .expect("S3 client")
@@ -75,7 +75,7 @@ impl Bucket {
 
     /// How many multipart uploads the bucket has begun and neither completed nor
     /// aborted (parts S3 would keep, and bill, until a lifecycle rule removes them).
-    pub async fn multipart_uploads(&self) -> usize {
+    pub(crate) async fn multipart_uploads(&self) -> usize {
         let listing = reqwest::Client::new()
             .get(format!("{}/{}?uploads", self.endpoint, self.name))
             .send()
@@ -88,7 +88,7 @@ impl Bucket {
     }
 
     /// Every object name in the bucket, sorted.
-    pub async fn objects(&self) -> Vec<String> {
+    pub(crate) async fn objects(&self) -> Vec<String> {
         let store = self.blobs("");
         let mut names: Vec<String> = store
             .object_store()
@@ -104,7 +104,7 @@ impl Bucket {
 
 /// One server instance: its state (for reaching the store directly) and its routes.
 #[derive(Clone)]
-pub struct Instance {
+pub(crate) struct Instance {
     /// The state behind the routes.
     pub state: AppState,
     /// The whole API; it keeps the test database alive.
@@ -113,7 +113,7 @@ pub struct Instance {
 
 /// A response with its body read.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// HTTP status.
     pub status: StatusCode,
     /// The body, as sent.
@@ -122,7 +122,7 @@ pub struct Answer {
 
 impl Answer {
     /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
@@ -132,7 +132,7 @@ impl Instance {
     /// An instance on `database` (shared by the instances of one test: take
     /// [`TestDatabase::reconnectable`] for more than one) keeping bytes in `bucket` below
     /// `prefix`; `configure` adjusts the settings.
-    pub async fn start(
+    pub(crate) async fn start(
         database: &Arc<TestDatabase>,
         bucket: &Bucket,
         prefix: &str,
@@ -151,7 +151,13 @@ impl Instance {
     }
 
     /// Sends a request with the test key.
-    pub async fn send(&self, method: Method, path: &str, content_type: &str, body: Body) -> Answer {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Body,
+    ) -> Answer {
         let request = Request::builder()
             .method(method)
             .uri(path)
@@ -169,19 +175,19 @@ impl Instance {
     }
 
     /// GET.
-    pub async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         self.send(Method::GET, path, "application/json", Body::empty())
             .await
     }
 
     /// DELETE.
-    pub async fn delete(&self, path: &str) -> Answer {
+    pub(crate) async fn delete(&self, path: &str) -> Answer {
         self.send(Method::DELETE, path, "application/json", Body::empty())
             .await
     }
 
     /// POST a JSON body.
-    pub async fn post(&self, path: &str, body: serde_json::Value) -> Answer {
+    pub(crate) async fn post(&self, path: &str, body: serde_json::Value) -> Answer {
         let body = Body::from(body.to_string());
         self.send(Method::POST, path, "application/json", body)
             .await
@@ -190,7 +196,7 @@ impl Instance {
     /// POST a multipart form, arriving in 64 KiB chunks with pauses as over a network
     /// (the multipart parser takes whatever is ready at once: a body all ready would be
     /// one chunk, refused whole before any of it was written).
-    pub async fn post_form(&self, path: &str, form: Vec<u8>) -> Answer {
+    pub(crate) async fn post_form(&self, path: &str, form: Vec<u8>) -> Answer {
         let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
         let chunks: Vec<Result<Bytes, std::io::Error>> = form
             .chunks(64 * 1024)
@@ -211,7 +217,7 @@ impl Instance {
     }
 
     /// Uploads `bytes` through `POST /v1/files`; the answer as sent.
-    pub async fn upload(&self, filename: &str, bytes: &[u8]) -> Answer {
+    pub(crate) async fn upload(&self, filename: &str, bytes: &[u8]) -> Answer {
         let form = form(
             &[("purpose", "assistants")],
             Some(("file", filename, bytes)),
@@ -222,7 +228,7 @@ impl Instance {
 
 /// A `multipart/form-data` body with text `fields` and an optional file field
 /// `(name, filename, bytes)`.
-pub fn form(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Vec<u8> {
+pub(crate) fn form(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
@@ -245,7 +251,7 @@ pub fn form(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Vec<u
 }
 
 /// `len` bytes that differ from offset to offset (so a misplaced part shows).
-pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+pub(crate) fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u64).wrapping_mul(2_654_435_761).rotate_left(7) as u8 ^ seed)
         .collect()

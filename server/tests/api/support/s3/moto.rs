@@ -24,7 +24,7 @@ sys.stdin.read()
 ";
 
 /// The running emulator.
-pub struct Moto {
+pub(crate) struct Moto {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     /// Kept so its standard input stays open as long as this process lives.
@@ -35,7 +35,7 @@ static MOTO: OnceLock<Option<Moto>> = OnceLock::new();
 
 /// The emulator, started on first use; `None` (after saying so) without python3. Blocks:
 /// call it from `spawn_blocking`.
-pub fn moto() -> Option<&'static Moto> {
+pub(crate) fn moto() -> Option<&'static Moto> {
     MOTO.get_or_init(start_moto).as_ref()
 }
 

@@ -2,7 +2,7 @@
 //! topics and, for each, one question it answers (worded differently from it).
 
 /// `(filename, text)` of each document.
-pub const DOCUMENTS: [(&str, &str); 30] = [
+pub(crate) const DOCUMENTS: [(&str, &str); 30] = [
     ("volcanoes.txt", "Volcanoes form where magma from the mantle reaches the surface. Shield volcanoes such as Mauna Loa erupt runny basalt lava, while stratovolcanoes build steep cones from sticky andesite and explosive ash."),
     ("sourdough.md", "A sourdough starter is a culture of wild yeast and lactic acid bacteria. Feed it flour and water daily; the bread rises slowly and gains a tangy flavour from the acids the bacteria produce."),
     ("photosynthesis.txt", "Photosynthesis converts light energy into chemical energy. Chloroplasts in plant leaves capture sunlight with chlorophyll and turn carbon dioxide and water into glucose, releasing oxygen."),
@@ -36,7 +36,7 @@ pub const DOCUMENTS: [(&str, &str); 30] = [
 ];
 
 /// `(question, index of the document that answers it)`.
-pub const QUESTIONS: [(&str, usize); 30] = [
+pub(crate) const QUESTIONS: [(&str, usize); 30] = [
     ("What kind of lava do shield volcanoes erupt?", 0),
     ("Why does sourdough bread taste tangy?", 1),
     (

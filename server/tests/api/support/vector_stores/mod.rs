@@ -2,7 +2,7 @@
 //! test keeps (for restart and cascade checks), text uploads, and polling that waits
 //! for background ingestion with a bounded number of tries instead of fixed sleeps.
 
-pub mod corpus;
+pub(crate) mod corpus;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use testkit::{TestApp, TestDatabase, KEY};
 const MAX_POLLS: usize = 5_000;
 
 /// An app plus its state, on a database and data directory that outlive it.
-pub struct VsApp {
+pub(crate) struct VsApp {
     /// The app (with upload helpers).
     pub files: FilesApp,
     /// The state behind the app (store, ingestion queue).
@@ -27,12 +27,12 @@ pub struct VsApp {
 
 impl VsApp {
     /// A fresh app on a fresh test database.
-    pub async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::with(|s| s).await
     }
 
     /// A fresh app with adjusted settings.
-    pub async fn with(configure: impl FnOnce(Settings) -> Settings) -> Self {
+    pub(crate) async fn with(configure: impl FnOnce(Settings) -> Settings) -> Self {
         let data = tempfile::tempdir().unwrap();
         let database = Arc::new(TestDatabase::new().await);
         let mut settings = database.settings();
@@ -42,7 +42,7 @@ impl VsApp {
 
     /// An app on `settings` (normally on `database`, which a restarted app may share)
     /// whose data directory is `data`.
-    pub async fn on(
+    pub(crate) async fn on(
         database: Arc<TestDatabase>,
         settings: Settings,
         data: tempfile::TempDir,
@@ -60,12 +60,12 @@ impl VsApp {
     }
 
     /// The app itself.
-    pub fn app(&self) -> &TestApp {
+    pub(crate) fn app(&self) -> &TestApp {
         &self.files.app
     }
 
     /// Uploads a text file for `assistants` and returns its id.
-    pub async fn upload_as(&self, key: &str, filename: &str, text: &str) -> String {
+    pub(crate) async fn upload_as(&self, key: &str, filename: &str, text: &str) -> String {
         let file = self
             .files
             .upload_as(key, filename, "assistants", text.as_bytes())
@@ -74,17 +74,17 @@ impl VsApp {
     }
 
     /// [`Self::upload_as`] with the default key.
-    pub async fn upload(&self, filename: &str, text: &str) -> String {
+    pub(crate) async fn upload(&self, filename: &str, text: &str) -> String {
         self.upload_as(KEY, filename, text).await
     }
 
     /// Creates a vector store from `body` and returns it.
-    pub async fn create_store(&self, body: Value) -> Value {
+    pub(crate) async fn create_store(&self, body: Value) -> Value {
         self.app().create("/v1/vector_stores", body).await
     }
 
     /// A store holding one text file per `(filename, text)`, fully ingested.
-    pub async fn store_with(&self, documents: &[(&str, &str)]) -> (String, Vec<String>) {
+    pub(crate) async fn store_with(&self, documents: &[(&str, &str)]) -> (String, Vec<String>) {
         let mut ids = Vec::new();
         for (name, text) in documents {
             ids.push(self.upload(name, text).await);
@@ -101,7 +101,7 @@ impl VsApp {
     }
 
     /// Polls `path` until `done` holds for its body, which it returns.
-    pub async fn poll(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn poll(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..MAX_POLLS {
             let response = self.app().get(path).await;
             assert_eq!(response.status, StatusCode::OK, "{}", response.text);
@@ -115,7 +115,7 @@ impl VsApp {
     }
 
     /// The store once no file is in progress.
-    pub async fn settled_store(&self, id: &str) -> Value {
+    pub(crate) async fn settled_store(&self, id: &str) -> Value {
         self.poll(&format!("/v1/vector_stores/{id}"), |store| {
             store["file_counts"]["in_progress"] == 0
         })
@@ -123,7 +123,7 @@ impl VsApp {
     }
 
     /// Searches store `id` with `body` and returns the answer body.
-    pub async fn search(&self, id: &str, body: Value) -> Value {
+    pub(crate) async fn search(&self, id: &str, body: Value) -> Value {
         self.app()
             .create(&format!("/v1/vector_stores/{id}/search"), body)
             .await
