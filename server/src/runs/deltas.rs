@@ -59,6 +59,6 @@ impl RunEngine {
         }
         let delta = json!({"id": message.id, "object": "thread.message.delta",
             "delta": {"content": [{"index": 0, "type": "text", "text": part}]}});
-        self.emit(&key.run_id, "thread.message.delta", &delta);
+        self.emit_while_working(&key.run_id, "thread.message.delta", &delta);
     }
 }

@@ -167,6 +167,18 @@ impl RunEngine {
         self.hub.emit(run_id, RunEvent::new(name, value));
     }
 
+    /// Broadcasts an event of a model turn under way: not once the run was told to
+    /// cancel or stop, so a stream never shows output after `thread.run.cancelling`.
+    pub(crate) fn emit_while_working(
+        &self,
+        run_id: &str,
+        name: &str,
+        value: &impl serde::Serialize,
+    ) {
+        self.worked
+            .while_working(run_id, || self.emit(run_id, name, value));
+    }
+
     /// All steps of a run, oldest first.
     pub async fn steps_of(&self, key: &RunKey) -> StoreResult<Vec<RunStep>> {
         self.store.steps_of_run(&key.tenant, &key.run_id).await

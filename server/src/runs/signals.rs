@@ -160,6 +160,21 @@ impl Worklist {
         }
     }
 
+    /// Calls `emit` unless the run was told to cancel or stop, under the list's lock:
+    /// an event of the run's task then comes before a cancel's announcement (see
+    /// [`Self::cancel_with`]) or is not sent at all, never after it. A run not worked on
+    /// here has no cancel to race with, and its event goes out.
+    pub(super) fn while_working(&self, run_id: &str, emit: impl FnOnce()) {
+        let list = self.lock();
+        let working = list
+            .runs
+            .get(run_id)
+            .is_none_or(|worked| *worked.sender.borrow() == Signal::Work);
+        if working {
+            emit();
+        }
+    }
+
     /// Whether the run is worked on here and was told neither to cancel nor to stop.
     pub(super) fn working(&self, run_id: &str) -> bool {
         self.lock()

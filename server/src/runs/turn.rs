@@ -167,8 +167,8 @@ impl RunEngine {
                 json!({"type": "tool_calls", "tool_calls": []}),
             );
             self.store.insert_step(&key.tenant, &step).await?;
-            self.emit(&key.run_id, "thread.run.step.created", &step);
-            self.emit(&key.run_id, "thread.run.step.in_progress", &step);
+            self.emit_while_working(&key.run_id, "thread.run.step.created", &step);
+            self.emit_while_working(&key.run_id, "thread.run.step.in_progress", &step);
             progress.tool_step = Some(step);
         }
         let Some(step) = &progress.tool_step else {
@@ -198,12 +198,12 @@ impl RunEngine {
                 None => json!({"index": delta.index, "id": id, "type": "function",
                     "function": {"name": name, "arguments": "", "output": null}}),
             };
-            self.emit(&key.run_id, "thread.run.step.delta", &step_delta(call));
+            self.emit_while_working(&key.run_id, "thread.run.step.delta", &step_delta(call));
         }
         if !delta.arguments.is_empty() && !progress.search_calls.contains(&delta.index) {
             let call = json!({"index": delta.index, "type": "function",
                 "function": {"arguments": delta.arguments}});
-            self.emit(&key.run_id, "thread.run.step.delta", &step_delta(call));
+            self.emit_while_working(&key.run_id, "thread.run.step.delta", &step_delta(call));
         }
         Ok(())
     }
@@ -229,11 +229,11 @@ impl RunEngine {
         let step = new_step(run, "message_creation", details);
         self.store.insert_step(&key.tenant, &step).await?;
         self.store.insert_message(&key.tenant, &message).await?;
-        self.emit(&key.run_id, "thread.run.step.created", &step);
-        self.emit(&key.run_id, "thread.run.step.in_progress", &step);
+        self.emit_while_working(&key.run_id, "thread.run.step.created", &step);
+        self.emit_while_working(&key.run_id, "thread.run.step.in_progress", &step);
         let shown = StreamMessage::of(&message, MessageStatus::InProgress);
-        self.emit(&key.run_id, "thread.message.created", &shown);
-        self.emit(&key.run_id, "thread.message.in_progress", &shown);
+        self.emit_while_working(&key.run_id, "thread.message.created", &shown);
+        self.emit_while_working(&key.run_id, "thread.message.in_progress", &shown);
         progress.message = Some((message, step));
         Ok(())
     }

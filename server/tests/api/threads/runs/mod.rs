@@ -3,6 +3,7 @@
 
 mod attempts;
 mod budget;
+mod cancel;
 mod failures;
 mod file_search;
 mod limits;
