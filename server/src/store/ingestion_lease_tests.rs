@@ -276,41 +276,8 @@ async fn two_holders_racing_for_the_same_expired_files_never_share_one(
     assert_eq!(both, names, "every file claimed exactly once");
 }
 
-/// One `#[tokio::test]` per backend for each test above, given two stores on one
-/// database (two instances).
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use crate::store::sqlite::SqliteStore;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("ingestion.db").display());
-                    let first = SqliteStore::connect(&url).await.unwrap();
-                    let second = SqliteStore::connect(&url).await.unwrap();
-                    super::$name(&first, &second).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(store) = crate::store::postgres::test_store().await {
-                        // The clone shares the pool: its connections claim at once as
-                        // two instances' would.
-                        let second = (*store).clone();
-                        super::$name(&*store, &second).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+// Each test above on both backends, as two instances.
+crate::store::two_instances::on_two_instances!(
     only_files_nobody_ingests_are_claimable,
     the_finishing_write_needs_the_lease_and_releases_it,
     cancelled_files_are_neither_claimed_nor_renewed,

@@ -281,41 +281,8 @@ async fn two_instances_claiming_at_once_never_get_the_same_run(
     assert_eq!(both, all, "every run claimed exactly once");
 }
 
-/// One `#[tokio::test]` per backend for each test above, given two stores on one
-/// database (two instances).
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use crate::store::sqlite::SqliteStore;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("leases.db").display());
-                    let first = SqliteStore::connect(&url).await.unwrap();
-                    let second = SqliteStore::connect(&url).await.unwrap();
-                    super::$name(&first, &second).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(store) = crate::store::postgres::test_store().await {
-                        // The clone shares the pool: its connections claim at once as
-                        // two instances' would.
-                        let second = (*store).clone();
-                        super::$name(&*store, &second).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+// Each test above on both backends, as two instances.
+crate::store::two_instances::on_two_instances!(
     only_runs_nobody_works_on_are_claimable,
     a_restarted_instance_claims_its_earlier_lifes_runs_at_once,
     a_waiting_run_is_claimable_only_once_due,

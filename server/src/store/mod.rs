@@ -12,6 +12,8 @@ pub mod page;
 pub mod postgres;
 mod similarity;
 pub mod sqlite;
+#[cfg(test)]
+mod two_instances;
 pub mod vector_stores;
 
 use std::sync::Arc;
@@ -32,7 +34,24 @@ pub use vector_stores::VectorStoreStore;
 /// busier one is not: pinging on every checkout (sqlx's default) doubled the round
 /// trips of a `GET` on PostgreSQL. A connection that breaks while in use fails that
 /// statement and is dropped from the pool.
-pub(crate) const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `options` with sqlx's ping on every checkout replaced by a ping of connections idle
+/// for [`PING_IDLE_AFTER`] or more.
+pub(crate) fn ping_when_idle<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -26,10 +26,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
-use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::documents::{from_document, missing_migrations, to_document, Table};
-use super::{Page, PageRequest, StoreError, StoreResult, Tenant, PING_IDLE_AFTER};
+use super::{ping_when_idle, Page, PageRequest, StoreError, StoreResult, Tenant};
 
 #[cfg(test)]
 pub(crate) use testing::test_store;
@@ -48,18 +48,9 @@ impl PgStore {
     /// sqlx serialises migrations with an advisory lock.
     pub async fn connect(database_url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(database_url)?;
-        let pool = PgPoolOptions::new()
+        let pool = ping_when_idle(PgPoolOptions::new())
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .test_before_acquire(false)
-            .before_acquire(|connection, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_IDLE_AFTER {
-                        connection.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
             .connect_with(options)
             .await?;
         MIGRATOR

@@ -18,10 +18,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Connection, QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::documents::{from_document, missing_migrations, to_document, Table};
-use super::{Page, PageRequest, StoreError, StoreResult, Tenant, PING_IDLE_AFTER};
+use super::{ping_when_idle, Page, PageRequest, StoreError, StoreResult, Tenant};
 
 /// The embedded SQLite migrations (`server/migrations/sqlite`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -41,16 +41,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let mut pool_options = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .before_acquire(|connection, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_IDLE_AFTER {
-                        connection.ping().await?;
-                    }
-                    Ok(true)
-                })
-            });
+        let mut pool_options = ping_when_idle(SqlitePoolOptions::new());
         if in_memory {
             // Every connection to `:memory:` is a separate database: keep exactly one, forever.
             pool_options = pool_options

@@ -116,3 +116,65 @@ pub(crate) fn names_collapsed(events: &[Event]) -> Vec<String> {
     }
     names
 }
+
+/// The body of a streamed run, read at the test's own pace.
+pub(crate) struct OpenStream {
+    body: axum::body::BodyDataStream,
+    /// Everything read so far.
+    pub(crate) text: String,
+}
+
+/// Starts a run on `thread_id` with `stream: true` through the router (no socket) and
+/// returns its body unread.
+pub(crate) async fn start_streamed_run(
+    app: &TestApp,
+    thread_id: &str,
+    assistant_id: &str,
+) -> OpenStream {
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/v1/threads/{thread_id}/runs"))
+        .header("authorization", format!("Bearer {}", testkit::KEY))
+        .header("openai-beta", "assistants=v2")
+        .body(axum::body::Body::from(
+            json!({"assistant_id": assistant_id, "stream": true}).to_string(),
+        ))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap();
+    OpenStream {
+        body: response.into_body().into_data_stream(),
+        text: String::new(),
+    }
+}
+
+impl OpenStream {
+    /// Reads until `marker` has arrived (e.g. `event: thread.message.delta`).
+    pub(crate) async fn read_until(&mut self, marker: &str) {
+        use futures::StreamExt;
+        while !self.text.contains(marker) {
+            let chunk = self.body.next().await.expect("the stream goes on").unwrap();
+            self.text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// The run's id, from what has been read.
+    pub(crate) fn run_id(&self) -> String {
+        self.text
+            .split("\"id\":\"")
+            .find(|piece| piece.starts_with("run_"))
+            .map(|piece| piece[..28].to_owned())
+            .expect("a run event was read")
+    }
+
+    /// Reads the rest and returns every event of the stream.
+    pub(crate) async fn events(mut self) -> Vec<Event> {
+        use futures::StreamExt;
+        while let Some(chunk) = self.body.next().await {
+            self.text
+                .push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        }
+        parse_sse(&self.text)
+    }
+}

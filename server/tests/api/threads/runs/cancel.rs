@@ -10,7 +10,7 @@ use serde_json::json;
 use server::llm::{ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, LlmError, Usage};
 use tokio::sync::Semaphore;
 
-use crate::support::runs::{assistant, parse_sse, thread_with};
+use crate::support::runs::{assistant, start_streamed_run, thread_with};
 use testkit::TestApp;
 
 /// A model that says one word, waits for the test to let it go on, then says many more
@@ -52,29 +52,9 @@ async fn no_model_output_follows_the_cancelling_event() {
     let assistant_id = assistant(&app, json!([])).await;
     for round in 0..16 {
         let thread_id = thread_with(&app, "say something").await;
-        let request = axum::http::Request::builder()
-            .method("POST")
-            .uri(format!("/v1/threads/{thread_id}/runs"))
-            .header("authorization", format!("Bearer {}", testkit::KEY))
-            .header("openai-beta", "assistants=v2")
-            .body(axum::body::Body::from(
-                json!({"assistant_id": assistant_id, "stream": true}).to_string(),
-            ))
-            .unwrap();
-        let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-            .await
-            .unwrap();
-        let mut body = response.into_body().into_data_stream();
-        let mut text = String::new();
-        while !text.contains("event: thread.message.delta") {
-            let chunk = body.next().await.expect("the stream goes on").unwrap();
-            text.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-        let run_id = text
-            .split("\"id\":\"")
-            .find(|piece| piece.starts_with("run_"))
-            .map(|piece| piece[..28].to_owned())
-            .unwrap();
+        let mut stream = start_streamed_run(&app, &thread_id, &assistant_id).await;
+        stream.read_until("event: thread.message.delta").await;
+        let run_id = stream.run_id();
         let cancelled = app
             .post(
                 &format!("/v1/threads/{thread_id}/runs/{run_id}/cancel"),
@@ -88,12 +68,9 @@ async fn no_model_output_follows_the_cancelling_event() {
             cancelled.text
         );
         go_on.add_permits(1);
-        while let Some(chunk) = body.next().await {
-            text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
-        }
+        let events = stream.events().await;
         // The model's stream was dropped before it took this round's permit.
         go_on.forget_permits(go_on.available_permits());
-        let events = parse_sse(&text);
         let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
         let cancelling = names
             .iter()

@@ -3,7 +3,8 @@
 //! polled, additional instructions and messages, and a streaming client that leaves.
 
 use crate::support::runs::{
-    assistant, create_run, function_tool, parse_sse, poll_until, thread_with, SETTLED,
+    assistant, create_run, function_tool, parse_sse, poll_until, start_streamed_run, thread_with,
+    SETTLED,
 };
 use serde_json::json;
 use server::llm::{ChatModel, ChatRequest, ChatStream, LlmError, OfflineModel, Role};
@@ -221,19 +222,8 @@ async fn a_client_that_leaves_a_stream_does_not_stop_the_run() {
     let app = TestApp::configured(|settings| settings.llm.offline_delay_ms = 20).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread_id = thread_with(&app, "stream me and then go away").await;
-    let request = axum::http::Request::builder()
-        .method("POST")
-        .uri(format!("/v1/threads/{thread_id}/runs"))
-        .header("authorization", format!("Bearer {}", testkit::KEY))
-        .header("openai-beta", "assistants=v2")
-        .body(axum::body::Body::from(
-            json!({"assistant_id": assistant_id, "stream": true}).to_string(),
-        ))
-        .unwrap();
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-        .await
-        .unwrap();
-    drop(response);
+    let stream = start_streamed_run(&app, &thread_id, &assistant_id).await;
+    drop(stream);
     let runs = app
         .get(&format!("/v1/threads/{thread_id}/runs"))
         .await

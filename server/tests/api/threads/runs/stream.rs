@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::support::runs::{
-    assistant, function_tool, names_collapsed, parse_sse, thread_with, Event,
+    assistant, function_tool, names_collapsed, parse_sse, start_streamed_run, thread_with, Event,
 };
 use serde_json::{json, Value};
 use testkit::TestApp;
@@ -280,33 +280,12 @@ async fn a_streamed_tool_call_and_streamed_outputs_follow_the_recordings() {
 
 #[tokio::test]
 async fn cancelling_a_streamed_run_ends_its_stream_cancelled() {
-    use futures::StreamExt;
     let app = TestApp::configured(|settings| settings.llm.offline_delay_ms = 250).await;
     let assistant_id = assistant(&app, json!([])).await;
     let thread_id = thread_with(&app, "a reply with a good number of words to cancel").await;
-    let request = axum::http::Request::builder()
-        .method("POST")
-        .uri(format!("/v1/threads/{thread_id}/runs"))
-        .header("authorization", format!("Bearer {}", testkit::KEY))
-        .header("openai-beta", "assistants=v2")
-        .body(axum::body::Body::from(
-            json!({"assistant_id": assistant_id, "stream": true}).to_string(),
-        ))
-        .unwrap();
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-        .await
-        .unwrap();
-    let mut body = response.into_body().into_data_stream();
-    let mut text = String::new();
-    while !text.contains("event: thread.message.delta") {
-        let chunk = body.next().await.expect("the stream goes on").unwrap();
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-    let run_id = text
-        .split("\"id\":\"")
-        .find(|piece| piece.starts_with("run_"))
-        .map(|piece| piece[..28].to_owned())
-        .unwrap();
+    let mut stream = start_streamed_run(&app, &thread_id, &assistant_id).await;
+    stream.read_until("event: thread.message.delta").await;
+    let run_id = stream.run_id();
     let cancelled = app
         .post(
             &format!("/v1/threads/{thread_id}/runs/{run_id}/cancel"),
@@ -314,10 +293,7 @@ async fn cancelling_a_streamed_run_ends_its_stream_cancelled() {
         )
         .await;
     assert_eq!(cancelled.json()["status"], "cancelling");
-    while let Some(chunk) = body.next().await {
-        text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
-    }
-    let events = parse_sse(&text);
+    let events = stream.events().await;
     let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
         names[names.len() - 4..],
