@@ -4,11 +4,14 @@
 
 use serde_json::json;
 
-use crate::models::{Assistant, JsonMap, Message, Run, RunStatus, Thread};
+use crate::models::{
+    Assistant, JsonMap, Message, Run, RunStatus, Thread, VectorStoreFileStatus, VectorStoreStatus,
+};
 use crate::store::{
     AssistantStore, MessageStore, Order, PageRequest, RunStore, StepStore, StoreError, Tenant,
     ThreadStore,
 };
+use crate::vector_stores::model::{FileCounts, VectorStore, VectorStoreFile};
 
 /// The stores these tests exercise, as one object-safe bound.
 pub(crate) trait CoreStore:
@@ -34,6 +37,39 @@ pub(crate) fn assistant(id: &str, created_at: i64) -> Assistant {
         tool_resources: json!({}),
         metadata: JsonMap::new(),
         response_format: json!("auto"),
+    }
+}
+
+/// Vector store `id` as the store tests write it.
+pub(crate) fn vector_store(id: &str) -> VectorStore {
+    VectorStore {
+        id: id.to_owned(),
+        object: "vector_store".to_owned(),
+        created_at: 1,
+        name: None,
+        description: None,
+        usage_bytes: 0,
+        file_counts: FileCounts::default(),
+        status: VectorStoreStatus::Completed,
+        expires_after: None,
+        expires_at: None,
+        last_active_at: 1,
+        metadata: Default::default(),
+    }
+}
+
+/// File `file_id` just attached to store `store_id`, waiting to be ingested.
+pub(crate) fn in_progress(store_id: &str, file_id: &str) -> VectorStoreFile {
+    VectorStoreFile {
+        id: file_id.to_owned(),
+        object: "vector_store.file".to_owned(),
+        usage_bytes: 0,
+        created_at: 1,
+        vector_store_id: store_id.to_owned(),
+        status: VectorStoreFileStatus::InProgress,
+        last_error: None,
+        chunking_strategy: json!({"type": "auto"}),
+        attributes: Default::default(),
     }
 }
 

@@ -3,10 +3,11 @@
 //! finishing write needs the lease and releases it, and two stores on one database (as
 //! two instances) racing for the same files.
 
-use crate::models::{FileBatchStatus, VectorStoreFileStatus, VectorStoreStatus};
+use crate::models::{FileBatchStatus, VectorStoreFileStatus};
+use crate::store::backend_tests::{in_progress, vector_store};
 use crate::store::vector_stores::{AttachmentKey, IngestedFile, IngestionClaim};
 use crate::store::{LeaseHolder, Tenant, VectorStoreStore};
-use crate::vector_stores::model::{FileBatch, FileCounts, VectorStore, VectorStoreFile};
+use crate::vector_stores::model::{FileBatch, FileCounts, VectorStoreFile};
 
 /// A lease that ran out a second ago as soon as it is written.
 const RAN_OUT: i64 = -1000;
@@ -17,40 +18,9 @@ fn tenant() -> Tenant {
     Tenant::from_api_key("sk-ingestion-leases")
 }
 
-fn vector_store(id: &str) -> VectorStore {
-    VectorStore {
-        id: id.to_owned(),
-        object: "vector_store".to_owned(),
-        created_at: 1,
-        name: None,
-        description: None,
-        usage_bytes: 0,
-        file_counts: FileCounts::default(),
-        status: VectorStoreStatus::InProgress,
-        expires_after: None,
-        expires_at: None,
-        last_active_at: 1,
-        metadata: Default::default(),
-    }
-}
-
-fn file(id: &str) -> VectorStoreFile {
-    VectorStoreFile {
-        id: id.to_owned(),
-        object: "vector_store.file".to_owned(),
-        usage_bytes: 0,
-        created_at: 1,
-        vector_store_id: "vs_1".to_owned(),
-        status: VectorStoreFileStatus::InProgress,
-        last_error: None,
-        chunking_strategy: serde_json::json!({"type": "auto"}),
-        attributes: Default::default(),
-    }
-}
-
 /// Store `vs_1` with `ids` attached, in that order, nobody holding them.
 async fn attached(store: &dyn VectorStoreStore, ids: &[&str]) -> Vec<VectorStoreFile> {
-    let files: Vec<VectorStoreFile> = ids.iter().map(|id| file(id)).collect();
+    let files: Vec<VectorStoreFile> = ids.iter().map(|id| in_progress("vs_1", id)).collect();
     store
         .insert_vector_store(&tenant(), &vector_store("vs_1"), &files)
         .await
@@ -209,7 +179,7 @@ async fn cancelled_files_are_neither_claimed_nor_renewed(
         vector_store_id: "vs_1".to_owned(),
         file_counts: FileCounts::default(),
     };
-    let files = vec![file("f_1"), file("f_2")];
+    let files = vec![in_progress("vs_1", "f_1"), in_progress("vs_1", "f_2")];
     store
         .attach_files(&tenant(), &files, Some(&batch))
         .await

@@ -31,6 +31,14 @@ impl LeaseHolder {
             process: format!("{process:016x}"),
         }
     }
+
+    /// The holder of a row's lease, from its two columns (none unless both are set).
+    pub(crate) fn from_columns(instance: Option<String>, process: Option<String>) -> Option<Self> {
+        Some(Self {
+            instance: instance?,
+            process: process?,
+        })
+    }
 }
 
 /// What a run write does to the run's lease.
@@ -85,6 +93,20 @@ pub struct RunWatch {
     pub status: RunStatus,
     /// Who holds its lease now.
     pub holder: Option<LeaseHolder>,
+}
+
+/// The columns a poll reads of a run: id, status, lease_owner, lease_process.
+pub(crate) type RunWatchRow = (String, String, Option<String>, Option<String>);
+
+impl RunWatch {
+    /// The watch of one polled row; a status no [`RunStatus`] knows is corrupt data.
+    pub(crate) fn from_row((run_id, status, owner, process): RunWatchRow) -> StoreResult<Self> {
+        Ok(Self {
+            run_id,
+            status: status.parse()?,
+            holder: LeaseHolder::from_columns(owner, process),
+        })
+    }
 }
 
 /// Which runs a claim takes.

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use super::runs::active_statuses;
 use super::{from_document, to_document, PgStore};
 use crate::models::{Message, Run};
+use crate::store::leases::RunWatchRow;
 use crate::store::{
     ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunVersion, RunWatch, StoreError,
     StoreResult, Tenant, UnfinishedRun, VersionedRun,
@@ -22,14 +23,6 @@ pub(super) const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000):
 /// Statuses in which an instance works on a run (and so holds its lease).
 fn worked_on() -> Vec<String> {
     super::runs::statuses(crate::models::RunStatus::is_worked_on)
-}
-
-/// The holder of a row's lease, from its two columns.
-fn holder_of(instance: Option<String>, process: Option<String>) -> Option<LeaseHolder> {
-    Some(LeaseHolder {
-        instance: instance?,
-        process: process?,
-    })
 }
 
 #[async_trait]
@@ -65,7 +58,7 @@ impl RunLeaseStore for PgStore {
         Ok(VersionedRun {
             run: from_document(&data)?,
             version,
-            holder: holder_of(owner, process),
+            holder: LeaseHolder::from_columns(owner, process),
         })
     }
 
@@ -155,21 +148,13 @@ impl RunLeaseStore for PgStore {
         if run_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<RunWatchRow> = sqlx::query_as(
             "SELECT id, status, lease_owner, lease_process FROM runs WHERE id = ANY($1)",
         )
         .bind(run_ids)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|(run_id, status, owner, process)| {
-                Ok(RunWatch {
-                    run_id,
-                    status: status.parse()?,
-                    holder: holder_of(owner, process),
-                })
-            })
-            .collect()
+        rows.into_iter().map(RunWatch::from_row).collect()
     }
 
     async fn claim_runs(

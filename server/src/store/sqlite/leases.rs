@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use super::runs::active_clause;
 use super::{from_document, to_document, SqliteStore};
 use crate::models::{Message, Run};
+use crate::store::leases::RunWatchRow;
 use crate::store::{
     ClaimScope, LeaseChange, LeaseHolder, RunLeaseStore, RunVersion, RunWatch, StoreError,
     StoreResult, Tenant, UnfinishedRun, VersionedRun,
@@ -25,14 +26,6 @@ fn worked_on_clause() -> String {
 /// `?, ?, …` for `count` bound values.
 fn placeholders(count: usize) -> String {
     vec!["?"; count].join(", ")
-}
-
-/// The holder of a row's lease, from its two columns.
-fn holder_of(instance: Option<String>, process: Option<String>) -> Option<LeaseHolder> {
-    Some(LeaseHolder {
-        instance: instance?,
-        process: process?,
-    })
 }
 
 #[async_trait]
@@ -68,7 +61,7 @@ impl RunLeaseStore for SqliteStore {
         Ok(VersionedRun {
             run: from_document(&data)?,
             version,
-            holder: holder_of(owner, process),
+            holder: LeaseHolder::from_columns(owner, process),
         })
     }
 
@@ -154,20 +147,12 @@ impl RunLeaseStore for SqliteStore {
             "SELECT id, status, lease_owner, lease_process FROM runs WHERE id IN ({})",
             placeholders(run_ids.len())
         );
-        let mut query = sqlx::query_as::<_, (String, String, Option<String>, Option<String>)>(&sql);
+        let mut query = sqlx::query_as::<_, RunWatchRow>(&sql);
         for id in run_ids {
             query = query.bind(id);
         }
         let rows = query.fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|(run_id, status, owner, process)| {
-                Ok(RunWatch {
-                    run_id,
-                    status: status.parse()?,
-                    holder: holder_of(owner, process),
-                })
-            })
-            .collect()
+        rows.into_iter().map(RunWatch::from_row).collect()
     }
 
     async fn claim_runs(

@@ -13,48 +13,18 @@ mod scope;
 mod search;
 mod stats;
 
-use crate::models::{VectorStoreFileStatus, VectorStoreStatus};
+use crate::models::VectorStoreFileStatus;
+pub(super) use crate::store::backend_tests::{in_progress, vector_store};
 use crate::store::sqlite::SqliteStore;
 use crate::store::vector_stores::{ChunkVectors, IngestedFile, TermMatch, VectorStoreStore};
 use crate::store::{StoreResult, Tenant};
 use crate::vector_stores::bm25;
-use crate::vector_stores::model::{FileCounts, VectorStore, VectorStoreFile};
+use crate::vector_stores::model::VectorStoreFile;
 use crate::vector_stores::search::term_lists;
 
 /// A fresh in-memory SQLite store.
 pub(super) async fn sqlite() -> SqliteStore {
     SqliteStore::connect("sqlite::memory:").await.unwrap()
-}
-
-pub(super) fn vector_store(id: &str) -> VectorStore {
-    VectorStore {
-        id: id.to_owned(),
-        object: "vector_store".to_owned(),
-        created_at: 1,
-        name: None,
-        description: None,
-        usage_bytes: 0,
-        file_counts: FileCounts::default(),
-        status: VectorStoreStatus::Completed,
-        expires_after: None,
-        expires_at: None,
-        last_active_at: 1,
-        metadata: Default::default(),
-    }
-}
-
-pub(super) fn in_progress(store_id: &str, file_id: &str) -> VectorStoreFile {
-    VectorStoreFile {
-        id: file_id.to_owned(),
-        object: "vector_store.file".to_owned(),
-        usage_bytes: 0,
-        created_at: 1,
-        vector_store_id: store_id.to_owned(),
-        status: VectorStoreFileStatus::InProgress,
-        last_error: None,
-        chunking_strategy: serde_json::json!({"type": "auto"}),
-        attributes: Default::default(),
-    }
 }
 
 /// Completes `file` with `chunks`, each with the vector `vector(n)`; whether the store
